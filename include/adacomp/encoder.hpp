@@ -1,0 +1,37 @@
+#pragma once
+// Encoding a set of tensors into one wire stream with per-tensor residues: what `adacomp encode`
+// does for one learner and one step, and what replay does per learner.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "adacomp/bin_size_policy.hpp"
+#include "adacomp/codec.hpp"
+#include "adacomp/tensor.hpp"
+#include "adacomp/wire.hpp"
+
+namespace adacomp {
+
+struct EncodeSettings {
+  BinSizePolicy bin_sizes;
+  float scale_factor = kDefaultScaleFactor;
+  std::vector<std::string> exclude;  // globs of tensors sent as passthrough frames
+  int zstd_level = 0;                // 0: no zstd stage
+
+  bool excluded(const std::string& name) const { return matches_any_glob(exclude, name); }
+};
+
+// Residue of each compressed tensor, float32, keyed by tensor name.
+using ResidueMap = std::map<std::string, Tensor>;
+
+// Throws Error(invalid_input) naming `source` unless `residues` holds exactly the compressed
+// tensors of `tensors`, each float32 with the tensor's shape.
+void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tensors,
+                    const EncodeSettings& settings, const std::string& source);
+
+// Append one complete stream (header, a frame per tensor in order, end record) to `out`, updating
+// `residues` (missing ones start at zero). Returns the frame descriptions in order.
+std::vector<wire::FrameInfo> encode_stream(const std::vector<Tensor>& tensors, ResidueMap& residues,
+                                           const EncodeSettings& settings, std::vector<std::byte>& out);
+
+}  // namespace adacomp

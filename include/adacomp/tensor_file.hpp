@@ -1,0 +1,50 @@
+#pragma once
+// Reading and writing tensor files: .npy, .npz, .safetensors and raw little-endian arrays.
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "adacomp/dtype.hpp"
+#include "adacomp/tensor.hpp"
+
+namespace adacomp {
+
+enum class TensorFormat { npy, npz, safetensors, raw };
+
+std::optional<TensorFormat> format_from_name(const std::string& name);       // "npy", ...
+std::optional<TensorFormat> format_from_extension(const std::string& path);  // "x.npz" -> npz
+// By the first bytes: \x93NUMPY, a ZIP local header, or a safetensors JSON header.
+std::optional<TensorFormat> sniff_format(std::span<const std::byte> bytes);
+
+struct TensorReadOptions {
+  // .npy/.npz: how to read untyped 2-byte `V2` arrays (only bf16 is accepted);
+  // raw: the element type (default f32).
+  std::optional<DType> dtype;
+  // raw input: the shape (required) and the tensor name.
+  std::optional<std::vector<std::uint64_t>> raw_shape;
+  // the name of the tensor of a .npy or raw input
+  std::string single_name = "tensor";
+};
+
+// Parse a whole tensor file; `source` names it in errors. Format by content unless raw_shape is
+// set. Tensors come in file order.
+std::vector<Tensor> parse_tensor_file(std::span<const std::byte> bytes, const std::string& source,
+                                      const TensorReadOptions& options);
+
+// Serialize tensors, each in its own `dtype`. npy and raw take any count for raw, one for npy.
+std::vector<std::byte> serialize_tensor_file(const std::vector<Tensor>& tensors,
+                                             TensorFormat format);
+
+// Individual formats (used by the above, exposed for tests and the fuzz targets).
+Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source, const std::string& name,
+                 std::optional<DType> void2_dtype);
+std::vector<std::byte> serialize_npy(const Tensor& tensor);
+std::vector<Tensor> parse_npz(std::span<const std::byte> bytes, const std::string& source,
+                              std::optional<DType> void2_dtype);
+std::vector<std::byte> serialize_npz(const std::vector<Tensor>& tensors);
+std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const std::string& source);
+std::vector<std::byte> serialize_safetensors(const std::vector<Tensor>& tensors);
+
+}  // namespace adacomp

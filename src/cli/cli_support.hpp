@@ -1,0 +1,38 @@
+#pragma once
+// What every subcommand shares: exit codes, verbosity, terminal checks, error reporting.
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace adacomp::cli {
+
+// Documented in README.md "Exit codes"; the same for every subcommand. Errors map from
+// adacomp::ErrorKind, whose values are these codes.
+enum ExitCode : int {
+  kExitSuccess = 0,
+  kExitDifferent = 1,  // diff: inputs differ (reserved for diff)
+  kExitUsage = 2,
+  kExitInvalidInput = 3,
+  kExitIo = 4,
+  kExitInternal = 5,
+};
+
+struct Verbosity {
+  int verbose = 0;
+  int quiet = 0;
+  int level() const { return 1 + verbose - quiet; }  // 0 quiet, 1 default, 2+ verbose
+};
+
+void add_verbosity_flags(CLI::App& app, Verbosity& verbosity);
+
+bool is_terminal(int fd);
+// zstd's rule: binary data never goes to or comes from a terminal.
+void refuse_terminal_input(const std::string& path);
+
+// The name given to the single tensor of a .npy or raw input: the file's stem, or "tensor".
+std::string stem_of(const std::string& path);
+
+// Prints "adacomp: <message>" on one line and returns the exit code for the exception.
+int report_error(const std::exception& error);
+
+}  // namespace adacomp::cli

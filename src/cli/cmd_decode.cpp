@@ -1,0 +1,78 @@
+#include <memory>
+#include <set>
+
+#include "adacomp/error.hpp"
+#include "adacomp/tensor_file.hpp"
+#include "adacomp/wire.hpp"
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "output_file.hpp"
+#include "report_table.hpp"
+
+namespace adacomp::cli {
+
+namespace {
+
+struct DecodeOptions {
+  std::string input = "-";
+  std::string output = "-";
+  bool force = false;
+  std::string format;
+  std::string dtype;
+  Verbosity verbosity;
+};
+
+// --format, else the output's extension, else (stdout) .npy for one tensor and .npz for several.
+std::optional<TensorFormat> requested_format(const DecodeOptions& options) {
+  if (!options.format.empty()) return format_from_name(options.format);
+  if (options.output == "-") return std::nullopt;
+  const auto format = format_from_extension(options.output);
+  if (!format && options.output.rfind("/dev/", 0) != 0)
+    fail_usage(options.output + ": cannot tell the output format from the extension; use --format npy|npz|safetensors|raw");
+  return format;
+}
+
+int run_decode(DecodeOptions& options) {
+  const auto format = requested_format(options);
+  refuse_terminal_input(options.input);
+  OutputFile output(options.output, options.force);
+
+  FileInput input(options.input);
+  wire::StreamReader reader(input);
+  std::vector<Tensor> tensors;
+  std::vector<wire::FrameInfo> frames;
+  std::set<std::string> names;
+  while (auto frame = reader.next()) {
+    Tensor tensor = wire::decode_frame(*frame, input.name());
+    if (!names.insert(tensor.name).second && format != TensorFormat::raw)
+      fail_input(frame->info.describe(input.name()) + ": tensor name appears twice in the stream "
+                 "(only --format raw can hold both)");
+    if (options.dtype == "f32") tensor.dtype = DType::f32;
+    frames.push_back(frame->info);
+    tensors.push_back(std::move(tensor));
+  }
+  const TensorFormat chosen = format.value_or(tensors.size() == 1 ? TensorFormat::npy : TensorFormat::npz);
+  output.write(serialize_tensor_file(tensors, chosen));
+  output.commit();
+  if (options.verbosity.level() >= 2) print_frame_table(frames, true);
+  return kExitSuccess;
+}
+
+}  // namespace
+
+Command add_decode_command(CLI::App& parent) {
+  auto options = std::make_shared<DecodeOptions>();
+  CLI::App* app = parent.add_subcommand("decode", "Decode an adacomp stream to tensors");
+  app->add_option("input", options->input, "Input stream ('-' or none: stdin)");
+  app->add_option("-o,--output", options->output, "Output file ('-' or none: stdout)");
+  app->add_flag("-f,--force", options->force, "Overwrite an existing output file");
+  app->add_option("--format", options->format, "Output format (default: by the output's extension)")
+      ->check(CLI::IsMember({"npy", "npz", "safetensors", "raw"}));
+  app->add_option("--dtype", options->dtype,
+                  "Write f32 instead of each tensor's source dtype (f16/bf16 values are rounded to it)")
+      ->check(CLI::IsMember({"f32"}));
+  add_verbosity_flags(*app, options->verbosity);
+  return {app, [options] { return run_decode(*options); }};
+}
+
+}  // namespace adacomp::cli

@@ -1,0 +1,17 @@
+#pragma once
+#include <functional>
+
+#include <CLI/CLI.hpp>
+
+namespace adacomp::cli {
+
+// A subcommand: its CLI11 parser and the function run after a successful parse.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_encode_command(CLI::App& parent);
+Command add_decode_command(CLI::App& parent);
+
+}  // namespace adacomp::cli

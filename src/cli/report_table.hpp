@@ -1,0 +1,11 @@
+#pragma once
+#include <vector>
+
+#include "adacomp/wire.hpp"
+
+namespace adacomp::cli {
+
+// Sizes of encoded frames on stderr: one row per frame when `per_frame`, and a total line.
+void print_frame_table(const std::vector<wire::FrameInfo>& frames, bool per_frame);
+
+}  // namespace adacomp::cli

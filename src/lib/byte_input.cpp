@@ -1,0 +1,104 @@
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "adacomp/byte_io.hpp"
+#include "adacomp/error.hpp"
+
+namespace adacomp {
+
+bool ByteInput::read_exact_or_eof(std::span<std::byte> dst, const std::string& what) {
+  std::size_t done = 0;
+  const std::uint64_t start = offset_;
+  while (done < dst.size()) {
+    const std::size_t n = read_some(dst.data() + done, dst.size() - done);
+    if (n == 0) {
+      if (done == 0) return false;
+      fail_input(name() + ": truncated at byte " + std::to_string(start + done) + " while reading " +
+                 what + " (" + std::to_string(dst.size()) + " bytes expected, " +
+                 std::to_string(done) + " present)");
+    }
+    done += n;
+    offset_ += n;
+  }
+  return true;
+}
+
+void ByteInput::read_exact(std::span<std::byte> dst, const std::string& what) {
+  if (dst.empty()) return;
+  if (!read_exact_or_eof(dst, what))
+    fail_input(name() + ": truncated at byte " + std::to_string(offset_) + " while reading " + what +
+               " (" + std::to_string(dst.size()) + " bytes expected, 0 present)");
+}
+
+std::vector<std::byte> ByteInput::read_vector(std::uint64_t size, const std::string& what) {
+  constexpr std::uint64_t kChunk = std::uint64_t{16} << 20;
+  std::vector<std::byte> out;
+  while (out.size() < size) {
+    const std::size_t step = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size - out.size()));
+    const std::size_t old = out.size();
+    out.resize(old + step);
+    std::size_t done = 0;
+    while (done < step) {
+      const std::size_t n = read_some(out.data() + old + done, step - done);
+      if (n == 0)
+        fail_input(name() + ": truncated at byte " + std::to_string(offset_) + " while reading " +
+                   what + " (" + std::to_string(size) + " bytes expected, " +
+                   std::to_string(old + done) + " present)");
+      done += n;
+      offset_ += n;
+    }
+  }
+  return out;
+}
+
+std::size_t MemoryInput::read_some(std::byte* dst, std::size_t size) {
+  const std::size_t n = std::min(size, bytes_.size() - position_);
+  if (n) std::memcpy(dst, bytes_.data() + position_, n);
+  position_ += n;
+  return n;
+}
+
+FileInput::FileInput(const std::string& path) {
+  if (path == "-") {
+    fd_ = STDIN_FILENO;
+    name_ = kStdinName;
+    return;
+  }
+  name_ = path;
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) fail_io(path + ": cannot open: " + std::strerror(errno));
+  owned_ = true;
+}
+
+FileInput::~FileInput() {
+  if (owned_) ::close(fd_);
+}
+
+std::size_t FileInput::read_some(std::byte* dst, std::size_t size) {
+  for (;;) {
+    const ssize_t n = ::read(fd_, dst, size);
+    if (n >= 0) return static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    fail_io(name_ + ": read error at byte " + std::to_string(offset_) + ": " + std::strerror(errno));
+  }
+}
+
+std::vector<std::byte> read_all(const std::string& path) {
+  FileInput input(path);
+  std::vector<std::byte> bytes;
+  std::size_t used = 0;
+  for (;;) {
+    if (bytes.size() - used < (std::size_t{1} << 20)) bytes.resize(std::max<std::size_t>(bytes.size() * 2, std::size_t{4} << 20));
+    const std::size_t n = input.read_some(bytes.data() + used, bytes.size() - used);
+    if (n == 0) break;
+    used += n;
+  }
+  bytes.resize(used);
+  bytes.shrink_to_fit();
+  return bytes;
+}
+
+}  // namespace adacomp

@@ -1,0 +1,59 @@
+#include "adacomp/encoder.hpp"
+
+#include <cmath>
+#include <set>
+
+#include "adacomp/error.hpp"
+
+namespace adacomp {
+
+void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tensors,
+                    const EncodeSettings& settings, const std::string& source) {
+  std::set<std::string> compressed;
+  for (const Tensor& tensor : tensors) {
+    if (settings.excluded(tensor.name)) continue;
+    compressed.insert(tensor.name);
+    const auto it = residues.find(tensor.name);
+    if (it == residues.end()) fail_input(source + ": no residue for tensor '" + tensor.name + "'");
+    if (it->second.dtype != DType::f32)
+      fail_input(source + ": residue of tensor '" + tensor.name + "' is " +
+                 std::string(dtype_name(it->second.dtype)) + ", expected float32");
+    if (it->second.shape() != tensor.shape())
+      fail_input(source + ": residue of tensor '" + tensor.name + "' has shape " + shape_string(it->second.shape()) +
+                 ", the tensor " + shape_string(tensor.shape()));
+  }
+  for (const auto& [name, residue] : residues)
+    if (!compressed.count(name))
+      fail_input(source + ": residue holds tensor '" + name + "', which the input does not compress");
+}
+
+std::vector<wire::FrameInfo> encode_stream(const std::vector<Tensor>& tensors, ResidueMap& residues,
+                                           const EncodeSettings& settings, std::vector<std::byte>& out) {
+  wire::StreamWriter writer(out);
+  std::vector<wire::FrameInfo> frames;
+  frames.reserve(tensors.size());
+  for (const Tensor& tensor : tensors) {
+    if (settings.excluded(tensor.name)) {
+      const auto flat = tensor.flat();
+      for (std::size_t i = 0; i < flat.size(); ++i)
+        if (!std::isfinite(flat[i]))
+          fail_input("tensor '" + tensor.name + "' element " + std::to_string(i) + ": gradient value is " +
+                     (std::isnan(flat[i]) ? "NaN" : "infinite"));
+      frames.push_back(writer.add_passthrough(tensor, settings.zstd_level));
+      continue;
+    }
+    auto it = residues.find(tensor.name);
+    if (it == residues.end()) {
+      Tensor zero = make_tensor(tensor.name, DType::f32, tensor.shape());
+      zero.values.fill(0.0f);
+      it = residues.emplace(tensor.name, std::move(zero)).first;
+    }
+    const std::uint32_t bin_size = settings.bin_sizes.bin_size_for(tensor.name, tensor.values.dimension());
+    const SparseTernary sparse = compress(tensor.flat(), it->second.flat(), bin_size, settings.scale_factor, tensor.name);
+    frames.push_back(writer.add_compressed(tensor.name, tensor.dtype, tensor.shape(), sparse, settings.zstd_level));
+  }
+  writer.finish();
+  return frames;
+}
+
+}  // namespace adacomp

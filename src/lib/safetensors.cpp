@@ -1,0 +1,145 @@
+// safetensors: u64 header length, JSON header, one contiguous data buffer. The checks follow
+// huggingface/safetensors (safetensors/src/tensor.rs and attacks/README.md).
+#include <algorithm>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "adacomp/byte_io.hpp"
+#include "adacomp/error.hpp"
+#include "adacomp/tensor_file.hpp"
+
+namespace adacomp {
+
+namespace {
+
+constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;
+
+std::optional<DType> dtype_from_safetensors(const std::string& name) {
+  if (name == "F32") return DType::f32;
+  if (name == "F16") return DType::f16;
+  if (name == "BF16") return DType::bf16;
+  return std::nullopt;
+}
+
+const char* safetensors_dtype(DType dtype) {
+  return dtype == DType::f32 ? "F32" : dtype == DType::f16 ? "F16" : "BF16";
+}
+
+struct Entry {
+  std::string name;
+  DType dtype;
+  std::vector<std::uint64_t> shape;
+  std::uint64_t begin;
+  std::uint64_t end;
+};
+
+}  // namespace
+
+std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const std::string& source) {
+  if (bytes.size() < 8) fail_input(source + ": truncated safetensors file (no header length)");
+  const auto header_length = load_le<std::uint64_t>(bytes.data());
+  if (header_length > kMaxHeaderBytes)
+    fail_input(source + ": safetensors header length " + std::to_string(header_length) + " exceeds 100000000");
+  if (header_length > bytes.size() - 8)
+    fail_input(source + ": truncated safetensors header (" + std::to_string(header_length) + " bytes declared, " +
+               std::to_string(bytes.size() - 8) + " present)");
+  const char* text = reinterpret_cast<const char*>(bytes.data() + 8);
+  if (header_length == 0 || text[0] != '{') fail_input(source + ": safetensors header is not a JSON object");
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text, text + header_length);
+  } catch (const nlohmann::json::exception& e) {
+    fail_input(source + ": safetensors header is not valid JSON: " + e.what());
+  }
+  if (!header.is_object()) fail_input(source + ": safetensors header is not a JSON object");
+
+  std::vector<Entry> entries;
+  for (const auto& [name, value] : header.items()) {
+    const std::string context = source + ": tensor '" + name + "'";
+    if (name == "__metadata__") {
+      if (!value.is_object()) fail_input(source + ": __metadata__ is not an object");
+      continue;
+    }
+    if (!value.is_object() || !value.contains("dtype") || !value.contains("shape") || !value.contains("data_offsets") ||
+        value.size() != 3)
+      fail_input(context + ": expected exactly the keys dtype, shape, data_offsets");
+    const auto& dtype = value["dtype"];
+    const auto& shape = value["shape"];
+    const auto& offsets = value["data_offsets"];
+    if (!dtype.is_string()) fail_input(context + ": dtype is not a string");
+    const auto type = dtype_from_safetensors(dtype.get<std::string>());
+    if (!type)
+      fail_input(context + ": unsupported dtype " + dtype.get<std::string>() + "; adacomp reads F32, F16 and BF16");
+    if (!shape.is_array() || shape.size() > kMaxRank) fail_input(context + ": shape is not an array of at most 8 dims");
+    Entry entry{name, *type, {}, 0, 0};
+    for (const auto& dim : shape) {
+      if (!dim.is_number_unsigned()) fail_input(context + ": shape has a dimension that is not a non-negative integer");
+      entry.shape.push_back(dim.get<std::uint64_t>());
+    }
+    if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
+        !offsets[1].is_number_unsigned())
+      fail_input(context + ": data_offsets is not a pair of non-negative integers");
+    entry.begin = offsets[0].get<std::uint64_t>();
+    entry.end = offsets[1].get<std::uint64_t>();
+    const std::uint64_t count = checked_element_count(entry.shape, context);
+    if (entry.end < entry.begin || entry.end - entry.begin != count * dtype_size(*type))
+      fail_input(context + ": data_offsets [" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) +
+                 "] do not span " + std::to_string(count * dtype_size(*type)) + " bytes for shape " +
+                 shape_string(entry.shape));
+    entries.push_back(std::move(entry));
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  const std::uint64_t data_size = bytes.size() - 8 - header_length;
+  std::uint64_t expected = 0;
+  for (const Entry& entry : entries) {
+    if (entry.begin != expected)
+      fail_input(source + ": tensor '" + entry.name + "' starts at data offset " + std::to_string(entry.begin) +
+                 " but the previous tensor ends at " + std::to_string(expected) + " (holes and overlaps are invalid)");
+    expected = entry.end;
+  }
+  if (expected != data_size)
+    fail_input(source + ": tensors cover " + std::to_string(expected) + " data bytes but the file holds " +
+               std::to_string(data_size));
+
+  const std::byte* data = bytes.data() + 8 + header_length;
+  std::vector<Tensor> tensors;
+  tensors.reserve(entries.size());
+  for (const Entry& entry : entries) {
+    Tensor tensor = make_tensor(entry.name, entry.dtype, entry.shape);
+    decode_elements(data + entry.begin, tensor.size(), entry.dtype, tensor.values.data());
+    tensors.push_back(std::move(tensor));
+  }
+  return tensors;
+}
+
+std::vector<std::byte> serialize_safetensors(const std::vector<Tensor>& tensors) {
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  std::uint64_t offset = 0;
+  for (const Tensor& tensor : tensors) {
+    if (tensor.name == "__metadata__" || header.contains(tensor.name))
+      fail_usage("cannot write tensor name '" + tensor.name + "' twice or as __metadata__ in safetensors");
+    const std::uint64_t size = tensor.size() * dtype_size(tensor.dtype);
+    header[tensor.name] = {{"dtype", safetensors_dtype(tensor.dtype)},
+                           {"shape", tensor.shape()},
+                           {"data_offsets", {offset, offset + size}}};
+    offset += size;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // data starts 8-byte aligned, as safetensors writes
+  std::vector<std::byte> out;
+  out.reserve(8 + text.size() + offset);
+  append_le<std::uint64_t>(out, text.size());
+  out.insert(out.end(), reinterpret_cast<const std::byte*>(text.data()),
+             reinterpret_cast<const std::byte*>(text.data()) + text.size());
+  for (const Tensor& tensor : tensors) {
+    const std::size_t old = out.size();
+    out.resize(old + tensor.size() * dtype_size(tensor.dtype));
+    encode_elements(tensor.values.data(), tensor.size(), tensor.dtype, out.data() + old);
+  }
+  return out;
+}
+
+}  // namespace adacomp

@@ -1,0 +1,96 @@
+#include <cstring>
+
+#include "adacomp/byte_io.hpp"
+#include "adacomp/error.hpp"
+#include "adacomp/tensor_file.hpp"
+
+namespace adacomp {
+
+std::optional<TensorFormat> format_from_name(const std::string& name) {
+  if (name == "npy") return TensorFormat::npy;
+  if (name == "npz") return TensorFormat::npz;
+  if (name == "safetensors") return TensorFormat::safetensors;
+  if (name == "raw") return TensorFormat::raw;
+  return std::nullopt;
+}
+
+std::optional<TensorFormat> format_from_extension(const std::string& path) {
+  const auto dot = path.rfind('.');
+  const auto slash = path.rfind('/');
+  if (dot == std::string::npos || (slash != std::string::npos && dot < slash)) return std::nullopt;
+  const std::string ext = path.substr(dot + 1);
+  if (ext == "raw" || ext == "bin") return TensorFormat::raw;
+  return format_from_name(ext);
+}
+
+std::optional<TensorFormat> sniff_format(std::span<const std::byte> bytes) {
+  auto starts_with = [&](const char* magic, std::size_t size) {
+    return bytes.size() >= size && std::memcmp(bytes.data(), magic, size) == 0;
+  };
+  if (starts_with("\x93NUMPY", 6)) return TensorFormat::npy;
+  if (starts_with("PK\x03\x04", 4) || starts_with("PK\x05\x06", 4)) return TensorFormat::npz;
+  if (bytes.size() >= 9 && static_cast<char>(bytes[8]) == '{') {
+    const auto length = load_le<std::uint64_t>(bytes.data());
+    if (length >= 2 && length <= bytes.size() - 8) return TensorFormat::safetensors;
+  }
+  return std::nullopt;
+}
+
+static std::vector<Tensor> parse_raw(std::span<const std::byte> bytes, const std::string& source,
+                                     const TensorReadOptions& options) {
+  const DType dtype = options.dtype.value_or(DType::f32);
+  const std::uint64_t count = checked_element_count(*options.raw_shape, source);
+  const std::uint64_t expected = count * dtype_size(dtype);
+  if (bytes.size() != expected)
+    fail_input(source + ": raw input holds " + std::to_string(bytes.size()) + " bytes but --shape " +
+               shape_string(*options.raw_shape) + " of " + std::string(dtype_name(dtype)) + " needs " +
+               std::to_string(expected));
+  Tensor tensor = make_tensor(options.single_name, dtype, *options.raw_shape);
+  decode_elements(bytes.data(), count, dtype, tensor.values.data());
+  std::vector<Tensor> out;
+  out.push_back(std::move(tensor));
+  return out;
+}
+
+std::vector<Tensor> parse_tensor_file(std::span<const std::byte> bytes, const std::string& source,
+                                      const TensorReadOptions& options) {
+  if (options.raw_shape) return parse_raw(bytes, source, options);
+  const auto format = sniff_format(bytes);
+  if (!format)
+    fail_input(source + ": not a .npy, .npz or .safetensors file (for raw float32 input give --shape)");
+  switch (*format) {
+    case TensorFormat::npy: {
+      std::vector<Tensor> out;
+      out.push_back(parse_npy(bytes, source, options.single_name, options.dtype));
+      return out;
+    }
+    case TensorFormat::npz: return parse_npz(bytes, source, options.dtype);
+    case TensorFormat::safetensors: return parse_safetensors(bytes, source);
+    case TensorFormat::raw: break;
+  }
+  fail_input(source + ": unrecognised tensor file");
+}
+
+std::vector<std::byte> serialize_tensor_file(const std::vector<Tensor>& tensors, TensorFormat format) {
+  switch (format) {
+    case TensorFormat::npy:
+      if (tensors.size() != 1)
+        fail_usage("a .npy file holds exactly one tensor, the input has " + std::to_string(tensors.size()) +
+                   " (write .npz or .safetensors)");
+      return serialize_npy(tensors.front());
+    case TensorFormat::npz: return serialize_npz(tensors);
+    case TensorFormat::safetensors: return serialize_safetensors(tensors);
+    case TensorFormat::raw: {
+      std::vector<std::byte> out;
+      for (const Tensor& tensor : tensors) {
+        const std::size_t old = out.size();
+        out.resize(old + tensor.size() * dtype_size(tensor.dtype));
+        encode_elements(tensor.values.data(), tensor.size(), tensor.dtype, out.data() + old);
+      }
+      return out;
+    }
+  }
+  return {};
+}
+
+}  // namespace adacomp

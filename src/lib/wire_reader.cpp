@@ -1,0 +1,288 @@
+#include <cmath>
+#include <cstring>
+
+#include <xxhash.h>
+#include <zstd.h>
+
+#include "adacomp/error.hpp"
+#include "adacomp/wire.hpp"
+
+namespace adacomp::wire {
+
+namespace {
+
+template <std::size_t N>
+bool tag_is(const std::array<std::byte, 4>& bytes, const std::array<std::uint8_t, N>& tag) {
+  return std::memcmp(bytes.data(), tag.data(), 4) == 0;
+}
+
+std::string hex32(std::uint32_t value) {
+  char text[11];
+  std::snprintf(text, sizeof text, "0x%08x", value);
+  return text;
+}
+
+bool valid_utf8(const std::string& text) {
+  static constexpr std::uint32_t kMinimum[] = {0, 0x80, 0x800, 0x10000};
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t extra;
+    std::uint32_t code;
+    if ((c & 0xe0) == 0xc0) {
+      extra = 1, code = c & 0x1fu;
+    } else if ((c & 0xf0) == 0xe0) {
+      extra = 2, code = c & 0x0fu;
+    } else if ((c & 0xf8) == 0xf0) {
+      extra = 3, code = c & 0x07u;
+    } else {
+      return false;
+    }
+    if (text.size() - i <= extra) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto cc = static_cast<unsigned char>(text[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      code = (code << 6) | (cc & 0x3fu);
+    }
+    if (code < kMinimum[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+// Sequential little-endian reads from a frame header buffer, with the frame's error context.
+class HeaderReader {
+ public:
+  HeaderReader(ByteInput& input, std::vector<std::byte>& header, std::string context)
+      : input_(input), header_(header), context_(std::move(context)) {}
+  template <typename T>
+  T take(const char* field) {
+    const std::size_t old = header_.size();
+    header_.resize(old + sizeof(T));
+    input_.read_exact({header_.data() + old, sizeof(T)}, context_ + " " + field);
+    return load_le<T>(header_.data() + old);
+  }
+  std::string take_string(std::size_t size, const char* field) {
+    const std::size_t old = header_.size();
+    header_.resize(old + size);
+    input_.read_exact({header_.data() + old, size}, context_ + " " + field);
+    return {reinterpret_cast<const char*>(header_.data() + old), size};
+  }
+
+ private:
+  ByteInput& input_;
+  std::vector<std::byte>& header_;
+  std::string context_;
+};
+
+}  // namespace
+
+std::string FrameInfo::describe(const std::string& source) const {
+  std::string text = source + ": frame " + std::to_string(index);
+  if (!name.empty()) text += " '" + name + "'";
+  return text + " at byte " + std::to_string(offset);
+}
+
+std::optional<Frame> StreamReader::next() {
+  for (;;) {
+    const std::uint64_t at = input_.offset();
+    std::array<std::byte, 4> tag;
+    if (!input_.read_exact_or_eof(tag, "record tag")) {
+      if (streams_ == 0) fail_input(input_.name() + ": empty input, not an adacomp stream");
+      if (in_stream_)
+        fail_input(input_.name() + ": truncated at byte " + std::to_string(at) +
+                   ": the stream ends without its end record (after " +
+                   std::to_string(frames_in_stream_) + " frames)");
+      return std::nullopt;
+    }
+    if (!in_stream_) {
+      if (!tag_is(tag, kStreamMagic)) {
+        if (streams_ == 0) fail_input(input_.name() + ": not an adacomp stream (bad magic number at byte 0)");
+        fail_input(input_.name() + ": unexpected bytes at byte " + std::to_string(at) +
+                   " after the end of a stream (expected another stream header or end of input)");
+      }
+      read_stream_header(tag, at);
+      continue;
+    }
+    if (tag_is(tag, kFrameTag)) return read_frame(at);
+    if (tag_is(tag, kEndTag)) {
+      read_end_record(at);
+      continue;
+    }
+    if (tag_is(tag, kStreamMagic))
+      fail_input(input_.name() + ": stream header at byte " + std::to_string(at) +
+                 " inside a stream (the previous stream has no end record)");
+    fail_input(input_.name() + ": unknown record tag " +
+               hex32(load_le<std::uint32_t>(tag.data())) + " at byte " + std::to_string(at));
+  }
+}
+
+void StreamReader::read_stream_header(const std::array<std::byte, 4>&, std::uint64_t at) {
+  std::array<std::byte, kStreamHeaderBytes - 4> rest;
+  input_.read_exact(rest, "stream header");
+  const auto major = static_cast<std::uint8_t>(rest[0]);
+  const auto minor = static_cast<std::uint8_t>(rest[1]);
+  if (major != kFormatMajor)
+    fail_input(input_.name() + ": stream at byte " + std::to_string(at) + " has format version " +
+               std::to_string(major) + "." + std::to_string(minor) + "; this decoder reads version " +
+               std::to_string(kFormatMajor) + ".x (up to " + std::to_string(kFormatMajor) + "." +
+               std::to_string(kFormatMinor) + ")");
+  if (load_le<std::uint16_t>(rest.data() + 2) != 0)
+    fail_input(input_.name() + ": stream header at byte " + std::to_string(at) + " has reserved flag bits set");
+  minor_ = minor;
+  in_stream_ = true;
+  frames_in_stream_ = 0;
+  ++streams_;
+}
+
+void StreamReader::read_end_record(std::uint64_t at) {
+  std::array<std::byte, 4> count;
+  input_.read_exact(count, "end record");
+  const auto declared = load_le<std::uint32_t>(count.data());
+  if (declared != frames_in_stream_)
+    fail_input(input_.name() + ": end record at byte " + std::to_string(at) + " declares " +
+               std::to_string(declared) + " frames but the stream holds " + std::to_string(frames_in_stream_));
+  in_stream_ = false;
+}
+
+Frame StreamReader::read_frame(std::uint64_t at) {
+  Frame frame;
+  FrameInfo& info = frame.info;
+  info.index = frames_total_;
+  info.offset = at;
+  std::vector<std::byte> header(kFrameTag.size());
+  std::memcpy(header.data(), kFrameTag.data(), kFrameTag.size());
+  const std::string source = input_.name();
+  auto fail = [&](const std::string& what) { fail_input(info.describe(source) + ": " + what); };
+  HeaderReader reader(input_, header, info.describe(source));
+
+  const auto kind = reader.take<std::uint8_t>("kind");
+  const auto dtype = reader.take<std::uint8_t>("dtype");
+  const auto flags = reader.take<std::uint8_t>("flags");
+  const auto rank = reader.take<std::uint8_t>("rank");
+  const auto name_length = reader.take<std::uint16_t>("name length");
+  if (kind > static_cast<std::uint8_t>(FrameKind::passthrough))
+    fail("unknown frame kind " + std::to_string(kind) + " (stream format 1." + std::to_string(minor_) +
+         ", this decoder knows 1." + std::to_string(kFormatMinor) + ")");
+  if (!dtype_from_code(dtype)) fail("unknown dtype code " + std::to_string(dtype));
+  if (flags & ~kFlagZstd) fail("reserved frame flag bits set (" + std::to_string(flags) + ")");
+  if (rank > kMaxRank) fail("rank " + std::to_string(rank) + " exceeds the limit of 8");
+  if (name_length == 0 || name_length > kMaxNameBytes)
+    fail("name length " + std::to_string(name_length) + " is outside 1..4096");
+  info.kind = static_cast<FrameKind>(kind);
+  info.dtype = *dtype_from_code(dtype);
+  info.zstd = flags & kFlagZstd;
+  info.name = reader.take_string(name_length, "name");
+  if (!valid_utf8(info.name)) fail("the tensor name is not valid UTF-8 or contains a NUL byte");
+  for (std::uint8_t d = 0; d < rank; ++d) info.shape.push_back(reader.take<std::uint64_t>("shape"));
+  info.element_count = checked_element_count(info.shape, info.describe(source));
+
+  if (info.kind == FrameKind::compressed) {
+    info.bin_size = reader.take<std::uint32_t>("bin size");
+    info.index_width = reader.take<std::uint8_t>("index width");
+    const auto reserved8 = reader.take<std::uint8_t>("reserved");
+    const auto reserved16 = reader.take<std::uint16_t>("reserved");
+    info.scale = reader.take<float>("scale");
+    info.entry_count = reader.take<std::uint64_t>("entry count");
+    if (info.bin_size < 1 || info.bin_size > kMaxBinSize)
+      fail("bin size " + std::to_string(info.bin_size) + " is outside 1..16384");
+    if (info.index_width != index_width_for(info.bin_size))
+      fail("index width " + std::to_string(info.index_width) + " does not match bin size " +
+           std::to_string(info.bin_size) + " (1 for T <= 64, else 2)");
+    if (reserved8 != 0 || reserved16 != 0) fail("reserved header bytes are not zero");
+    if (!std::isfinite(info.scale) || info.scale < 0.0f) fail("scale is negative or not finite");
+    if (info.entry_count > info.element_count)
+      fail("entry count " + std::to_string(info.entry_count) + " exceeds the element count " +
+           std::to_string(info.element_count));
+    if ((info.scale == 0.0f) != (info.entry_count == 0))
+      fail("scale is 0 but entries are present, or entries are absent but the scale is not 0");
+    info.payload_raw_bytes = (info.bin_count() + info.entry_count) * info.index_width;
+  } else {
+    info.payload_raw_bytes = info.element_count * dtype_size(info.dtype);
+  }
+  info.payload_stored_bytes = reader.take<std::uint64_t>("payload size");
+  info.header_bytes = header.size();
+  if (!info.zstd && info.payload_stored_bytes != info.payload_raw_bytes)
+    fail("payload size " + std::to_string(info.payload_stored_bytes) + " but the header implies " +
+         std::to_string(info.payload_raw_bytes) + " bytes");
+  if (info.zstd && (info.payload_stored_bytes == 0 || info.payload_stored_bytes >= info.payload_raw_bytes))
+    fail("zstd payload size " + std::to_string(info.payload_stored_bytes) +
+         " is not below the raw size " + std::to_string(info.payload_raw_bytes));
+
+  std::vector<std::byte> stored = input_.read_vector(info.payload_stored_bytes, info.describe(source) + " payload");
+  std::array<std::byte, kChecksumBytes> checksum_bytes;
+  input_.read_exact(checksum_bytes, info.describe(source) + " checksum");
+  info.checksum = load_le<std::uint32_t>(checksum_bytes.data());
+  XXH64_state_t* state = XXH64_createState();
+  XXH64_reset(state, 0);
+  XXH64_update(state, header.data(), header.size());
+  XXH64_update(state, stored.data(), stored.size());
+  const auto computed = static_cast<std::uint32_t>(XXH64_digest(state));
+  XXH64_freeState(state);
+  if (computed != info.checksum)
+    fail("checksum mismatch (stored " + hex32(info.checksum) + ", computed " + hex32(computed) +
+         "): the frame is corrupt");
+
+  if (info.zstd) {
+    const unsigned long long content = ZSTD_getFrameContentSize(stored.data(), stored.size());
+    if (content != info.payload_raw_bytes)
+      fail("zstd section does not declare the raw payload size " + std::to_string(info.payload_raw_bytes));
+    if (ZSTD_findFrameCompressedSize(stored.data(), stored.size()) != stored.size())
+      fail("zstd section is not exactly one zstd frame");
+    frame.payload.resize(info.payload_raw_bytes);
+    const std::size_t size = ZSTD_decompress(frame.payload.data(), frame.payload.size(), stored.data(), stored.size());
+    if (ZSTD_isError(size) || size != info.payload_raw_bytes)
+      fail(std::string("zstd section does not decode to the declared size: ") +
+           (ZSTD_isError(size) ? ZSTD_getErrorName(size) : "size mismatch"));
+  } else {
+    frame.payload = std::move(stored);
+  }
+  ++frames_in_stream_;
+  ++frames_total_;
+  return frame;
+}
+
+SparseTernary sparse_from_frame(const Frame& frame, const std::string& source) {
+  const FrameInfo& info = frame.info;
+  if (info.kind != FrameKind::compressed) fail_input(info.describe(source) + ": not a compressed frame");
+  SparseTernary sparse;
+  sparse.element_count = info.element_count;
+  sparse.bin_size = info.bin_size;
+  sparse.scale = info.scale;
+  const std::uint64_t bins = info.bin_count();
+  sparse.bin_counts.resize(bins);
+  sparse.entries.resize(info.entry_count);
+  const std::byte* p = frame.payload.data();
+  auto read_words = [&](std::vector<std::uint16_t>& words) {
+    if (info.index_width == 2) {
+      std::memcpy(words.data(), p, words.size() * 2);
+      p += words.size() * 2;
+    } else {
+      for (auto& w : words) w = static_cast<std::uint16_t>(*p++);
+    }
+  };
+  read_words(sparse.bin_counts);
+  read_words(sparse.entries);
+  validate(sparse, info.describe(source));
+  return sparse;
+}
+
+Tensor decode_frame(const Frame& frame, const std::string& source) {
+  const FrameInfo& info = frame.info;
+  if (info.kind == FrameKind::compressed) {
+    const SparseTernary sparse = sparse_from_frame(frame, source);
+    Tensor tensor = make_tensor(info.name, info.dtype, info.shape);
+    decompress(sparse, tensor.flat(), info.describe(source));
+    return tensor;
+  }
+  Tensor tensor = make_tensor(info.name, info.dtype, info.shape);
+  decode_elements(frame.payload.data(), info.element_count, info.dtype, tensor.values.data());
+  return tensor;
+}
+
+}  // namespace adacomp::wire
