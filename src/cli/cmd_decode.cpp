@@ -45,7 +45,7 @@ int run_decode(DecodeOptions& options) {
   while (auto frame = reader.next()) {
     Tensor tensor = wire::decode_frame(*frame, input.name());
     if (!names.insert(tensor.name).second && format != TensorFormat::raw)
-      fail_input(frame->info.describe(input.name()) + ": tensor name appears twice in the stream "
+      fail_usage(frame->info.describe(input.name()) + ": tensor name appears twice in the stream "
                  "(only --format raw can hold both)");
     if (options.dtype == "f32") tensor.dtype = DType::f32;
     frames.push_back(frame->info);

@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# CLI tests: the real adacomp binary on real files, pipes, devices and FIFOs. Each case checks the
+# exit code, that errors are one line naming the file, and that nothing is lost or left behind.
+# usage: cli_tests.sh ADACOMP_BINARY REPO_ROOT
+set -u
+ADACOMP=$1
+ROOT=$2
+SAMPLE=$ROOT/samples/digits-cnn-tiny
+GOLDEN=$ROOT/format_spec/golden
+PY=/usr/bin/python3
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 1
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+# run CODE NEEDLE CMD...: expect exit CODE; when NEEDLE is not empty, stderr is one line holding it
+run() {
+  local code=$1 needle=$2
+  shift 2
+  "$@" >"$WORK/out.stdout" 2>"$WORK/out.stderr"
+  local got=$?
+  if [ "$got" != "$code" ]; then
+    bad "'$*' exited $got, expected $code; stderr: $(cat "$WORK/out.stderr")"
+    return
+  fi
+  if [ -n "$needle" ]; then
+    if [ "$(wc -l <"$WORK/out.stderr")" != 1 ] || ! grep -qF -- "$needle" "$WORK/out.stderr"; then
+      bad "'$*': stderr should be one line with '$needle', got: $(cat "$WORK/out.stderr")"
+      return
+    fi
+  fi
+  ok
+}
+
+check() { # check DESCRIPTION TEST-COMMAND...
+  local what=$1
+  shift
+  if "$@"; then ok; else bad "$what"; fi
+}
+
+no_temp_files() { ! ls -a "$1" | grep -q 'adacomp-'; }
+differs() { ! cmp -s "$1" "$2"; }
+
+G0=$SAMPLE/step-00000/learner-0.npz
+G1=$SAMPLE/step-00001/learner-0.npz
+
+# --- help, version, usage errors -------------------------------------------------------------
+for sub in "" encode decode; do
+  run 0 "" "$ADACOMP" $sub --help
+  check "--help of '$sub' prints usage" grep -q "Usage" out.stdout
+done
+run 0 "" "$ADACOMP" --version
+check "--version names the wire format version" grep -q "wire format 1.0" out.stdout
+run 2 "usage error" "$ADACOMP"
+run 2 "usage error" "$ADACOMP" encode --no-such-option
+run 2 "usage error" "$ADACOMP" frobnicate
+run 2 "--scale-factor must be between 1 and 4" "$ADACOMP" encode "$G0" -o s.adc --scale-factor 5
+run 2 "bin size must be an integer from 1 to 16384" "$ADACOMP" encode "$G0" -o s.adc --bin-size 0
+run 2 "bin size must be an integer from 1 to 16384" "$ADACOMP" encode "$G0" -o s.adc --bin-size 'fc*=16385'
+run 2 "usage error" "$ADACOMP" encode "$G0" -o s.adc --zstd=25
+run 2 "must end in .npz or .safetensors" "$ADACOMP" encode "$G0" -o s.adc --residue r.txt
+check "usage errors leave no output" test ! -e s.adc
+
+# --- encode / decode on files and pipes -----------------------------------------------------
+run 0 "" "$ADACOMP" encode "$G0" -o s0.adc
+run 0 "" "$ADACOMP" decode s0.adc -o d0.npz
+"$ADACOMP" encode <"$G0" | "$ADACOMP" decode >piped.npz
+check "pipeline exit status" test "${PIPESTATUS[0]}${PIPESTATUS[1]}" = 00
+check "pipeline decodes to the same bytes as files" cmp -s piped.npz d0.npz
+"$ADACOMP" encode - <"$G0" >dash.adc
+check "'-' means stdin/stdout" cmp -s dash.adc s0.adc
+run 0 "" "$ADACOMP" encode --zstd "$G0" -o z.adc
+run 0 "" "$ADACOMP" encode --zstd=19 "$G0" -o z19.adc
+check "--zstd makes the stream smaller" test "$(stat -c %s z.adc)" -lt "$(stat -c %s s0.adc)"
+"$ADACOMP" decode z.adc -o dz.npz && check "zstd stream decodes to the same values" cmp -s dz.npz d0.npz
+run 0 "" "$ADACOMP" decode s0.adc -o d0.safetensors
+run 0 "" "$ADACOMP" decode s0.adc --format raw -o d0.raw
+check "raw output is 4 bytes per element" test "$(stat -c %s d0.raw)" = "$((4 * $("$PY" -c "import numpy as n; d=n.load('$G0'); print(sum(d[k].size for k in d.files))")))"
+run 2 "a .npy file holds exactly one tensor" "$ADACOMP" decode s0.adc -o many.npy
+check "failed decode leaves no output" test ! -e many.npy
+run 2 "cannot tell the output format" "$ADACOMP" decode s0.adc -o out.dat
+cat s0.adc z.adc >both.adc
+run 2 "tensor name appears twice" "$ADACOMP" decode both.adc -o both.npz
+run 0 "" "$ADACOMP" decode both.adc --format raw -o both.raw
+check "concatenated streams decode to both parts" test "$(stat -c %s both.raw)" = "$((2 * $(stat -c %s d0.raw)))"
+
+# single tensors: .npy in, .npy out; raw with --shape
+"$PY" -c "import numpy as n; n.save('g.npy', n.load('$G0')['fc1.weight'])"
+run 0 "" "$ADACOMP" encode g.npy -o g.adc
+"$ADACOMP" decode <g.adc >g_out.npy
+check "single tensor decodes to .npy on stdout" "$PY" -c "import numpy as n; a=n.load('g_out.npy'); assert a.shape==(32,128) and a.dtype==n.float32"
+"$PY" -c "import numpy as n; n.load('g.npy').tofile('g.raw')"
+run 0 "" "$ADACOMP" encode g.raw --shape 32,128 --name g -o graw.adc
+check "raw input with --shape encodes like the .npy" cmp -s graw.adc g.adc
+run 3 "g.raw: raw input holds 16384 bytes but --shape [32,100]" "$ADACOMP" encode g.raw --shape 32,100 -o x.adc
+run 3 "not a .npy, .npz or .safetensors file" "$ADACOMP" encode g.raw -o x.adc
+check "failed encode leaves no output" test ! -e x.adc
+
+# --- output file policy -----------------------------------------------------------------------
+cp s0.adc keep.adc
+run 2 "keep.adc: already exists; use -f to overwrite" "$ADACOMP" encode "$G1" -o keep.adc
+check "existing output untouched without -f" cmp -s keep.adc s0.adc
+run 0 "" "$ADACOMP" encode "$G1" -o keep.adc -f
+check "-f overwrites" differs keep.adc s0.adc
+run 0 "" "$ADACOMP" encode "$G0" -o /dev/null
+run 4 "write error" "$ADACOMP" encode "$G0" -o /dev/full
+run 4 "write error" "$ADACOMP" decode s0.adc -o /dev/full --format npz
+mkfifo fifo
+cat fifo >from_fifo.adc &
+run 0 "" "$ADACOMP" encode "$G0" -o fifo
+wait
+check "a FIFO output is written in place and stays a FIFO" test -p fifo
+check "FIFO reader got the stream" cmp -s from_fifo.adc s0.adc
+mkdir ro && chmod 555 ro
+if [ "$(id -u)" != 0 ]; then
+  run 4 "cannot create a file in ro" "$ADACOMP" encode "$G0" -o ro/x.adc
+fi
+run 2 "is a directory" "$ADACOMP" encode "$G0" -o ro
+check "no temporary files left behind" no_temp_files .
+# a closed stdout pipe is an I/O error, not a crash (output larger than a pipe buffer)
+"$PY" -c "import numpy as n; n.save('big.npy', n.random.default_rng(1).laplace(size=1<<20).astype(n.float32))"
+"$ADACOMP" encode big.npy -o big.adc
+"$ADACOMP" decode big.adc --format raw 2>pipe.err | head -c 1 >/dev/null
+check "closed pipe exits 4" test "${PIPESTATUS[0]}" = 4
+check "closed pipe message" grep -q "write error" pipe.err
+# interrupted: decode blocked on a FIFO input is killed; its temporary output must vanish
+mkfifo slow_in
+"$ADACOMP" decode slow_in -o interrupted.npz &
+pid=$!
+sleep 0.5
+check "temporary output exists while running" bash -c "ls -a | grep -q 'interrupted.npz.adacomp-'"
+kill -TERM $pid
+wait $pid 2>/dev/null
+check "SIGTERM removes the temporary output" no_temp_files .
+check "SIGTERM leaves no output" test ! -e interrupted.npz
+
+# --- terminals --------------------------------------------------------------------------------
+if command -v script >/dev/null; then
+  script -qec "$ADACOMP encode $G0" /dev/null >tty.out 2>&1
+  check "refuses to write binary to a terminal" grep -q "refusing to write binary data to a terminal" tty.out
+  script -qec "$ADACOMP decode -o x.npz" /dev/null >tty.out 2>&1
+  check "refuses to read binary from a terminal" grep -q "refusing to read binary data from a terminal" tty.out
+fi
+
+# --- corrupt input: exit 3, nothing written ----------------------------------------------------
+for bad_stream in "$GOLDEN"/invalid/*.adc; do
+  name=$(basename "$bad_stream")
+  run 3 "$name" "$ADACOMP" decode "$bad_stream" -o out.npz
+  check "$name leaves no output" test ! -e out.npz
+done
+run 4 "missing.adc: cannot open" "$ADACOMP" decode missing.adc -o out.npz
+"$PY" -c "
+import numpy as n
+d = dict(n.load('$G0')); d['fc1.weight'][3, 7] = n.nan
+n.savez('nan.npz', **d)"
+run 3 "tensor 'fc1.weight' element 391: gradient value is NaN" "$ADACOMP" encode nan.npz -o nan.adc
+check "NaN input leaves no output" test ! -e nan.adc
+
+# --- residue file ------------------------------------------------------------------------------
+run 0 "" "$ADACOMP" encode "$G0" --residue r.npz -o r0.adc
+check "first encode creates the residue" test -f r.npz
+cp r.npz r_after0.npz
+run 0 "" "$ADACOMP" encode "$G1" --residue r.npz -o r1.adc
+check "the residue changes over steps" differs r.npz r_after0.npz
+check "the residue is a NumPy-readable float32 .npz" "$PY" -c "
+import numpy as n; r=n.load('r.npz'); assert r['fc1.weight'].dtype==n.float32 and r['fc1.weight'].shape==(32,128)"
+cp r.npz r_before.npz
+"$PY" -c "
+import numpy as n
+d = dict(n.load('r.npz')); d['fc1.weight'] = d['fc1.weight'].T.copy(); n.savez('r_wrong.npz', **d)"
+cp r_wrong.npz r_wrong_before.npz
+run 3 "r_wrong.npz: residue of tensor 'fc1.weight' has shape [128,32], the tensor [32,128]" \
+  "$ADACOMP" encode "$G1" --residue r_wrong.npz -o bad.adc
+check "a failed encode keeps the residue file unchanged" cmp -s r_wrong.npz r_wrong_before.npz
+check "and leaves no output" test ! -e bad.adc
+run 3 "r.npz: residue holds tensor 'fc1.bias', which the input does not compress" \
+  "$ADACOMP" encode "$G1" --residue r.npz --exclude 'fc1.bias' -o bad.adc
+check "residue unchanged after a mismatch" cmp -s r.npz r_before.npz
+run 4 "write error" "$ADACOMP" encode "$G1" --residue r.npz -o /dev/full
+check "residue unchanged after an output write error" cmp -s r.npz r_before.npz
+run 0 "" "$ADACOMP" encode "$G1" --residue r.safetensors -o rs.adc
+check "safetensors residue is written" test -f r.safetensors
+check "no temporary files left behind at the end" no_temp_files .
+
+echo "cli: $passed passed, $failed failed"
+[ "$failed" = 0 ]

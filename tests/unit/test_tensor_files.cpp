@@ -1,0 +1,202 @@
+#include <cstring>
+#include <filesystem>
+
+#include <doctest/doctest.h>
+
+#include "adacomp/error.hpp"
+#include "adacomp/tensor_file.hpp"
+#include "test_support.hpp"
+
+using namespace adacomp;
+
+namespace {
+
+std::vector<std::byte> bytes_of(const std::string& text) {
+  std::vector<std::byte> out(text.size());
+  std::memcpy(out.data(), text.data(), text.size());
+  return out;
+}
+
+// A .npy v1.0 file with the given header dict and data bytes (padded as NumPy does).
+std::vector<std::byte> npy(const std::string& dict, const std::string& data, int major = 1) {
+  std::string header = dict;
+  const std::size_t prefix = major == 1 ? 10 : 12;
+  while ((prefix + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  std::string out = std::string("\x93NUMPY", 6) + static_cast<char>(major) + '\0';
+  const std::uint32_t length = static_cast<std::uint32_t>(header.size());
+  out.append(reinterpret_cast<const char*>(&length), major == 1 ? 2 : 4);
+  return bytes_of(out + header + data);
+}
+
+std::string floats_bytes(std::initializer_list<float> values) {
+  std::string out;
+  for (float v : values) out.append(reinterpret_cast<const char*>(&v), 4);
+  return out;
+}
+
+std::string error_of(const std::vector<std::byte>& bytes, std::optional<DType> void2 = std::nullopt) {
+  try {
+    parse_npy(bytes, "x.npy", "x", void2);
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::invalid_input);
+    return e.what();
+  }
+  return "";
+}
+
+Tensor tensor(const std::string& name, DType dtype, std::vector<std::uint64_t> shape, float start) {
+  Tensor t = make_tensor(name, dtype, shape);
+  float v = start;
+  for (float& x : t.flat()) x = round_to_dtype(v += 0.25f, dtype);
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE(".npy: keys in any order / versions 1 to 3 / Fortran order and big-endian converted") {
+  const auto data = floats_bytes({1, 2, 3, 4, 5, 6});
+  const Tensor a = parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", data), "a", "a", {});
+  const Tensor b = parse_npy(npy("{'shape': (2, 3), 'fortran_order': False, 'descr': '<f4'}", data, 2), "b", "b", {});
+  const Tensor c = parse_npy(npy("{'descr':'<f4','fortran_order':False,'shape':(2,3)}", data, 3), "c", "c", {});
+  CHECK(a.values == b.values);
+  CHECK(a.values == c.values);
+  CHECK(a.values(1, 0) == 4.0f);
+  // Column-major: memory 1..6 is the array [[1,3,5],[2,4,6]]
+  const Tensor f = parse_npy(npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", data), "f", "f", {});
+  CHECK(f.values(0, 1) == 3.0f);
+  CHECK(f.values(1, 0) == 2.0f);
+  std::string big;
+  for (float v : {1.0f, -2.0f}) {
+    char raw[4];
+    std::memcpy(raw, &v, 4);
+    big += std::string{raw[3], raw[2], raw[1], raw[0]};
+  }
+  const Tensor be = parse_npy(npy("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", big), "be", "be", {});
+  CHECK(be.values(1) == -2.0f);
+  const Tensor scalar = parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", floats_bytes({7})),
+                                  "s", "s", {});
+  CHECK(scalar.values.dimension() == 0);
+  CHECK(scalar.size() == 1);
+}
+
+TEST_CASE(".npy: a header length with the high byte set (xtensor sign-extends it) is read correctly") {
+  // pad the dict so that the header length is 0x00F6 + 64*k > 127: bytes with the top bit set
+  std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }";
+  dict.append(200, ' ');
+  const Tensor t = parse_npy(npy(dict, floats_bytes({3.5f})), "t", "t", {});
+  CHECK(t.values(0) == 3.5f);
+}
+
+TEST_CASE(".npy: strict rejection of malformed or unsupported files") {
+  const auto data = floats_bytes({1, 2});
+  const std::string ok = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
+  CHECK(error_of(npy(ok, data)).empty());
+  CHECK(error_of(npy(ok, data.substr(0, 7))).find("truncated .npy data") != std::string::npos);
+  CHECK(error_of(npy(ok, data + "x")).find("unexpected bytes after") != std::string::npos);
+  CHECK(error_of(npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", data)).find("float64") !=
+        std::string::npos);
+  CHECK(error_of(npy("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", data)).find("unsupported dtype") !=
+        std::string::npos);
+  CHECK(error_of(npy("{'descr': '|V2', 'fortran_order': False, 'shape': (2,), }", data)).find("--dtype bf16") !=
+        std::string::npos);
+  CHECK(error_of(npy("{'descr': '|V2', 'fortran_order': False, 'shape': (4,), }", data), DType::bf16).empty());
+  CHECK(error_of(npy("{'descr': '<f4', 'shape': (2,), }", data)).find("lacks") != std::string::npos);
+  CHECK(error_of(npy("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data))
+            .find("repeated") != std::string::npos);
+  CHECK(error_of(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }", data)).find("non-negative") !=
+        std::string::npos);
+  CHECK(error_of(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", data))
+            .find("decoder limit") != std::string::npos);
+  CHECK(error_of(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }", data))
+            .find("out of range") != std::string::npos);
+  auto bad_version = npy(ok, data);
+  bad_version[6] = std::byte{4};
+  CHECK(error_of(bad_version).find("version 4.0") != std::string::npos);
+  auto long_header = npy(ok, data);
+  long_header[8] = std::byte{0xff};
+  long_header[9] = std::byte{0xff};
+  CHECK(error_of(long_header).find("truncated .npy header") != std::string::npos);
+  CHECK(error_of(bytes_of("\x93NUMP")).find("not a .npy") != std::string::npos);
+}
+
+TEST_CASE(".npy / .npz and safetensors round-trip every dtype and keep order") {
+  std::vector<Tensor> tensors{tensor("z.first", DType::f32, {2, 3}, 0), tensor("a.second", DType::f16, {4}, 1),
+                              tensor("m.third", DType::bf16, {1, 2, 2}, 2), tensor("scalar", DType::f32, {}, 3)};
+  for (TensorFormat format : {TensorFormat::npz, TensorFormat::safetensors}) {
+    const auto bytes = serialize_tensor_file(tensors, format);
+    CHECK(sniff_format(bytes) == format);
+    TensorReadOptions options;
+    options.dtype = DType::bf16;
+    const auto back = parse_tensor_file(bytes, "mem", options);
+    REQUIRE(back.size() == tensors.size());
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      CHECK(back[i].name == tensors[i].name);
+      CHECK(back[i].dtype == tensors[i].dtype);
+      CHECK(back[i].shape() == tensors[i].shape());
+      CHECK(back[i].values == tensors[i].values);
+    }
+  }
+  const auto one = serialize_tensor_file({tensors[1]}, TensorFormat::npy);
+  CHECK(parse_npy(one, "one", "x", {}).values == tensors[1].values);
+  CHECK_THROWS_AS(serialize_tensor_file(tensors, TensorFormat::npy), Error);
+  CHECK(parse_tensor_file(serialize_npz({}), "empty", {}).empty());
+}
+
+TEST_CASE("safetensors: forged headers are rejected") {
+  auto make = [](const std::string& header, std::size_t data_bytes) {
+    std::vector<std::byte> out(8 + header.size() + data_bytes);
+    const std::uint64_t length = header.size();
+    std::memcpy(out.data(), &length, 8);
+    std::memcpy(out.data() + 8, header.data(), header.size());
+    return out;
+  };
+  auto error = [](const std::vector<std::byte>& bytes) -> std::string {
+    try {
+      parse_safetensors(bytes, "s.safetensors");
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  CHECK(error(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8)).empty());
+  CHECK(error(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8))
+            .find("holes and overlaps") != std::string::npos);
+  CHECK(error(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 12)).find("file holds 12") !=
+        std::string::npos);
+  CHECK(error(make(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)).find("do not span 12") !=
+        std::string::npos);
+  CHECK(error(make(R"({"a":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})", 8)).find("unsupported dtype I64") !=
+        std::string::npos);
+  CHECK(error(make(R"({"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,8]}})", 8)).find("non-negative") !=
+        std::string::npos);
+  CHECK(error(make(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8))
+            .find("decoder limit") != std::string::npos);
+  CHECK(error(make(R"({"a":)", 0)).find("not valid JSON") != std::string::npos);
+  auto huge = make("{}", 0);
+  const std::uint64_t length = 200'000'000;
+  std::memcpy(huge.data(), &length, 8);
+  CHECK(error(huge).find("exceeds 100000000") != std::string::npos);
+}
+
+TEST_CASE(".npz: members that lie about their size or are not .npy are rejected") {
+  std::vector<Tensor> tensors{tensor("w", DType::f32, {4}, 0)};
+  auto bytes = serialize_npz(tensors);
+  // corrupt one data byte of the stored member: libzip's CRC check must catch it
+  auto corrupt = bytes;
+  const std::string text(reinterpret_cast<const char*>(corrupt.data()), corrupt.size());
+  const auto data_at = text.find("\x93NUMPY") + 64 + 2;
+  corrupt[data_at] ^= std::byte{0x40};
+  CHECK_THROWS_AS(parse_npz(corrupt, "c.npz", {}), Error);
+  // a truncated archive
+  const std::vector<std::byte> truncated(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2));
+  CHECK_THROWS_AS(parse_npz(truncated, "t.npz", {}), Error);
+}
+
+TEST_CASE("a real NumPy-written .npz (Zip64 extra fields) is read") {
+  const std::filesystem::path file = std::filesystem::path(ADACOMP_SAMPLE_DUMP) / "step-00000" / "learner-0.npz";
+  REQUIRE(std::filesystem::exists(file));
+  const auto tensors = parse_tensor_file(test_support::read_file(file), file.string(), {});
+  CHECK(tensors.size() >= 4);
+  CHECK(tensors.front().name == "conv1.weight");
+}

@@ -1,0 +1,294 @@
+#!/usr/bin/env python3
+"""Independent reference reader and encoder for the adacomp wire format v1.
+
+Written from format_spec/wire_format.md alone, in Python with NumPy, sharing no code with the C++
+library: the test suite uses it to cross-check the C++ decoder and encoder, and to produce the
+golden vectors in format_spec/golden/.
+
+    python3 tools/adacomp_ref.py decode STREAM.adc OUT.npz   # decode with the reference reader
+    python3 tools/adacomp_ref.py check STREAM.adc             # validate, print one line per frame
+
+Requires Debian's python3-numpy, python3-xxhash and python3-zstandard.
+"""
+import struct
+import sys
+
+import numpy as np
+import xxhash
+import zstandard
+
+STREAM_MAGIC = b"\x89ADC"
+FRAME_TAG = b"\x89ADF"
+END_TAG = b"\x89ADE"
+FORMAT_MAJOR, FORMAT_MINOR = 1, 0
+KIND_COMPRESSED, KIND_PASSTHROUGH = 0, 1
+FLAG_ZSTD = 0x01
+DTYPES = {0: "f32", 1: "f16", 2: "bf16"}
+DTYPE_SIZE = {"f32": 4, "f16": 2, "bf16": 2}
+CODE_POSITIVE, CODE_NEGATIVE = 0b01, 0b10
+MAX_BIN_SIZE = 16384
+MAX_ELEMENTS = 1 << 32
+
+
+class CorruptStream(Exception):
+    pass
+
+
+def index_width(bin_size):
+    return 1 if bin_size <= 64 else 2
+
+
+def default_bin_size(rank):
+    return 500 if rank == 2 else 50
+
+
+# ---------------------------------------------------------------------------------------------
+# dtype helpers (float32 <-> float16 / bfloat16, round to nearest even)
+
+def from_source_bytes(raw, dtype, count):
+    if dtype == "f32":
+        return np.frombuffer(raw, dtype="<f4", count=count).astype(np.float32)
+    if dtype == "f16":
+        return np.frombuffer(raw, dtype="<f2", count=count).astype(np.float32)
+    bits = np.frombuffer(raw, dtype="<u2", count=count).astype(np.uint32) << 16
+    return bits.view(np.float32)
+
+
+def to_source_bytes(values, dtype):
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    if dtype == "f32":
+        return values.astype("<f4").tobytes()
+    if dtype == "f16":
+        return values.astype("<f2").tobytes()
+    return bf16_bits(values).astype("<u2").tobytes()
+
+
+def bf16_bits(values):
+    bits = values.view(np.uint32).astype(np.uint64)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint32)
+    nan = np.isnan(values)
+    rounded[nan] = ((bits[nan] >> 16) | 0x40).astype(np.uint32)
+    return rounded.astype(np.uint16)
+
+
+def round_to_dtype(values, dtype):
+    return from_source_bytes(to_source_bytes(values, dtype), dtype, values.size).reshape(values.shape)
+
+
+# ---------------------------------------------------------------------------------------------
+# The algorithm (spec section "Algorithm"), written element by element as the spec states it.
+
+def compress(gradient, residue, bin_size, scale_factor=2.0):
+    """Returns (bin_counts, entries, scale, decoded, new_residue) for flat float32 arrays."""
+    g = np.asarray(gradient, dtype=np.float32).ravel()
+    r = np.asarray(residue, dtype=np.float32).ravel()
+    k = np.float32(scale_factor)
+    if not (np.all(np.isfinite(g)) and np.all(np.isfinite(r))):
+        raise ValueError("non-finite input")
+    G = (r + g).astype(np.float32)
+    H = (r + (k * g).astype(np.float32)).astype(np.float32)
+    n = g.size
+    bins = -(-n // bin_size)
+    pad = bins * bin_size - n
+    # zero padding changes neither a bin's max |G| nor its selection (G = 0 is never selected)
+    G2 = np.concatenate([G, np.zeros(pad, np.float32)]).reshape(bins, bin_size)
+    H2 = np.concatenate([H, np.zeros(pad, np.float32)]).reshape(bins, bin_size)
+    gmax = np.abs(G2).max(axis=1, keepdims=True) if bins else np.zeros((0, 1), np.float32)
+    mask2 = (np.abs(H2) >= gmax) & (G2 != 0)
+    # per-bin sums in double, in index order (cumsum is sequential), then over bins in bin order
+    magnitudes = np.where(mask2, np.abs(G2).astype(np.float64), 0.0)
+    bin_sums = np.cumsum(magnitudes, axis=1)[:, -1] if bins else np.zeros(0)
+    total = float(np.cumsum(bin_sums)[-1]) if bins else 0.0
+    selected = mask2.ravel()[:n]
+    m = int(selected.sum())
+    scale = np.float32(total / m) if m else np.float32(0.0)
+    bin_counts = mask2.sum(axis=1).astype(int).tolist()
+    rows, offsets = np.nonzero(mask2)
+    codes = np.where(G2[rows, offsets] > 0, CODE_POSITIVE, CODE_NEGATIVE)
+    entries = ((offsets << 2) | codes).astype(int).tolist()
+    decoded = np.where(selected, np.sign(G) * scale, np.float32(0)).astype(np.float32)
+    new_residue = (G - decoded).astype(np.float32)
+    return bin_counts, entries, scale, decoded, new_residue
+
+
+# ---------------------------------------------------------------------------------------------
+# Writer
+
+def _frame_bytes(header, payload_raw, zstd_level):
+    flags_index = 6
+    stored = payload_raw
+    if zstd_level and payload_raw:
+        packed = zstandard.ZstdCompressor(level=zstd_level, write_content_size=True).compress(payload_raw)
+        if len(packed) < len(payload_raw):
+            stored = packed
+            header = bytearray(header)
+            header[flags_index] |= FLAG_ZSTD
+            header = bytes(header)
+    body = header + struct.pack("<Q", len(stored)) + stored
+    return body + struct.pack("<I", xxhash.xxh64_intdigest(body) & 0xFFFFFFFF)
+
+
+def _common_header(kind, dtype, name, shape):
+    code = {v: k for k, v in DTYPES.items()}[dtype]
+    raw_name = name.encode("utf-8")
+    out = FRAME_TAG + struct.pack("<BBBBH", kind, code, 0, len(shape), len(raw_name)) + raw_name
+    return out + b"".join(struct.pack("<Q", d) for d in shape)
+
+
+def compressed_frame(name, dtype, shape, bin_size, bin_counts, entries, scale, zstd_level=0):
+    w = index_width(bin_size)
+    header = _common_header(KIND_COMPRESSED, dtype, name, shape)
+    header += struct.pack("<IBBHfQ", bin_size, w, 0, 0, scale, len(entries))
+    fmt = "<%d%s" % (len(bin_counts) + len(entries), "B" if w == 1 else "H")
+    payload = struct.pack(fmt, *(list(bin_counts) + list(entries)))
+    return _frame_bytes(header, payload, zstd_level)
+
+
+def passthrough_frame(name, dtype, values, zstd_level=0):
+    header = _common_header(KIND_PASSTHROUGH, dtype, name, list(values.shape))
+    return _frame_bytes(header, to_source_bytes(values.ravel(), dtype), zstd_level)
+
+
+def stream(frames):
+    return (STREAM_MAGIC + struct.pack("<BBH", FORMAT_MAJOR, FORMAT_MINOR, 0) + b"".join(frames)
+            + END_TAG + struct.pack("<I", len(frames)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Reader: every rule of the spec's "Decoder requirements"
+
+class _Cursor:
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def take(self, size, what):
+        if self.pos + size > len(self.data):
+            raise CorruptStream("truncated at byte %d while reading %s" % (len(self.data), what))
+        out = self.data[self.pos:self.pos + size]
+        self.pos += size
+        return out
+
+    def unpack(self, fmt, what):
+        return struct.unpack(fmt, self.take(struct.calcsize(fmt), what))
+
+
+def read_stream(data):
+    """Yields dicts with the frame fields and 'values' (float32 array of the frame's shape)."""
+    cur = _Cursor(bytes(data))
+    if not data:
+        raise CorruptStream("empty input")
+    while cur.pos < len(cur.data):
+        magic = cur.take(4, "stream magic")
+        if magic != STREAM_MAGIC:
+            raise CorruptStream("bad stream magic at byte %d" % (cur.pos - 4))
+        major, minor, flags = cur.unpack("<BBH", "stream header")
+        if major != FORMAT_MAJOR:
+            raise CorruptStream("format version %d.%d, reader knows %d.x" % (major, minor, FORMAT_MAJOR))
+        if flags:
+            raise CorruptStream("reserved stream flags")
+        frames = 0
+        while True:
+            at = cur.pos
+            tag = cur.take(4, "record tag")
+            if tag == END_TAG:
+                (count,) = cur.unpack("<I", "end record")
+                if count != frames:
+                    raise CorruptStream("end record declares %d frames, stream has %d" % (count, frames))
+                break
+            if tag != FRAME_TAG:
+                raise CorruptStream("unknown record tag at byte %d" % at)
+            yield _read_frame(cur, at)
+            frames += 1
+
+
+def _read_frame(cur, at):
+    kind, dtype_code, flags, rank, name_len = cur.unpack("<BBBBH", "frame header")
+    if kind not in (KIND_COMPRESSED, KIND_PASSTHROUGH) or dtype_code not in DTYPES:
+        raise CorruptStream("frame at byte %d: bad kind or dtype" % at)
+    if flags & ~FLAG_ZSTD or rank > 8 or not 1 <= name_len <= 4096:
+        raise CorruptStream("frame at byte %d: bad flags, rank or name length" % at)
+    name = cur.take(name_len, "name").decode("utf-8")
+    if "\0" in name:
+        raise CorruptStream("NUL in name")
+    shape = list(cur.unpack("<%dQ" % rank, "shape"))
+    n = 1
+    for d in shape:
+        n *= d
+    if n > MAX_ELEMENTS:
+        raise CorruptStream("too many elements")
+    dtype = DTYPES[dtype_code]
+    frame = {"name": name, "dtype": dtype, "shape": shape, "kind": kind, "zstd": bool(flags & FLAG_ZSTD)}
+    if kind == KIND_COMPRESSED:
+        T, w, res8, res16, scale, entry_count = cur.unpack("<IBBHfQ", "compressed header")
+        if not 1 <= T <= MAX_BIN_SIZE or w != index_width(T) or res8 or res16:
+            raise CorruptStream("bad bin size, index width or reserved bytes")
+        if not np.isfinite(scale) or scale < 0 or entry_count > n or (scale == 0) != (entry_count == 0):
+            raise CorruptStream("bad scale or entry count")
+        bins = (n + T - 1) // T
+        raw_size = (bins + entry_count) * w
+        frame.update(bin_size=T, index_width=w, scale=np.float32(scale), entry_count=entry_count)
+    else:
+        raw_size = n * DTYPE_SIZE[dtype]
+    (stored_size,) = cur.unpack("<Q", "payload size")
+    zstd_on = flags & FLAG_ZSTD
+    if (not zstd_on and stored_size != raw_size) or (zstd_on and not 0 < stored_size < raw_size):
+        raise CorruptStream("payload size does not match the header")
+    stored = cur.take(stored_size, "payload")
+    (checksum,) = cur.unpack("<I", "checksum")
+    if xxhash.xxh64_intdigest(cur.data[at:cur.pos - 4]) & 0xFFFFFFFF != checksum:
+        raise CorruptStream("checksum mismatch in frame at byte %d" % at)
+    payload = stored
+    if zstd_on:
+        payload = zstandard.ZstdDecompressor().decompress(stored, max_output_size=raw_size)
+        if len(payload) != raw_size:
+            raise CorruptStream("zstd section does not decode to the raw size")
+    if kind == KIND_PASSTHROUGH:
+        frame["values"] = from_source_bytes(payload, dtype, n).reshape(shape)
+        return frame
+    words = np.frombuffer(payload, dtype="<u1" if w == 1 else "<u2").astype(np.int64)
+    counts, entries = words[:bins], words[bins:]
+    values = np.zeros(n, dtype=np.float32)
+    e = 0
+    for b in range(bins):
+        length = min(T, n - b * T)
+        if counts[b] > length:
+            raise CorruptStream("bin count above bin length")
+        previous = -1
+        for _ in range(counts[b]):
+            if e >= len(entries):
+                raise CorruptStream("bin counts exceed entries")
+            offset, code = entries[e] >> 2, entries[e] & 3
+            if code not in (CODE_POSITIVE, CODE_NEGATIVE) or offset >= length or offset <= previous:
+                raise CorruptStream("bad entry %d" % e)
+            values[b * T + offset] = scale if code == CODE_POSITIVE else -scale
+            previous = offset
+            e += 1
+    if e != len(entries):
+        raise CorruptStream("entries left over")
+    frame["values"] = values.reshape(shape)
+    frame["bin_counts"] = counts.tolist()
+    frame["entries"] = entries.tolist()
+    return frame
+
+
+def main(argv):
+    if len(argv) < 3 or argv[1] not in ("decode", "check"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    with open(argv[2], "rb") as f:
+        data = f.read()
+    try:
+        frames = list(read_stream(data))
+    except CorruptStream as e:
+        print("%s: %s" % (argv[2], e), file=sys.stderr)
+        return 3
+    if argv[1] == "check":
+        for fr in frames:
+            print("%s %s %s entries=%s" % (fr["name"], fr["dtype"], fr["shape"], fr.get("entry_count", "-")))
+        return 0
+    np.savez(argv[3], **{fr["name"]: fr["values"] for fr in frames})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
