@@ -7,6 +7,7 @@
 #include "adacomp/error.hpp"
 #include "adacomp/tensor_file.hpp"
 #include "cli_support.hpp"
+#include "codec_options.hpp"
 #include "commands.hpp"
 #include "output_file.hpp"
 #include "report_table.hpp"
@@ -20,10 +21,7 @@ struct EncodeOptions {
   std::string output = "-";
   bool force = false;
   std::string residue;
-  std::vector<std::string> bin_sizes;
-  double scale_factor = kDefaultScaleFactor;
-  std::vector<std::string> exclude;
-  int zstd_level = 0;
+  CodecOptions codec;
   std::string shape;
   std::string dtype;
   std::string name;
@@ -69,13 +67,7 @@ ResidueMap load_residues(const std::string& path) {
 }
 
 int run_encode(EncodeOptions& options) {
-  EncodeSettings settings;
-  for (const auto& rule : options.bin_sizes) settings.bin_sizes.add_rule(rule);
-  if (!(options.scale_factor >= kMinScaleFactor && options.scale_factor <= kMaxScaleFactor))
-    fail_usage("--scale-factor must be between 1 and 4");
-  settings.scale_factor = static_cast<float>(options.scale_factor);
-  settings.exclude = options.exclude;
-  settings.zstd_level = options.zstd_level;
+  const EncodeSettings settings = make_encode_settings(options.codec);
   if (options.residue.size()) residue_format(options.residue);
 
   TensorReadOptions read_options;
@@ -129,16 +121,7 @@ Command add_encode_command(CLI::App& parent) {
   app->add_flag("-f,--force", options->force, "Overwrite an existing output file");
   app->add_option("--residue", options->residue,
                   "Residue state file (.npz or .safetensors): read if it exists, written back on success");
-  app->add_option("--bin-size", options->bin_sizes,
-                  "Bin size T for all tensors (N) or for tensors matching a glob (GLOB=N); repeatable")
-      ->type_name("[GLOB=]N");
-  app->add_option("--scale-factor", options->scale_factor, "Scale factor k of H = r + k*g, 1 to 4")
-      ->default_val(kDefaultScaleFactor);
-  app->add_option("--exclude", options->exclude, "Send tensors matching GLOB uncompressed; repeatable")
-      ->type_name("GLOB");
-  app->add_flag("--zstd{3}", options->zstd_level, "zstd stage over each frame's payload (level 1-19, default 3)")
-      ->type_name("[=LEVEL]")
-      ->check(CLI::Range(1, 19));
+  add_codec_options(*app, options->codec);
   app->add_option("--shape", options->shape, "Read raw little-endian input of this shape, e.g. 128,512");
   app->add_option("--dtype", options->dtype, "Element type of raw input, or bf16 for .npy 'V2' arrays")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}));

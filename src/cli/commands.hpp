@@ -13,5 +13,6 @@ struct Command {
 
 Command add_encode_command(CLI::App& parent);
 Command add_decode_command(CLI::App& parent);
+Command add_replay_command(CLI::App& parent);
 
 }  // namespace adacomp::cli

@@ -7,7 +7,7 @@ namespace adacomp::cli {
 void print_frame_table(const std::vector<wire::FrameInfo>& frames, bool per_frame) {
   std::uint64_t raw_total = 0, frame_total = 0;
   if (per_frame)
-    std::fprintf(stderr, "%-32s %-11s %-5s %-16s %6s %9s %8s %10s %10s %8s\n", "tensor", "kind", "dtype", "shape", "T",
+    std::fprintf(stderr, "%-32s %-12s %-5s %-16s %6s %9s %8s %10s %10s %8s\n", "tensor", "kind", "dtype", "shape", "T",
                  "entries", "density", "raw_bytes", "frame_bytes", "ratio");
   for (const auto& frame : frames) {
     const std::uint64_t raw = frame.element_count * dtype_size(frame.dtype);
@@ -16,7 +16,7 @@ void print_frame_table(const std::vector<wire::FrameInfo>& frames, bool per_fram
     if (!per_frame) continue;
     const bool compressed = frame.kind == wire::FrameKind::compressed;
     const double density = frame.element_count ? static_cast<double>(frame.entry_count) / frame.element_count : 0.0;
-    std::fprintf(stderr, "%-32s %-11s %-5s %-16s %6u %9llu %8.4f %10llu %10llu %8.2f\n", frame.name.c_str(),
+    std::fprintf(stderr, "%-32s %-12s %-5s %-16s %6u %9llu %8.4f %10llu %10llu %8.2f\n", frame.name.c_str(),
                  compressed ? (frame.zstd ? "adacomp+zstd" : "adacomp") : (frame.zstd ? "raw+zstd" : "raw"),
                  std::string(dtype_name(frame.dtype)).c_str(), shape_string(frame.shape).c_str(),
                  compressed ? frame.bin_size : 0, static_cast<unsigned long long>(frame.entry_count),

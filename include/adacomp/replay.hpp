@@ -1,0 +1,83 @@
+#pragma once
+// Replay of a gradient dump (format_spec/dump_layout.md): every learner's gradients go through
+// the real wire bytes, the decoded tensors are averaged and applied with PyTorch-style SGD, next to
+// an uncompressed baseline, and every cost and fidelity figure is recorded.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "adacomp/encoder.hpp"
+#include "adacomp/tensor.hpp"
+
+namespace adacomp {
+
+struct ReplayOptions {
+  std::string dump;                        // the dump directory
+  std::optional<std::size_t> learners;     // first N learners of each step; default all
+  std::optional<std::uint64_t> step_begin; // step numbers [begin, end)
+  std::optional<std::uint64_t> step_end;
+  EncodeSettings settings;
+  std::uint64_t warmup_steps = 0;          // the first N replayed steps go uncompressed
+  std::optional<double> lr;                // default: meta.json
+  std::optional<double> momentum;          // default: meta.json, else 0
+  unsigned threads = 1;
+  std::string stream_dir;                  // when set, DIR/step-NNNNN/learner-L.adc are written
+  std::function<void(std::size_t done, std::size_t total)> progress;
+};
+
+struct TensorStepStats {
+  bool compressed = false;       // false: passthrough (excluded or warm-up)
+  std::uint64_t raw_bytes = 0;   // over the learners, in the source dtype
+  std::uint64_t wire_bytes = 0;  // frame bytes over the learners
+  std::uint64_t entries = 0;     // over the learners
+  double scale = 0.0;            // mean over the learners
+  double residue_l2 = 0.0;       // mean over the learners of ||r|| after the step
+  double update_rel_l2 = 0.0;    // ||avg_compressed - avg_exact|| / ||avg_exact||
+  double update_cosine = 1.0;    // cosine(avg_compressed, avg_exact)
+};
+
+struct StepTimes {
+  double read = 0, encode = 0, decode = 0, average = 0, update = 0, wall = 0;  // seconds
+};
+
+struct StepStats {
+  std::uint64_t step = 0;
+  bool warmup = false;
+  std::vector<TensorStepStats> tensors;  // in tensor order
+  std::uint64_t stream_overhead_bytes = 0;  // stream headers and end records, over the learners
+  double update_rel_l2 = 0.0;               // over all tensors together
+  StepTimes times;
+};
+
+struct TensorSummary {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<std::uint64_t> shape;
+  std::uint32_t bin_size = 0;  // 0 when excluded
+  std::uint64_t raw_bytes = 0, wire_bytes = 0;
+  double ratio = 0, mean_density = 0, mean_update_rel_l2 = 0;
+  std::optional<double> weight_drift;        // ||w_c - w_b|| / ||w_b||
+  std::optional<double> baseline_vs_final;   // ||w_b - w_final|| / ||w_final||
+};
+
+struct ReplayResult {
+  std::string dump;
+  std::size_t learners = 0;
+  double lr = 0, momentum = 0;
+  bool has_weights = false, has_final = false;
+  std::vector<StepStats> steps;
+  std::vector<TensorSummary> tensors;
+  TensorSummary total;            // name "total"; drift figures over all tensors together
+  std::vector<Tensor> weights;    // compressed replay (when init.npz exists)
+  std::vector<Tensor> baseline;   // uncompressed replay
+};
+
+ReplayResult replay(const ReplayOptions& options);
+
+// Machine-readable reports (format_spec/dump_layout.md, "Replay report").
+std::string replay_report_json(const ReplayResult& result, const ReplayOptions& options);
+std::string replay_report_csv(const ReplayResult& result);
+
+}  // namespace adacomp

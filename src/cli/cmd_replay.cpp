@@ -1,0 +1,237 @@
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include <unistd.h>
+
+#include "adacomp/error.hpp"
+#include "adacomp/replay.hpp"
+#include "adacomp/tensor_file.hpp"
+#include "cli_support.hpp"
+#include "codec_options.hpp"
+#include "commands.hpp"
+#include "output_file.hpp"
+
+namespace adacomp::cli {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct ReplayCliOptions {
+  std::string dump;
+  std::size_t learners = 0;
+  std::string steps;
+  CodecOptions codec;
+  std::uint64_t warmup_steps = 0;
+  std::optional<double> lr, momentum;
+  unsigned threads = 1;
+  std::string report, save_weights, save_baseline, save_stream;
+  bool force = false;
+  bool progress = false, no_progress = false;
+  Verbosity verbosity;
+};
+
+void parse_steps(const std::string& text, ReplayOptions& options) {
+  const auto colon = text.find(':');
+  auto number = [&](const std::string& part) -> std::optional<std::uint64_t> {
+    if (part.empty()) return std::nullopt;
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long long value = std::strtoull(part.c_str(), &end, 10);
+    if (errno || *end || part[0] == '-') fail_usage("--steps '" + text + "': expected A:B with step numbers");
+    return value;
+  };
+  if (colon == std::string::npos) fail_usage("--steps '" + text + "': expected A:B (either side may be empty)");
+  options.step_begin = number(text.substr(0, colon));
+  options.step_end = number(text.substr(colon + 1));
+  if (options.step_begin && options.step_end && *options.step_end <= *options.step_begin)
+    fail_usage("--steps '" + text + "': the range is empty");
+}
+
+// Streams go to a temporary directory beside DIR, renamed into place when the replay succeeded.
+class StreamDirectory {
+ public:
+  StreamDirectory(const std::string& path, bool overwrite) : path_(path) {
+    if (path_.empty()) return;
+    if (fs::exists(path_) && !overwrite) fail_usage(path_ + ": already exists; use -f to replace it");
+    fs::path parent = fs::path(path_).parent_path();
+    if (parent.empty()) parent = ".";
+    std::string pattern = (parent / ("." + fs::path(path_).filename().string() + ".adacomp-XXXXXX")).string();
+    if (!::mkdtemp(pattern.data())) fail_io(path_ + ": cannot create a directory in " + parent.string() + ": " + std::strerror(errno));
+    temp_ = pattern;
+  }
+  ~StreamDirectory() {
+    std::error_code ec;
+    if (!temp_.empty() && !committed_) fs::remove_all(temp_, ec);
+  }
+  const std::string& temp() const { return temp_; }
+  void commit() {
+    if (temp_.empty()) return;
+    std::error_code ec;
+    if (fs::exists(path_)) fs::remove_all(path_, ec);
+    if (ec || std::rename(temp_.c_str(), path_.c_str()) != 0)
+      fail_io(path_ + ": cannot move the streams into place: " + std::strerror(errno));
+    committed_ = true;
+  }
+
+ private:
+  std::string path_, temp_;
+  bool committed_ = false;
+};
+
+TensorFormat weights_format(const std::string& path, const char* option) {
+  const auto format = format_from_extension(path);
+  if (format != TensorFormat::npz && format != TensorFormat::safetensors)
+    fail_usage(std::string(option) + " '" + path + "': the file must end in .npz or .safetensors");
+  return *format;
+}
+
+std::string fixed(double value, int precision) {
+  if (!std::isfinite(value)) return "-";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", precision, value);
+  return text;
+}
+
+std::string sci(const std::optional<double>& value) {
+  if (!value || !std::isfinite(*value)) return "-";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.3e", *value);
+  return text;
+}
+
+void print_summary(const ReplayResult& result, const ReplayOptions& options) {
+  std::size_t warmup = 0;
+  for (const auto& step : result.steps) warmup += step.warmup;
+  std::printf("replay of %s: %zu learners, %zu steps (%zu warm-up), lr %g, momentum %g\n", result.dump.c_str(),
+              result.learners, result.steps.size(), warmup, result.lr, result.momentum);
+  std::printf("%-28s %-14s %6s %12s %11s %8s %8s %10s %10s\n", "tensor", "shape", "T", "raw_bytes", "wire_bytes",
+              "ratio", "density", "update_err", "drift");
+  auto row = [&](const TensorSummary& s, const std::string& shape, const std::string& T) {
+    std::printf("%-28s %-14s %6s %12llu %11llu %8s %8s %10s %10s\n", s.name.c_str(), shape.c_str(), T.c_str(),
+                static_cast<unsigned long long>(s.raw_bytes), static_cast<unsigned long long>(s.wire_bytes),
+                fixed(s.ratio, 2).c_str(), fixed(s.mean_density, 4).c_str(), sci(s.mean_update_rel_l2).c_str(),
+                sci(s.weight_drift).c_str());
+  };
+  for (const auto& s : result.tensors) row(s, shape_string(s.shape), s.bin_size ? std::to_string(s.bin_size) : "pass");
+  row(result.total, "", "");
+  std::printf("update_err: mean over steps of ||avg decoded - avg exact|| / ||avg exact||; drift: ||w - w_baseline|| / "
+              "||w_baseline|| after the last step%s\n",
+              result.has_weights ? "" : " (no init weights in the dump: no drift)");
+  if (result.has_final)
+    std::printf("baseline replay vs final weights of the dump: %s (relative L2)\n",
+                sci(result.total.baseline_vs_final).c_str());
+  (void)options;
+}
+
+class ProgressBar {
+ public:
+  explicit ProgressBar(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+  void update(std::size_t done, std::size_t total) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (done != total && now - last_ < std::chrono::milliseconds(160)) return;  // ~6 refreshes a second
+    last_ = now;
+    const double elapsed = std::chrono::duration<double>(now - start_).count();
+    const int width = 30;
+    const int filled = static_cast<int>(width * done / std::max<std::size_t>(1, total));
+    std::fprintf(stderr, "\rreplay [%.*s%*s] step %zu/%zu  %.1f steps/s", filled, "==============================",
+                 width - filled, "", done, total, elapsed > 0 ? done / elapsed : 0.0);
+    if (done == total) std::fprintf(stderr, "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  bool enabled_;
+  std::chrono::steady_clock::time_point start_, last_{};
+};
+
+int run_replay(ReplayCliOptions& cli) {
+  ReplayOptions options;
+  options.dump = cli.dump;
+  if (cli.learners) options.learners = cli.learners;
+  if (!cli.steps.empty()) parse_steps(cli.steps, options);
+  options.settings = make_encode_settings(cli.codec);
+  options.warmup_steps = cli.warmup_steps;
+  options.lr = cli.lr;
+  options.momentum = cli.momentum;
+  if (cli.threads < 1) fail_usage("--threads must be at least 1");
+  options.threads = cli.threads;
+
+  // Every output is checked before the work and written only when all of it succeeded.
+  std::unique_ptr<OutputFile> report, weights, baseline;
+  if (!cli.report.empty()) {
+    const auto format = format_from_extension(cli.report);
+    const bool json = cli.report.size() > 5 && cli.report.compare(cli.report.size() - 5, 5, ".json") == 0;
+    const bool csv = cli.report.size() > 4 && cli.report.compare(cli.report.size() - 4, 4, ".csv") == 0;
+    (void)format;
+    if (!json && !csv) fail_usage("--report '" + cli.report + "': the file must end in .json or .csv");
+    report = std::make_unique<OutputFile>(cli.report, cli.force);
+  }
+  if (!cli.save_weights.empty()) {
+    weights_format(cli.save_weights, "--save-weights");
+    weights = std::make_unique<OutputFile>(cli.save_weights, cli.force);
+  }
+  if (!cli.save_baseline.empty()) {
+    weights_format(cli.save_baseline, "--save-baseline");
+    baseline = std::make_unique<OutputFile>(cli.save_baseline, cli.force);
+  }
+  StreamDirectory streams(cli.save_stream, cli.force);
+  options.stream_dir = streams.temp();
+
+  const bool show_progress =
+      !cli.no_progress && cli.verbosity.level() >= 1 && (cli.progress || is_terminal(STDERR_FILENO));
+  ProgressBar bar(show_progress);
+  options.progress = [&bar](std::size_t done, std::size_t total) { bar.update(done, total); };
+
+  const ReplayResult result = replay(options);
+
+  if ((weights || baseline) && !result.has_weights)
+    fail_usage(cli.dump + ": the dump has no init.npz, so there are no weights to save");
+  if (report) {
+    const bool json = cli.report.compare(cli.report.size() - 5, 5, ".json") == 0;
+    const std::string text = json ? replay_report_json(result, options) : replay_report_csv(result);
+    report->write({reinterpret_cast<const std::byte*>(text.data()), text.size()});
+  }
+  if (weights) weights->write(serialize_tensor_file(result.weights, weights_format(cli.save_weights, "")));
+  if (baseline) baseline->write(serialize_tensor_file(result.baseline, weights_format(cli.save_baseline, "")));
+  if (report) report->commit();
+  if (weights) weights->commit();
+  if (baseline) baseline->commit();
+  streams.commit();
+  if (cli.verbosity.level() >= 1) print_summary(result, options);
+  return kExitSuccess;
+}
+
+}  // namespace
+
+Command add_replay_command(CLI::App& parent) {
+  auto cli = std::make_shared<ReplayCliOptions>();
+  CLI::App* app = parent.add_subcommand(
+      "replay", "Replay a gradient dump through the real wire format: bytes and fidelity of AdaComp vs exact SGD");
+  app->add_option("dump", cli->dump, "Dump directory (format_spec/dump_layout.md)")->required();
+  app->add_option("--learners", cli->learners, "Use the first N learners of each step (default: all)");
+  app->add_option("--steps", cli->steps, "Replay step numbers A to B-1 (A:B, either side may be empty)");
+  add_codec_options(*app, cli->codec);
+  app->add_option("--warmup-steps", cli->warmup_steps, "Send the first N replayed steps uncompressed");
+  app->add_option("--lr", cli->lr, "Learning rate (default: meta.json)");
+  app->add_option("--momentum", cli->momentum, "Momentum (default: meta.json, else 0)");
+  app->add_option("--threads", cli->threads, "Learners processed in parallel (results are identical)")
+      ->default_val(1u);
+  app->add_option("--report", cli->report, "Write every figure to FILE (.json or .csv)");
+  app->add_option("--save-weights", cli->save_weights, "Write the compressed replay's final weights (.npz/.safetensors)");
+  app->add_option("--save-baseline", cli->save_baseline, "Write the baseline's final weights (.npz/.safetensors)");
+  app->add_option("--save-stream", cli->save_stream, "Write every exchanged stream as DIR/step-NNNNN/learner-L.adc");
+  app->add_flag("-f,--force", cli->force, "Replace existing output files");
+  app->add_flag("--progress", cli->progress, "Show the progress bar even when stderr is not a terminal");
+  app->add_flag("--no-progress", cli->no_progress, "Never show the progress bar");
+  add_verbosity_flags(*app, cli->verbosity);
+  return {app, [cli] { return run_replay(*cli); }};
+}
+
+}  // namespace adacomp::cli

@@ -1,0 +1,477 @@
+#include "adacomp/replay.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "adacomp/byte_io.hpp"
+#include "adacomp/error.hpp"
+#include "adacomp/tensor_file.hpp"
+#include "adacomp/wire.hpp"
+
+namespace adacomp {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+struct DumpStep {
+  std::uint64_t number = 0;
+  fs::path dir;
+  std::vector<fs::path> learner_files;  // index = learner
+};
+
+struct Dump {
+  std::vector<DumpStep> steps;
+  std::optional<fs::path> init, final;
+  nlohmann::json meta;
+};
+
+std::string step_name(std::uint64_t step) {
+  char text[32];
+  std::snprintf(text, sizeof text, "step-%05llu", static_cast<unsigned long long>(step));
+  return text;
+}
+
+std::optional<fs::path> weights_file(const fs::path& dump, const std::string& stem) {
+  for (const char* ext : {".npz", ".safetensors"})
+    if (fs::exists(dump / (stem + ext))) return dump / (stem + ext);
+  return std::nullopt;
+}
+
+// Learner files of one step: learner-L.npz or .safetensors, L = 0..n-1 without gaps.
+std::vector<fs::path> learner_files(const fs::path& dir) {
+  static const std::regex pattern(R"(learner-(\d+)\.(npz|safetensors))");
+  std::map<std::uint64_t, fs::path> found;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    std::smatch match;
+    const std::string name = entry.path().filename().string();
+    if (!std::regex_match(name, match, pattern)) continue;
+    const std::uint64_t learner = std::stoull(match[1]);
+    if (!found.emplace(learner, entry.path()).second)
+      fail_input(dir.string() + ": learner " + std::to_string(learner) + " has both a .npz and a .safetensors file");
+  }
+  std::vector<fs::path> files;
+  for (const auto& [learner, path] : found) {
+    if (learner != files.size())
+      fail_input(dir.string() + ": learner-" + std::to_string(files.size()) + " is missing (learner-" +
+                 std::to_string(learner) + " exists)");
+    files.push_back(path);
+  }
+  return files;
+}
+
+Dump discover(const ReplayOptions& options) {
+  const fs::path root = options.dump;
+  if (!fs::is_directory(root)) fail_io(options.dump + ": not a directory");
+  Dump dump;
+  static const std::regex step_pattern(R"(step-(\d+))");
+  for (const auto& entry : fs::directory_iterator(root)) {
+    std::smatch match;
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || !std::regex_match(name, match, step_pattern)) continue;
+    const std::uint64_t number = std::stoull(match[1]);
+    if (number < options.step_begin.value_or(0) || (options.step_end && number >= *options.step_end)) continue;
+    dump.steps.push_back({number, entry.path(), {}});
+  }
+  std::sort(dump.steps.begin(), dump.steps.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+  if (dump.steps.empty()) fail_input(options.dump + ": no step-NNNNN directories (in the --steps range)");
+  for (std::size_t i = 1; i < dump.steps.size(); ++i)
+    if (dump.steps[i].number == dump.steps[i - 1].number)
+      fail_input(options.dump + ": two directories for step " + std::to_string(dump.steps[i].number));
+  for (DumpStep& step : dump.steps) {
+    step.learner_files = learner_files(step.dir);
+    const auto& first = dump.steps.front();
+    if (step.learner_files.size() != first.learner_files.size())
+      fail_input(step.dir.string() + ": " + std::to_string(step.learner_files.size()) + " learners, but " +
+                 first.dir.filename().string() + " has " + std::to_string(first.learner_files.size()));
+    if (step.learner_files.empty()) fail_input(step.dir.string() + ": no learner-L.npz files");
+  }
+  dump.init = weights_file(root, "init");
+  dump.final = weights_file(root, "final");
+  if (fs::exists(root / "meta.json")) {
+    const auto bytes = read_all((root / "meta.json").string());
+    try {
+      dump.meta = nlohmann::json::parse(reinterpret_cast<const char*>(bytes.data()),
+                                        reinterpret_cast<const char*>(bytes.data()) + bytes.size());
+    } catch (const nlohmann::json::exception& e) {
+      fail_input((root / "meta.json").string() + ": not valid JSON: " + e.what());
+    }
+  }
+  return dump;
+}
+
+std::vector<Tensor> read_tensors(const fs::path& file) {
+  TensorReadOptions read_options;
+  read_options.dtype = DType::bf16;  // dumps store bfloat16 as 2-byte V2 arrays (dump_layout.md)
+  return parse_tensor_file(read_all(file.string()), file.string(), read_options);
+}
+
+// Every learner file must hold the same tensors, in the same order, with the same shapes and
+// dtypes as the first one.
+void check_layout(const std::vector<Tensor>& tensors, const fs::path& file, const std::vector<Tensor>& reference,
+                  const fs::path& reference_file) {
+  const std::string ref = reference_file.string();
+  auto has = [](const std::vector<Tensor>& list, const std::string& name) {
+    return std::any_of(list.begin(), list.end(), [&](const Tensor& t) { return t.name == name; });
+  };
+  for (const Tensor& r : reference)
+    if (!has(tensors, r.name)) fail_input(file.string() + ": tensor '" + r.name + "' is missing (" + ref + " has it)");
+  for (const Tensor& t : tensors)
+    if (!has(reference, t.name)) fail_input(file.string() + ": tensor '" + t.name + "' is not in " + ref);
+  if (tensors.size() != reference.size())
+    fail_input(file.string() + ": " + std::to_string(tensors.size()) + " tensors but " +
+               std::to_string(reference.size()) + " in " + ref + " (a name appears twice)");
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    const Tensor& r = reference[i];
+    if (t.name != r.name)
+      fail_input(file.string() + ": tensor " + std::to_string(i) + " is '" + t.name + "' but in " + ref + " it is '" +
+                 r.name + "'");
+    if (t.shape() != r.shape())
+      fail_input(file.string() + ": tensor '" + t.name + "' has shape " + shape_string(t.shape()) + " but " +
+                 shape_string(r.shape()) + " in " + ref);
+    if (t.dtype != r.dtype)
+      fail_input(file.string() + ": tensor '" + t.name + "' is " + std::string(dtype_name(t.dtype)) + " but " +
+                 std::string(dtype_name(r.dtype)) + " in " + ref);
+  }
+}
+
+// Weights from init/final, reordered to the gradient tensors' order.
+std::vector<Tensor> read_weights(const fs::path& file, const std::vector<Tensor>& layout) {
+  std::map<std::string, Tensor> by_name;
+  for (Tensor& t : read_tensors(file)) {
+    const std::string name = t.name;
+    by_name.emplace(name, std::move(t));
+  }
+  std::vector<Tensor> out;
+  for (const Tensor& g : layout) {
+    auto it = by_name.find(g.name);
+    if (it == by_name.end()) fail_input(file.string() + ": no weights for tensor '" + g.name + "'");
+    if (it->second.shape() != g.shape())
+      fail_input(file.string() + ": tensor '" + g.name + "' has shape " + shape_string(it->second.shape()) +
+                 " but the gradients have " + shape_string(g.shape()));
+    Tensor w = std::move(it->second);
+    w.dtype = DType::f32;
+    out.push_back(std::move(w));
+    by_name.erase(it);
+  }
+  if (!by_name.empty())
+    fail_input(file.string() + ": tensor '" + by_name.begin()->first + "' has no gradient in the dump");
+  return out;
+}
+
+std::optional<double> meta_number(const nlohmann::json& meta, const char* key) {
+  if (meta.is_object() && meta.contains(key) && meta[key].is_number()) return meta[key].get<double>();
+  return std::nullopt;
+}
+
+double ratio_or_nan(double numerator, double denominator) {
+  if (denominator == 0.0) return numerator == 0.0 ? 0.0 : std::nan("");
+  return numerator / denominator;
+}
+
+double l2(std::span<const float> x) {
+  double sum = 0.0;
+  for (float v : x) sum += static_cast<double>(v) * v;
+  return std::sqrt(sum);
+}
+
+// What one learner produces in one step.
+struct LearnerOutput {
+  std::vector<Tensor> gradients;
+  std::vector<Tensor> decoded;
+  std::vector<wire::FrameInfo> frames;
+  std::uint64_t stream_bytes = 0;
+  double read = 0, encode = 0, decode = 0;
+  std::exception_ptr error;
+};
+
+void write_stream_file(const fs::path& path, const std::vector<std::byte>& bytes) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) fail_io(path.string() + ": write error");
+}
+
+// Read, check, encode to wire bytes and decode them back: the learner's side of the exchange.
+void run_learner(const fs::path& file, std::size_t learner, std::uint64_t step, bool compress_step,
+                 const std::vector<Tensor>* layout, const fs::path& layout_file, ResidueMap& residues,
+                 const ReplayOptions& options, LearnerOutput& out) {
+  try {
+    auto start = Clock::now();
+    out.gradients = read_tensors(file);
+    if (layout) check_layout(out.gradients, file, *layout, layout_file);
+    out.read = seconds_since(start);
+
+    start = Clock::now();
+    EncodeSettings settings = options.settings;
+    if (!compress_step) settings.exclude = {"*"};
+    std::vector<std::byte> stream;
+    try {
+      out.frames = encode_stream(out.gradients, residues, settings, stream);
+    } catch (const Error& e) {
+      throw Error(e.kind(), file.string() + ": " + e.what());
+    }
+    out.stream_bytes = stream.size();
+    out.encode = seconds_since(start);
+    if (!options.stream_dir.empty())
+      write_stream_file(fs::path(options.stream_dir) / step_name(step) / ("learner-" + std::to_string(learner) + ".adc"),
+                        stream);
+
+    start = Clock::now();
+    MemoryInput input(stream, file.string() + " (exchanged stream)");
+    wire::StreamReader reader(input);
+    while (auto frame = reader.next()) out.decoded.push_back(wire::decode_frame(*frame, input.name()));
+    out.decode = seconds_since(start);
+  } catch (...) {
+    out.error = std::current_exception();
+  }
+}
+
+void sgd_step(std::vector<Tensor>& weights, std::vector<Tensor>& velocity, const std::vector<std::vector<float>>& update,
+              float lr, float momentum) {
+  // PyTorch SGD (no dampening, no Nesterov, no weight decay): v = momentum*v + a; w = w - lr*v
+  for (std::size_t t = 0; t < weights.size(); ++t) {
+    auto w = weights[t].flat();
+    auto v = velocity[t].flat();
+    const auto& a = update[t];
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      v[i] = momentum * v[i] + a[i];
+      w[i] = w[i] + (-lr) * v[i];
+    }
+  }
+}
+
+}  // namespace
+
+ReplayResult replay(const ReplayOptions& options) {
+  const Dump dump = discover(options);
+  const std::size_t available = dump.steps.front().learner_files.size();
+  const std::size_t learners = options.learners.value_or(available);
+  if (learners < 1 || learners > available)
+    fail_usage("--learners " + std::to_string(learners) + ": the dump has " + std::to_string(available) + " learners");
+
+  ReplayResult result;
+  result.dump = options.dump;
+  result.learners = learners;
+  result.has_weights = dump.init.has_value();
+  const auto meta_lr = meta_number(dump.meta, "lr");
+  result.lr = options.lr.value_or(meta_lr.value_or(0.0));
+  result.momentum = options.momentum.value_or(meta_number(dump.meta, "momentum").value_or(0.0));
+  if (dump.init && !options.lr && !meta_lr)
+    fail_usage(options.dump + ": init weights are present but the learning rate is unknown: meta.json has no "
+               "'lr' and --lr is not given");
+
+  std::vector<ResidueMap> residues(learners);
+  std::vector<Tensor> layout;
+  fs::path layout_file;
+  std::vector<Tensor> weights, baseline, velocity, baseline_velocity;
+  std::vector<std::vector<float>> avg_compressed, avg_exact;
+  std::vector<double> update_error_sum;
+  const unsigned threads = std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(learners)));
+
+  for (std::size_t s = 0; s < dump.steps.size(); ++s) {
+    const DumpStep& step = dump.steps[s];
+    const auto step_start = Clock::now();
+    const bool compress_step = s >= options.warmup_steps;
+    std::vector<LearnerOutput> outputs(learners);
+    // Learner 0 of the first step defines the layout; the others are checked against it.
+    if (layout.empty()) {
+      run_learner(step.learner_files[0], 0, step.number, compress_step, nullptr, {}, residues[0], options, outputs[0]);
+      if (outputs[0].error) std::rethrow_exception(outputs[0].error);
+      layout_file = step.learner_files[0];
+      for (const Tensor& t : outputs[0].gradients) {
+        Tensor shape_only = make_tensor(t.name, t.dtype, t.shape());
+        layout.push_back(std::move(shape_only));
+      }
+      if (dump.init) {
+        weights = read_weights(*dump.init, layout);
+        baseline = weights;
+        for (const Tensor& w : weights) {
+          Tensor v = make_tensor(w.name, DType::f32, w.shape());
+          v.values.fill(0.0f);
+          velocity.push_back(v);
+          baseline_velocity.push_back(std::move(v));
+        }
+      }
+      update_error_sum.assign(layout.size(), 0.0);
+    }
+    const std::size_t first = s == 0 ? 1 : 0;
+    std::vector<std::thread> pool;
+    for (unsigned t = 0; t < threads; ++t) {
+      pool.emplace_back([&, t] {
+        for (std::size_t l = first + t; l < learners; l += threads)
+          run_learner(step.learner_files[l], l, step.number, compress_step, &layout, layout_file, residues[l], options,
+                      outputs[l]);
+      });
+    }
+    for (auto& thread : pool) thread.join();
+    for (const auto& out : outputs)
+      if (out.error) std::rethrow_exception(out.error);
+
+    StepStats stats;
+    stats.step = step.number;
+    stats.warmup = !compress_step;
+    stats.tensors.resize(layout.size());
+    for (const auto& out : outputs) {
+      stats.times.read += out.read;
+      stats.times.encode += out.encode;
+      stats.times.decode += out.decode;
+      std::uint64_t frame_total = 0;
+      for (std::size_t t = 0; t < layout.size(); ++t) {
+        const auto& frame = out.frames[t];
+        TensorStepStats& ts = stats.tensors[t];
+        ts.compressed = frame.kind == wire::FrameKind::compressed;
+        ts.raw_bytes += frame.element_count * dtype_size(frame.dtype);
+        ts.wire_bytes += frame.frame_bytes();
+        ts.entries += frame.entry_count;
+        ts.scale += frame.scale / static_cast<double>(learners);
+        frame_total += frame.frame_bytes();
+      }
+      stats.stream_overhead_bytes += out.stream_bytes - frame_total;
+    }
+    for (std::size_t l = 0; l < learners; ++l)
+      for (std::size_t t = 0; t < layout.size(); ++t) {
+        const auto it = residues[l].find(layout[t].name);
+        if (it != residues[l].end()) stats.tensors[t].residue_l2 += l2(it->second.flat()) / static_cast<double>(learners);
+      }
+
+    // Average over learners: summed in float64 in learner order, rounded once to float32.
+    const auto average_start = Clock::now();
+    double step_diff2 = 0.0, step_exact2 = 0.0;
+    avg_compressed.assign(layout.size(), {});
+    avg_exact.assign(layout.size(), {});
+    for (std::size_t t = 0; t < layout.size(); ++t) {
+      const std::size_t n = layout[t].size();
+      std::vector<double> sum_c(n, 0.0), sum_e(n, 0.0);
+      for (const auto& out : outputs) {
+        const auto c = out.decoded[t].flat();
+        const auto e = out.gradients[t].flat();
+        for (std::size_t i = 0; i < n; ++i) {
+          sum_c[i] += c[i];
+          sum_e[i] += e[i];
+        }
+      }
+      avg_compressed[t].resize(n);
+      avg_exact[t].resize(n);
+      double diff2 = 0.0, exact2 = 0.0, comp2 = 0.0, dot = 0.0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const float c = static_cast<float>(sum_c[i] / static_cast<double>(learners));
+        const float e = static_cast<float>(sum_e[i] / static_cast<double>(learners));
+        avg_compressed[t][i] = c;
+        avg_exact[t][i] = e;
+        diff2 += (static_cast<double>(c) - e) * (static_cast<double>(c) - e);
+        exact2 += static_cast<double>(e) * e;
+        comp2 += static_cast<double>(c) * c;
+        dot += static_cast<double>(c) * e;
+      }
+      stats.tensors[t].update_rel_l2 = ratio_or_nan(std::sqrt(diff2), std::sqrt(exact2));
+      stats.tensors[t].update_cosine =
+          (comp2 == 0.0 && exact2 == 0.0) ? 1.0 : ratio_or_nan(dot, std::sqrt(comp2) * std::sqrt(exact2));
+      update_error_sum[t] += stats.tensors[t].update_rel_l2;
+      step_diff2 += diff2;
+      step_exact2 += exact2;
+    }
+    stats.update_rel_l2 = ratio_or_nan(std::sqrt(step_diff2), std::sqrt(step_exact2));
+    stats.times.average = seconds_since(average_start);
+
+    const auto update_start = Clock::now();
+    if (dump.init) {
+      sgd_step(weights, velocity, avg_compressed, static_cast<float>(result.lr), static_cast<float>(result.momentum));
+      sgd_step(baseline, baseline_velocity, avg_exact, static_cast<float>(result.lr),
+               static_cast<float>(result.momentum));
+    }
+    stats.times.update = seconds_since(update_start);
+    stats.times.wall = seconds_since(step_start);
+    result.steps.push_back(std::move(stats));
+    if (options.progress) options.progress(s + 1, dump.steps.size());
+  }
+
+  // Summaries per tensor and in total.
+  std::vector<Tensor> final_weights;
+  if (dump.final && dump.init) final_weights = read_weights(*dump.final, layout);
+  result.has_final = !final_weights.empty();
+  TensorSummary& total = result.total;
+  total.name = "total";
+  std::uint64_t total_entries = 0, total_compressed_elements = 0;
+  double drift2 = 0, base2 = 0, final_diff2 = 0, final2 = 0;
+  for (std::size_t t = 0; t < layout.size(); ++t) {
+    TensorSummary summary;
+    summary.name = layout[t].name;
+    summary.dtype = layout[t].dtype;
+    summary.shape = layout[t].shape();
+    summary.bin_size = options.settings.excluded(summary.name)
+                           ? 0
+                           : options.settings.bin_sizes.bin_size_for(summary.name, summary.shape.size());
+    std::uint64_t entries = 0, compressed_elements = 0;
+    for (const auto& step : result.steps) {
+      const auto& ts = step.tensors[t];
+      summary.raw_bytes += ts.raw_bytes;
+      summary.wire_bytes += ts.wire_bytes;
+      if (ts.compressed) {
+        entries += ts.entries;
+        compressed_elements += layout[t].size() * learners;
+      }
+    }
+    summary.ratio = ratio_or_nan(static_cast<double>(summary.raw_bytes), static_cast<double>(summary.wire_bytes));
+    summary.mean_density = ratio_or_nan(static_cast<double>(entries), static_cast<double>(compressed_elements));
+    summary.mean_update_rel_l2 = update_error_sum[t] / static_cast<double>(result.steps.size());
+    if (dump.init) {
+      double d2 = 0, b2 = 0;
+      const auto w = weights[t].flat();
+      const auto b = baseline[t].flat();
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        d2 += (static_cast<double>(w[i]) - b[i]) * (static_cast<double>(w[i]) - b[i]);
+        b2 += static_cast<double>(b[i]) * b[i];
+      }
+      summary.weight_drift = ratio_or_nan(std::sqrt(d2), std::sqrt(b2));
+      drift2 += d2;
+      base2 += b2;
+      if (result.has_final) {
+        double f2 = 0, fd2 = 0;
+        const auto f = final_weights[t].flat();
+        for (std::size_t i = 0; i < f.size(); ++i) {
+          fd2 += (static_cast<double>(b[i]) - f[i]) * (static_cast<double>(b[i]) - f[i]);
+          f2 += static_cast<double>(f[i]) * f[i];
+        }
+        summary.baseline_vs_final = ratio_or_nan(std::sqrt(fd2), std::sqrt(f2));
+        final_diff2 += fd2;
+        final2 += f2;
+      }
+    }
+    total.raw_bytes += summary.raw_bytes;
+    total.wire_bytes += summary.wire_bytes;
+    total_entries += entries;
+    total_compressed_elements += compressed_elements;
+    result.tensors.push_back(std::move(summary));
+  }
+  for (const auto& step : result.steps) total.wire_bytes += step.stream_overhead_bytes;
+  total.ratio = ratio_or_nan(static_cast<double>(total.raw_bytes), static_cast<double>(total.wire_bytes));
+  total.mean_density = ratio_or_nan(static_cast<double>(total_entries), static_cast<double>(total_compressed_elements));
+  for (const auto& step : result.steps) total.mean_update_rel_l2 += step.update_rel_l2;
+  total.mean_update_rel_l2 /= static_cast<double>(result.steps.size());
+  if (dump.init) total.weight_drift = ratio_or_nan(std::sqrt(drift2), std::sqrt(base2));
+  if (result.has_final) total.baseline_vs_final = ratio_or_nan(std::sqrt(final_diff2), std::sqrt(final2));
+  result.weights = std::move(weights);
+  result.baseline = std::move(baseline);
+  return result;
+}
+
+}  // namespace adacomp

@@ -1,0 +1,132 @@
+// Replay reports as JSON and CSV; the fields are documented in format_spec/dump_layout.md.
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "adacomp/replay.hpp"
+
+namespace adacomp {
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json number(double value) { return std::isfinite(value) ? Json(value) : Json(nullptr); }
+Json optional_number(const std::optional<double>& value) { return value ? number(*value) : Json(nullptr); }
+
+double step_density(const TensorStepStats& ts, const std::vector<std::uint64_t>& shape, std::size_t learners) {
+  std::uint64_t n = 1;
+  for (auto d : shape) n *= d;
+  return ts.compressed && n ? static_cast<double>(ts.entries) / static_cast<double>(n * learners) : 0.0;
+}
+
+Json summary_json(const TensorSummary& s, bool per_tensor) {
+  Json out;
+  out["name"] = s.name;
+  if (per_tensor) {
+    out["dtype"] = std::string(dtype_name(s.dtype));
+    out["shape"] = s.shape;
+    out["bin_size"] = s.bin_size;
+  }
+  out["raw_bytes"] = s.raw_bytes;
+  out["wire_bytes"] = s.wire_bytes;
+  out["ratio"] = number(s.ratio);
+  out["mean_density"] = number(s.mean_density);
+  out["mean_update_rel_l2"] = number(s.mean_update_rel_l2);
+  out["weight_drift"] = optional_number(s.weight_drift);
+  out["baseline_vs_final"] = optional_number(s.baseline_vs_final);
+  return out;
+}
+
+std::string csv_number(double value) {
+  if (!std::isfinite(value)) return "";
+  char text[64];
+  std::snprintf(text, sizeof text, "%.9g", value);
+  return text;
+}
+
+std::string csv_text(const std::string& text) {
+  if (text.find_first_of(",\"\n") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+}  // namespace
+
+std::string replay_report_json(const ReplayResult& result, const ReplayOptions& options) {
+  Json report;
+  report["adacomp_replay_report"] = 1;
+  report["dump"] = result.dump;
+  report["learners"] = result.learners;
+  report["lr"] = result.lr;
+  report["momentum"] = result.momentum;
+  report["warmup_steps"] = options.warmup_steps;
+  report["scale_factor"] = options.settings.scale_factor;
+  report["zstd_level"] = options.settings.zstd_level;
+  report["exclude"] = options.settings.exclude;
+  report["has_init"] = result.has_weights;
+  report["has_final"] = result.has_final;
+  Json steps = Json::array();
+  for (const auto& step : result.steps) {
+    Json s;
+    s["step"] = step.step;
+    s["warmup"] = step.warmup;
+    s["update_rel_l2"] = number(step.update_rel_l2);
+    s["stream_overhead_bytes"] = step.stream_overhead_bytes;
+    s["times"] = {{"read_s", step.times.read},       {"encode_s", step.times.encode},
+                  {"decode_s", step.times.decode},   {"average_s", step.times.average},
+                  {"update_s", step.times.update},   {"wall_s", step.times.wall}};
+    Json tensors = Json::array();
+    for (std::size_t t = 0; t < step.tensors.size(); ++t) {
+      const auto& ts = step.tensors[t];
+      tensors.push_back({{"name", result.tensors[t].name},
+                         {"compressed", ts.compressed},
+                         {"raw_bytes", ts.raw_bytes},
+                         {"wire_bytes", ts.wire_bytes},
+                         {"ratio", number(static_cast<double>(ts.raw_bytes) / static_cast<double>(ts.wire_bytes))},
+                         {"density", number(step_density(ts, result.tensors[t].shape, result.learners))},
+                         {"scale", number(ts.scale)},
+                         {"residue_l2", number(ts.residue_l2)},
+                         {"update_rel_l2", number(ts.update_rel_l2)},
+                         {"update_cosine", number(ts.update_cosine)}});
+    }
+    s["tensors"] = std::move(tensors);
+    steps.push_back(std::move(s));
+  }
+  report["steps"] = std::move(steps);
+  Json tensors = Json::array();
+  for (const auto& summary : result.tensors) tensors.push_back(summary_json(summary, true));
+  report["tensors"] = std::move(tensors);
+  report["total"] = summary_json(result.total, false);
+  return report.dump(1) + "\n";
+}
+
+std::string replay_report_csv(const ReplayResult& result) {
+  std::ostringstream out;
+  out << "step,tensor,compressed,raw_bytes,wire_bytes,ratio,density,scale,residue_l2,update_rel_l2,update_cosine,"
+         "weight_drift,baseline_vs_final\n";
+  for (const auto& step : result.steps)
+    for (std::size_t t = 0; t < step.tensors.size(); ++t) {
+      const auto& ts = step.tensors[t];
+      out << step.step << ',' << csv_text(result.tensors[t].name) << ',' << (ts.compressed ? 1 : 0) << ','
+          << ts.raw_bytes << ',' << ts.wire_bytes << ','
+          << csv_number(static_cast<double>(ts.raw_bytes) / static_cast<double>(ts.wire_bytes)) << ','
+          << csv_number(step_density(ts, result.tensors[t].shape, result.learners)) << ',' << csv_number(ts.scale)
+          << ',' << csv_number(ts.residue_l2) << ',' << csv_number(ts.update_rel_l2) << ','
+          << csv_number(ts.update_cosine) << ",,\n";
+    }
+  auto summary_row = [&](const TensorSummary& s) {
+    out << "all," << csv_text(s.name) << ",," << s.raw_bytes << ',' << s.wire_bytes << ',' << csv_number(s.ratio)
+        << ',' << csv_number(s.mean_density) << ",,," << csv_number(s.mean_update_rel_l2) << ",,"
+        << (s.weight_drift ? csv_number(*s.weight_drift) : "") << ','
+        << (s.baseline_vs_final ? csv_number(*s.baseline_vs_final) : "") << '\n';
+  };
+  for (const auto& s : result.tensors) summary_row(s);
+  summary_row(result.total);
+  return out.str();
+}
+
+}  // namespace adacomp

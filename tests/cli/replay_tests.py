@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""Tests of `adacomp replay` against an independent replay written here with NumPy and the Python
+reference codec (tools/adacomp_ref.py), on the shipped sample dump and the shared real dumps
+(skipped when ../shared is absent), plus every bad-dump case.
+
+usage: replay_tests.py ADACOMP_BINARY REPO_ROOT
+"""
+import csv
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+ADACOMP, ROOT = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+import adacomp_ref as ref  # noqa: E402
+
+SAMPLE = os.path.join(ROOT, "samples", "digits-cnn-tiny")
+SHARED = os.path.join(ROOT, "..", "shared", "data", "gradients")
+passed = failed = 0
+
+
+def check(condition, what):
+    global passed, failed
+    if condition:
+        passed += 1
+    else:
+        failed += 1
+        print("FAIL:", what)
+
+
+def adacomp(*args):
+    return subprocess.run([ADACOMP, *args], capture_output=True, text=True)
+
+
+def rel(a, b):
+    a = np.concatenate([np.ravel(x).astype(np.float64) for x in a])
+    b = np.concatenate([np.ravel(x).astype(np.float64) for x in b])
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+def reference_replay(dump, learners=None, steps=None, warmup=0, exclude=lambda n: False, scale_factor=2.0):
+    """Straightforward replay: reference codec per learner, float64 average, float32 SGD."""
+    meta = json.load(open(os.path.join(dump, "meta.json")))
+    lr, momentum = np.float32(meta["lr"]), np.float32(meta.get("momentum", 0.0))
+    step_dirs = sorted(glob.glob(os.path.join(dump, "step-*")))
+    if steps:
+        step_dirs = [d for d in step_dirs if steps[0] <= int(d[-5:]) < steps[1]]
+    L = learners or len(glob.glob(os.path.join(step_dirs[0], "learner-*.npz")))
+    init = np.load(os.path.join(dump, "init.npz"))
+    names = list(np.load(os.path.join(step_dirs[0], "learner-0.npz")).files)
+    w_c = {n: init[n].astype(np.float32).ravel() for n in names}
+    w_b = {n: v.copy() for n, v in w_c.items()}
+    v_c = {n: np.zeros_like(v) for n, v in w_c.items()}
+    v_b = {n: np.zeros_like(v) for n, v in w_c.items()}
+    residues = [{} for _ in range(L)]
+    per_step = []
+    for s, d in enumerate(step_dirs):
+        sums_c = {n: np.zeros(w_c[n].size) for n in names}
+        sums_b = {n: np.zeros(w_c[n].size) for n in names}
+        wire = {n: 0 for n in names}
+        streams = []
+        for learner in range(L):
+            grads = np.load(os.path.join(d, "learner-%d.npz" % learner))
+            frames = []
+            for n in names:
+                g = grads[n]
+                dtype = {"float32": "f32", "float16": "f16"}[str(g.dtype)]
+                g32 = g.astype(np.float32).ravel()
+                if s < warmup or exclude(n):
+                    frame = ref.passthrough_frame(n, dtype, g.astype(np.float32))
+                    decoded = g32
+                else:
+                    T = ref.default_bin_size(g.ndim)
+                    r = residues[learner].get(n, np.zeros(g32.size, np.float32))
+                    counts, entries, scale, decoded, residues[learner][n] = ref.compress(g32, r, T, scale_factor)
+                    frame = ref.compressed_frame(n, dtype, list(g.shape), T, counts, entries, scale)
+                frames.append(frame)
+                wire[n] += len(frame)
+                sums_c[n] += decoded
+                sums_b[n] += g32
+            streams.append(ref.stream(frames))
+        for n in names:
+            a_c = (sums_c[n] / L).astype(np.float32)
+            a_b = (sums_b[n] / L).astype(np.float32)
+            v_c[n] = (momentum * v_c[n] + a_c).astype(np.float32)
+            w_c[n] = (w_c[n] + (-lr) * v_c[n]).astype(np.float32)
+            v_b[n] = (momentum * v_b[n] + a_b).astype(np.float32)
+            w_b[n] = (w_b[n] + (-lr) * v_b[n]).astype(np.float32)
+        per_step.append({"step": int(d[-5:]), "wire": wire, "streams": streams})
+    return names, w_c, w_b, per_step
+
+
+def check_replay(dump, tmp, label, args=(), **reference_args):
+    report_json = os.path.join(tmp, "r.json")
+    weights = os.path.join(tmp, "w.npz")
+    baseline = os.path.join(tmp, "b.safetensors")
+    streams = os.path.join(tmp, "streams")
+    result = adacomp("replay", dump, "--report", report_json, "--save-weights", weights, "--save-baseline", baseline,
+                     "--save-stream", streams, "-f", "-q", *args)
+    check(result.returncode == 0, "%s: replay exit %d: %s" % (label, result.returncode, result.stderr))
+    if result.returncode:
+        return None
+    report = json.load(open(report_json))
+    names, w_c, w_b, per_step = reference_replay(dump, **reference_args)
+    got_c = np.load(weights)
+    got_b = read_safetensors(baseline)
+    check(rel([got_c[n] for n in names], [w_c[n] for n in names]) <= 1e-5,
+          "%s: compressed weights vs independent replay" % label)
+    check(rel([got_b[n] for n in names], [w_b[n] for n in names]) <= 1e-5,
+          "%s: baseline weights vs independent replay" % label)
+    final = np.load(os.path.join(dump, "final.npz"))
+    if not reference_args.get("steps") and not reference_args.get("learners"):
+        check(rel([got_b[n] for n in names], [final[n] for n in names]) <= 1e-5, "%s: baseline vs final.npz" % label)
+        check(report["total"]["baseline_vs_final"] <= 1e-5, "%s: reported baseline_vs_final" % label)
+    check([s["step"] for s in report["steps"]] == [s["step"] for s in per_step], "%s: steps replayed" % label)
+    for got, want in zip(report["steps"], per_step):
+        check([t["wire_bytes"] for t in got["tensors"]] == [want["wire"][n] for n in names],
+              "%s: step %d wire bytes per tensor" % (label, want["step"]))
+        for learner, stream in enumerate(want["streams"]):
+            path = os.path.join(streams, "step-%05d" % want["step"], "learner-%d.adc" % learner)
+            check(open(path, "rb").read() == stream, "%s: exchanged stream %s byte-identical" % (label, path))
+    return report
+
+
+def read_safetensors(path):
+    data = open(path, "rb").read()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        out[name] = np.frombuffer(data[8 + n + begin:8 + n + end], dtype="<f4").reshape(info["shape"])
+    return out
+
+
+def expect_failure(dump, tmp, code, needle, label, *args):
+    report = os.path.join(tmp, "bad-report.json")
+    weights = os.path.join(tmp, "bad-weights.npz")
+    result = adacomp("replay", dump, "--report", report, "--save-weights", weights, "--save-stream",
+                     os.path.join(tmp, "bad-streams"), *args)
+    lines = result.stderr.strip().splitlines()
+    check(result.returncode == code, "%s: exit %d (expected %d): %s" % (label, result.returncode, code, result.stderr))
+    check(len(lines) == 1 and needle in lines[0], "%s: one-line error with %r, got %r" % (label, needle, result.stderr))
+    check(not os.path.exists(report) and not os.path.exists(weights) and not os.path.exists(os.path.join(tmp, "bad-streams")),
+          "%s: no report, weights or stream directory left" % label)
+    check(not [f for f in os.listdir(tmp) if "adacomp-" in f], "%s: no temporary files left" % label)
+
+
+def bad_dump_cases(tmp):
+    def fresh(name):
+        path = os.path.join(tmp, name)
+        shutil.copytree(SAMPLE, path)
+        return path
+
+    d = fresh("missing-learner")
+    os.remove(os.path.join(d, "step-00003", "learner-1.npz"))
+    expect_failure(d, tmp, 3, "step-00003: 1 learners, but step-00000 has 2", "missing learner file")
+
+    d = fresh("missing-tensor")
+    f = os.path.join(d, "step-00002", "learner-1.npz")
+    arrays = dict(np.load(f))
+    del arrays["fc1.bias"]
+    np.savez(f, **arrays)
+    expect_failure(d, tmp, 3, "step-00002/learner-1.npz: tensor 'fc1.bias' is missing", "missing tensor")
+
+    d = fresh("wrong-shape")
+    f = os.path.join(d, "step-00004", "learner-0.npz")
+    arrays = dict(np.load(f))
+    arrays["fc1.weight"] = arrays["fc1.weight"].T.copy()
+    np.savez(f, **arrays)
+    expect_failure(d, tmp, 3, "step-00004/learner-0.npz: tensor 'fc1.weight' has shape [128,32] but [32,128]",
+                   "wrong shape")
+
+    d = fresh("wrong-dtype")
+    f = os.path.join(d, "step-00001", "learner-1.npz")
+    arrays = dict(np.load(f))
+    arrays["fc2.weight"] = arrays["fc2.weight"].astype(np.float16)
+    np.savez(f, **arrays)
+    expect_failure(d, tmp, 3, "step-00001/learner-1.npz: tensor 'fc2.weight' is f16 but f32", "wrong dtype")
+
+    d = fresh("nan")
+    f = os.path.join(d, "step-00005", "learner-1.npz")
+    arrays = dict(np.load(f))
+    arrays["fc2.bias"][4] = np.inf
+    np.savez(f, **arrays)
+    expect_failure(d, tmp, 3, "step-00005/learner-1.npz: tensor 'fc2.bias' element 4: gradient value is infinite",
+                   "non-finite gradient")
+
+    d = fresh("garbage")
+    with open(os.path.join(d, "step-00002", "learner-0.npz"), "wb") as out:
+        out.write(b"PK\x03\x04 this is not a zip archive")
+    expect_failure(d, tmp, 3, "step-00002/learner-0.npz: not a valid .npz (ZIP) archive", "unreadable file")
+
+    d = fresh("no-lr")
+    meta = json.load(open(os.path.join(d, "meta.json")))
+    del meta["lr"]
+    json.dump(meta, open(os.path.join(d, "meta.json"), "w"))
+    expect_failure(d, tmp, 2, "the learning rate is unknown", "missing lr")
+    check(adacomp("replay", d, "--lr", "0.05", "-q").returncode == 0, "--lr supplies a missing lr")
+
+    d = fresh("init-mismatch")
+    arrays = dict(np.load(os.path.join(d, "init.npz")))
+    arrays["conv1.weight"] = arrays["conv1.weight"][:4]
+    np.savez(os.path.join(d, "init.npz"), **arrays)
+    expect_failure(d, tmp, 3, "init.npz: tensor 'conv1.weight' has shape [4,1,3,3] but the gradients have [8,1,3,3]",
+                   "init shape")
+
+    d = fresh("no-steps")
+    for s in glob.glob(os.path.join(d, "step-*")):
+        shutil.rmtree(s)
+    expect_failure(d, tmp, 3, "no step-NNNNN directories", "no steps")
+    expect_failure(os.path.join(tmp, "does-not-exist"), tmp, 4, "not a directory", "missing dump")
+    expect_failure(SAMPLE, tmp, 2, "--learners 3: the dump has 2 learners", "too many learners", "--learners", "3")
+
+    # an existing report stays as it was when the replay fails
+    d = fresh("keep-report")
+    os.remove(os.path.join(d, "step-00003", "learner-0.npz"))
+    keep = os.path.join(tmp, "keep.json")
+    open(keep, "w").write("previous")
+    result = adacomp("replay", d, "--report", keep, "-f")
+    check(result.returncode == 3 and open(keep).read() == "previous", "failed replay keeps an existing report")
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [SAMPLE]
+        if os.path.isdir(SHARED):
+            runs += [os.path.join(SHARED, n) for n in ("cnn-digits", "mlp-digits", "cnn-digits-fp16")]
+        else:
+            print("shared dumps absent: replaying the shipped sample only")
+        for dump in runs:
+            check_replay(dump, tmp, os.path.basename(dump))
+
+        report = check_replay(SAMPLE, tmp, "warm-up 2", ("--warmup-steps", "2"), warmup=2)
+        if report:
+            check([s["warmup"] for s in report["steps"]] == [True, True, False, False, False, False], "warm-up flags")
+            check(all(t["update_rel_l2"] == 0 and not t["compressed"] for s in report["steps"][:2] for t in s["tensors"]),
+                  "warm-up steps are exact")
+            check(all(t["residue_l2"] == 0 for t in report["steps"][1]["tensors"]), "warm-up leaves residues at zero")
+        check_replay(SAMPLE, tmp, "1 learner", ("--learners", "1"), learners=1)
+        report = check_replay(SAMPLE, tmp, "exclude biases", ("--exclude", "*.bias"),
+                              exclude=lambda n: n.endswith(".bias"))
+        if report:
+            biases = [t for s in report["steps"] for t in s["tensors"] if t["name"].endswith(".bias")]
+            check(all(not t["compressed"] and t["update_rel_l2"] == 0 for t in biases), "excluded tensors are exact")
+            check(all(t["bin_size"] == 0 for t in report["tensors"] if t["name"].endswith(".bias")),
+                  "excluded tensors report no bin size")
+        check_replay(SAMPLE, tmp, "steps 1:4", ("--steps", "1:4"), steps=(1, 4))
+
+        # threads: identical figures and weights
+        one = os.path.join(tmp, "t1.json")
+        two = os.path.join(tmp, "t2.json")
+        adacomp("replay", SAMPLE, "--report", one, "--save-weights", os.path.join(tmp, "t1.npz"), "-q", "-f")
+        adacomp("replay", SAMPLE, "--report", two, "--save-weights", os.path.join(tmp, "t2.npz"), "-q", "-f",
+                "--threads", "2")
+        strip = lambda r: [[{k: v for k, v in t.items()} for t in s["tensors"]] for s in r["steps"]]  # noqa: E731
+        r1, r2 = json.load(open(one)), json.load(open(two))
+        check(strip(r1) == strip(r2) and r1["tensors"] == r2["tensors"], "--threads 2 gives identical figures")
+        check(open(os.path.join(tmp, "t1.npz"), "rb").read() == open(os.path.join(tmp, "t2.npz"), "rb").read(),
+              "--threads 2 gives identical weights")
+        for key in ("read_s", "encode_s", "decode_s", "average_s", "update_s", "wall_s"):
+            check(all(key in s["times"] for s in r1["steps"]), "report has time " + key)
+
+        # CSV report: one row per step and tensor, one per tensor and a total row
+        out_csv = os.path.join(tmp, "r.csv")
+        check(adacomp("replay", SAMPLE, "--report", out_csv, "-q").returncode == 0, "csv report")
+        rows = list(csv.DictReader(open(out_csv)))
+        check(len(rows) == 6 * 6 + 6 + 1, "csv row count %d" % len(rows))
+        check(rows[-1]["step"] == "all" and rows[-1]["tensor"] == "total", "csv total row")
+        check(abs(float(rows[-1]["ratio"]) - r1["total"]["ratio"]) < 1e-6 * r1["total"]["ratio"], "csv total ratio")
+        check(adacomp("replay", SAMPLE, "--report", os.path.join(tmp, "r.txt")).returncode == 2, "report extension")
+
+        # summary table on stdout
+        result = adacomp("replay", SAMPLE)
+        check(result.returncode == 0 and "total" in result.stdout and "baseline replay vs final" in result.stdout,
+              "summary table")
+        check(result.stderr == "", "no progress bar when stderr is not a terminal")
+        bad_dump_cases(tmp)
+    print("replay: %d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
