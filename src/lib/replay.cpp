@@ -15,6 +15,7 @@
 
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
+#include "adacomp/metrics.hpp"
 #include "adacomp/tensor_file.hpp"
 #include "adacomp/wire.hpp"
 
@@ -178,11 +179,6 @@ std::vector<Tensor> read_weights(const fs::path& file, const std::vector<Tensor>
 std::optional<double> meta_number(const nlohmann::json& meta, const char* key) {
   if (meta.is_object() && meta.contains(key) && meta[key].is_number()) return meta[key].get<double>();
   return std::nullopt;
-}
-
-double ratio_or_nan(double numerator, double denominator) {
-  if (denominator == 0.0) return numerator == 0.0 ? 0.0 : std::nan("");
-  return numerator / denominator;
 }
 
 double l2(std::span<const float> x) {
@@ -355,7 +351,7 @@ ReplayResult replay(const ReplayOptions& options) {
 
     // Average over learners: summed in float64 in learner order, rounded once to float32.
     const auto average_start = Clock::now();
-    double step_diff2 = 0.0, step_exact2 = 0.0;
+    ErrorStats step_error;
     avg_compressed.assign(layout.size(), {});
     avg_exact.assign(layout.size(), {});
     for (std::size_t t = 0; t < layout.size(); ++t) {
@@ -371,25 +367,18 @@ ReplayResult replay(const ReplayOptions& options) {
       }
       avg_compressed[t].resize(n);
       avg_exact[t].resize(n);
-      double diff2 = 0.0, exact2 = 0.0, comp2 = 0.0, dot = 0.0;
       for (std::size_t i = 0; i < n; ++i) {
-        const float c = static_cast<float>(sum_c[i] / static_cast<double>(learners));
-        const float e = static_cast<float>(sum_e[i] / static_cast<double>(learners));
-        avg_compressed[t][i] = c;
-        avg_exact[t][i] = e;
-        diff2 += (static_cast<double>(c) - e) * (static_cast<double>(c) - e);
-        exact2 += static_cast<double>(e) * e;
-        comp2 += static_cast<double>(c) * c;
-        dot += static_cast<double>(c) * e;
+        avg_compressed[t][i] = static_cast<float>(sum_c[i] / static_cast<double>(learners));
+        avg_exact[t][i] = static_cast<float>(sum_e[i] / static_cast<double>(learners));
       }
-      stats.tensors[t].update_rel_l2 = ratio_or_nan(std::sqrt(diff2), std::sqrt(exact2));
-      stats.tensors[t].update_cosine =
-          (comp2 == 0.0 && exact2 == 0.0) ? 1.0 : ratio_or_nan(dot, std::sqrt(comp2) * std::sqrt(exact2));
+      ErrorStats error;
+      error.add(avg_compressed[t], avg_exact[t]);
+      stats.tensors[t].update_rel_l2 = error.rel_l2();
+      stats.tensors[t].update_cosine = error.cosine();
+      step_error.merge(error);
       update_error_sum[t] += stats.tensors[t].update_rel_l2;
-      step_diff2 += diff2;
-      step_exact2 += exact2;
     }
-    stats.update_rel_l2 = ratio_or_nan(std::sqrt(step_diff2), std::sqrt(step_exact2));
+    stats.update_rel_l2 = step_error.rel_l2();
     stats.times.average = seconds_since(average_start);
 
     const auto update_start = Clock::now();
@@ -411,7 +400,7 @@ ReplayResult replay(const ReplayOptions& options) {
   TensorSummary& total = result.total;
   total.name = "total";
   std::uint64_t total_entries = 0, total_compressed_elements = 0;
-  double drift2 = 0, base2 = 0, final_diff2 = 0, final2 = 0;
+  ErrorStats total_drift, total_reproduction;
   for (std::size_t t = 0; t < layout.size(); ++t) {
     TensorSummary summary;
     summary.name = layout[t].name;
@@ -434,26 +423,15 @@ ReplayResult replay(const ReplayOptions& options) {
     summary.mean_density = ratio_or_nan(static_cast<double>(entries), static_cast<double>(compressed_elements));
     summary.mean_update_rel_l2 = update_error_sum[t] / static_cast<double>(result.steps.size());
     if (dump.init) {
-      double d2 = 0, b2 = 0;
-      const auto w = weights[t].flat();
-      const auto b = baseline[t].flat();
-      for (std::size_t i = 0; i < w.size(); ++i) {
-        d2 += (static_cast<double>(w[i]) - b[i]) * (static_cast<double>(w[i]) - b[i]);
-        b2 += static_cast<double>(b[i]) * b[i];
-      }
-      summary.weight_drift = ratio_or_nan(std::sqrt(d2), std::sqrt(b2));
-      drift2 += d2;
-      base2 += b2;
+      ErrorStats drift;
+      drift.add(weights[t].flat(), baseline[t].flat());
+      summary.weight_drift = drift.rel_l2();
+      total_drift.merge(drift);
       if (result.has_final) {
-        double f2 = 0, fd2 = 0;
-        const auto f = final_weights[t].flat();
-        for (std::size_t i = 0; i < f.size(); ++i) {
-          fd2 += (static_cast<double>(b[i]) - f[i]) * (static_cast<double>(b[i]) - f[i]);
-          f2 += static_cast<double>(f[i]) * f[i];
-        }
-        summary.baseline_vs_final = ratio_or_nan(std::sqrt(fd2), std::sqrt(f2));
-        final_diff2 += fd2;
-        final2 += f2;
+        ErrorStats reproduction;
+        reproduction.add(baseline[t].flat(), final_weights[t].flat());
+        summary.baseline_vs_final = reproduction.rel_l2();
+        total_reproduction.merge(reproduction);
       }
     }
     total.raw_bytes += summary.raw_bytes;
@@ -467,8 +445,8 @@ ReplayResult replay(const ReplayOptions& options) {
   total.mean_density = ratio_or_nan(static_cast<double>(total_entries), static_cast<double>(total_compressed_elements));
   for (const auto& step : result.steps) total.mean_update_rel_l2 += step.update_rel_l2;
   total.mean_update_rel_l2 /= static_cast<double>(result.steps.size());
-  if (dump.init) total.weight_drift = ratio_or_nan(std::sqrt(drift2), std::sqrt(base2));
-  if (result.has_final) total.baseline_vs_final = ratio_or_nan(std::sqrt(final_diff2), std::sqrt(final2));
+  if (dump.init) total.weight_drift = total_drift.rel_l2();
+  if (result.has_final) total.baseline_vs_final = total_reproduction.rel_l2();
   result.weights = std::move(weights);
   result.baseline = std::move(baseline);
   return result;

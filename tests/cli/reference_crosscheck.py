@@ -12,30 +12,18 @@ usage: reference_crosscheck.py ADACOMP_BINARY REPO_ROOT
 """
 import glob
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
-ADACOMP, ROOT = sys.argv[1], sys.argv[2]
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+from testlib import Checks
+
+T = Checks(sys.argv[1], sys.argv[2])
+ROOT = T.root
 import adacomp_ref as ref  # noqa: E402
 
-passed = failed = 0
-
-
-def check(condition, what):
-    global passed, failed
-    if condition:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what)
-
-
-def run(*args):
-    subprocess.run([ADACOMP, *args], check=True)
+check, run = T.check, T.run_ok
 
 
 def same_bits(a, b):
@@ -120,8 +108,7 @@ def main():
         check(b'"dtype":"BF16"' in raw, "bf16 written back as BF16 in safetensors")
         expected_bits = ref.bf16_bits(b_frame["values"].astype(np.float32).ravel())
         check(raw.endswith(expected_bits.astype("<u2").tobytes()), "bf16 decoded values")
-    print("reference: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return T.finish("reference")
 
 
 if __name__ == "__main__":

@@ -10,32 +10,18 @@ import glob
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
-ADACOMP, ROOT = sys.argv[1], sys.argv[2]
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+from testlib import Checks
+
+T = Checks(sys.argv[1], sys.argv[2])
 import adacomp_ref as ref  # noqa: E402
 
-SAMPLE = os.path.join(ROOT, "samples", "digits-cnn-tiny")
-SHARED = os.path.join(ROOT, "..", "shared", "data", "gradients")
-passed = failed = 0
-
-
-def check(condition, what):
-    global passed, failed
-    if condition:
-        passed += 1
-    else:
-        failed += 1
-        print("FAIL:", what)
-
-
-def adacomp(*args):
-    return subprocess.run([ADACOMP, *args], capture_output=True, text=True)
+SAMPLE, SHARED = T.sample, T.shared
+check, adacomp = T.check, T.run
 
 
 def rel(a, b):
@@ -284,8 +270,7 @@ def main():
               "summary table")
         check(result.stderr == "", "no progress bar when stderr is not a terminal")
         bad_dump_cases(tmp)
-    print("replay: %d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return T.finish("replay")
 
 
 if __name__ == "__main__":
