@@ -55,8 +55,9 @@ struct FrameInfo {
   std::uint64_t frame_bytes() const noexcept {
     return header_bytes + payload_stored_bytes + kChecksumBytes;
   }
-  // "<source>: frame N 'name' at byte X" for error messages.
-  std::string describe(const std::string& source) const;
+  // "frame N 'name' at byte X", and "<source>: " before it, for error messages.
+  std::string label() const;
+  std::string describe(const std::string& source) const { return source + ": " + label(); }
 };
 
 struct Frame {
@@ -82,6 +83,12 @@ class StreamWriter {
   bool finished_ = false;
 };
 
+struct StreamHeaderInfo {
+  std::uint64_t offset = 0;
+  std::uint8_t major = 0, minor = 0;
+  std::uint16_t flags = 0;
+};
+
 // Reads frames one at a time, checking every rule of the spec; memory is bounded by the
 // largest frame. Throws Error(invalid_input) naming source, frame and byte offset.
 class StreamReader {
@@ -91,6 +98,8 @@ class StreamReader {
   std::uint64_t frames_read() const noexcept { return frames_total_; }
   std::uint8_t minor_version() const noexcept { return minor_; }
   std::uint64_t streams_read() const noexcept { return streams_; }
+  const std::vector<StreamHeaderInfo>& stream_headers() const noexcept { return headers_; }
+  std::uint64_t offset() const noexcept { return input_.offset(); }
 
  private:
   void read_stream_header(const std::array<std::byte, 4>& magic, std::uint64_t at);
@@ -102,6 +111,7 @@ class StreamReader {
   std::uint64_t frames_total_ = 0;
   std::uint64_t streams_ = 0;
   std::uint8_t minor_ = 0;
+  std::vector<StreamHeaderInfo> headers_;
 };
 
 // The sparse content of a compressed frame, validated (counts, offsets, codes, scale).

@@ -14,5 +14,8 @@ struct Command {
 Command add_encode_command(CLI::App& parent);
 Command add_decode_command(CLI::App& parent);
 Command add_replay_command(CLI::App& parent);
+Command add_inspect_command(CLI::App& parent);
+Command add_diff_command(CLI::App& parent);
+Command add_verify_command(CLI::App& parent);
 
 }  // namespace adacomp::cli

@@ -24,7 +24,8 @@ int main(int argc, char** argv) {
   app.footer("Exit codes: 0 success, 1 differences (diff), 2 usage error, 3 invalid or corrupt input, "
              "4 I/O error, 5 internal error.");
 
-  std::vector<Command> commands{add_encode_command(app), add_decode_command(app), add_replay_command(app)};
+  std::vector<Command> commands{add_encode_command(app),  add_decode_command(app), add_inspect_command(app),
+                               add_diff_command(app),    add_verify_command(app), add_replay_command(app)};
 
   try {
     app.parse(argc, argv);

@@ -58,32 +58,32 @@ bool valid_utf8(const std::string& text) {
 // Sequential little-endian reads from a frame header buffer, with the frame's error context.
 class HeaderReader {
  public:
-  HeaderReader(ByteInput& input, std::vector<std::byte>& header, std::string context)
-      : input_(input), header_(header), context_(std::move(context)) {}
+  HeaderReader(ByteInput& input, std::vector<std::byte>& header, const FrameInfo& frame)
+      : input_(input), header_(header), frame_(frame) {}
   template <typename T>
   T take(const char* field) {
     const std::size_t old = header_.size();
     header_.resize(old + sizeof(T));
-    input_.read_exact({header_.data() + old, sizeof(T)}, context_ + " " + field);
+    input_.read_exact({header_.data() + old, sizeof(T)}, std::string(field) + " of " + frame_.label());
     return load_le<T>(header_.data() + old);
   }
   std::string take_string(std::size_t size, const char* field) {
     const std::size_t old = header_.size();
     header_.resize(old + size);
-    input_.read_exact({header_.data() + old, size}, context_ + " " + field);
+    input_.read_exact({header_.data() + old, size}, std::string(field) + " of " + frame_.label());
     return {reinterpret_cast<const char*>(header_.data() + old), size};
   }
 
  private:
   ByteInput& input_;
   std::vector<std::byte>& header_;
-  std::string context_;
+  const FrameInfo& frame_;  // its label grows as fields are read
 };
 
 }  // namespace
 
-std::string FrameInfo::describe(const std::string& source) const {
-  std::string text = source + ": frame " + std::to_string(index);
+std::string FrameInfo::label() const {
+  std::string text = "frame " + std::to_string(index);
   if (!name.empty()) text += " '" + name + "'";
   return text + " at byte " + std::to_string(offset);
 }
@@ -135,6 +135,7 @@ void StreamReader::read_stream_header(const std::array<std::byte, 4>&, std::uint
   if (load_le<std::uint16_t>(rest.data() + 2) != 0)
     fail_input(input_.name() + ": stream header at byte " + std::to_string(at) + " has reserved flag bits set");
   minor_ = minor;
+  headers_.push_back({at, major, minor, 0});
   in_stream_ = true;
   frames_in_stream_ = 0;
   ++streams_;
@@ -159,7 +160,7 @@ Frame StreamReader::read_frame(std::uint64_t at) {
   std::memcpy(header.data(), kFrameTag.data(), kFrameTag.size());
   const std::string source = input_.name();
   auto fail = [&](const std::string& what) { fail_input(info.describe(source) + ": " + what); };
-  HeaderReader reader(input_, header, info.describe(source));
+  HeaderReader reader(input_, header, info);
 
   const auto kind = reader.take<std::uint8_t>("kind");
   const auto dtype = reader.take<std::uint8_t>("dtype");
@@ -214,9 +215,9 @@ Frame StreamReader::read_frame(std::uint64_t at) {
     fail("zstd payload size " + std::to_string(info.payload_stored_bytes) +
          " is not below the raw size " + std::to_string(info.payload_raw_bytes));
 
-  std::vector<std::byte> stored = input_.read_vector(info.payload_stored_bytes, info.describe(source) + " payload");
+  std::vector<std::byte> stored = input_.read_vector(info.payload_stored_bytes, "payload of " + info.label());
   std::array<std::byte, kChecksumBytes> checksum_bytes;
-  input_.read_exact(checksum_bytes, info.describe(source) + " checksum");
+  input_.read_exact(checksum_bytes, "checksum of " + info.label());
   info.checksum = load_le<std::uint32_t>(checksum_bytes.data());
   XXH64_state_t* state = XXH64_createState();
   XXH64_reset(state, 0);

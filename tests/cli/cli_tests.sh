@@ -49,7 +49,7 @@ G0=$SAMPLE/step-00000/learner-0.npz
 G1=$SAMPLE/step-00001/learner-0.npz
 
 # --- help, version, usage errors -------------------------------------------------------------
-for sub in "" encode decode; do
+for sub in "" encode decode inspect diff verify replay; do
   run 0 "" "$ADACOMP" $sub --help
   check "--help of '$sub' prints usage" grep -q "Usage" out.stdout
 done
@@ -87,6 +87,10 @@ cat s0.adc z.adc >both.adc
 run 2 "tensor name appears twice" "$ADACOMP" decode both.adc -o both.npz
 run 0 "" "$ADACOMP" decode both.adc --format raw -o both.raw
 check "concatenated streams decode to both parts" test "$(stat -c %s both.raw)" = "$((2 * $(stat -c %s d0.raw)))"
+
+# repeatable options take one value each and never swallow the input argument
+run 0 "" "$ADACOMP" encode --bin-size 64 --exclude 'fc2.*' "$G0" -o opt.adc
+check "options before the input leave the input alone" test -s opt.adc
 
 # single tensors: .npy in, .npy out; raw with --shape
 "$PY" -c "import numpy as n; n.save('g.npy', n.load('$G0')['fc1.weight'])"

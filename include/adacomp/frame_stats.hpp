@@ -1,0 +1,34 @@
+#pragma once
+// Figures of one frame, as `adacomp inspect` shows them (definitions: format_spec/wire_format.md
+// section 11 and format_spec/cli_json.md).
+#include <cstdint>
+#include <map>
+#include <optional>
+
+#include "adacomp/wire.hpp"
+
+namespace adacomp {
+
+struct FrameStats {
+  std::uint64_t bins = 0;
+  std::uint64_t header_bytes = 0;      // tag through payload size field
+  std::uint64_t bin_header_bytes = 0;  // raw, before the zstd stage
+  std::uint64_t entry_bytes = 0;       // raw, before the zstd stage
+  std::uint64_t data_bytes = 0;        // passthrough: raw element bytes
+  std::uint64_t payload_stored_bytes = 0;
+  std::uint64_t checksum_bytes = wire::kChecksumBytes;
+  std::uint64_t frame_bytes = 0;
+  double density = 0;                  // entries / elements (1 for passthrough)
+  double bits_per_element = 0;
+  double ratio_source = 0;             // elements * sizeof(source dtype) / frame bytes
+  double ratio_f32 = 0;                // elements * 4 / frame bytes
+  std::optional<double> zstd_gain;     // raw payload / stored payload, when the stage is on
+  // compressed frames: number of bins holding each entry count; and the empty / full shares
+  std::map<std::uint32_t, std::uint64_t> entries_per_bin;
+  double empty_bin_share = 0, full_bin_share = 0;
+};
+
+// `sparse` is the frame's validated content (compressed frames) or null (passthrough).
+FrameStats frame_stats(const wire::FrameInfo& info, const SparseTernary* sparse);
+
+}  // namespace adacomp

@@ -1,0 +1,195 @@
+#include <cstdio>
+#include <memory>
+
+#include "adacomp/bin_size_policy.hpp"
+#include "adacomp/error.hpp"
+#include "adacomp/frame_stats.hpp"
+#include "adacomp/wire.hpp"
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "json_output.hpp"
+
+namespace adacomp::cli {
+
+namespace {
+
+struct InspectOptions {
+  std::string input = "-";
+  bool bins = false;
+  std::vector<std::string> frames;
+  bool json = false;
+  Verbosity verbosity;
+};
+
+struct Totals {
+  std::uint64_t frames = 0, elements = 0, entries = 0, raw_bytes = 0, frame_bytes = 0;
+};
+
+const char* kind_name(const wire::FrameInfo& info) {
+  return info.kind == wire::FrameKind::compressed ? "compressed" : "passthrough";
+}
+
+Json frame_json(const wire::FrameInfo& info, const FrameStats& stats, bool bins) {
+  const bool compressed = info.kind == wire::FrameKind::compressed;
+  Json out;
+  out["index"] = info.index;
+  out["offset"] = info.offset;
+  out["name"] = info.name;
+  out["kind"] = kind_name(info);
+  out["dtype"] = std::string(dtype_name(info.dtype));
+  out["shape"] = info.shape;
+  out["elements"] = info.element_count;
+  out["bin_size"] = compressed ? Json(info.bin_size) : Json(nullptr);
+  out["index_width"] = compressed ? Json(info.index_width) : Json(nullptr);
+  out["scale"] = compressed ? Json(info.scale) : Json(nullptr);
+  out["bins"] = compressed ? Json(stats.bins) : Json(nullptr);
+  out["entries"] = compressed ? Json(info.entry_count) : Json(nullptr);
+  out["density"] = json_number(stats.density);
+  out["frame_bytes"] = stats.frame_bytes;
+  out["bits_per_element"] = json_number(stats.bits_per_element);
+  out["ratio_source"] = json_number(stats.ratio_source);
+  out["ratio_f32"] = json_number(stats.ratio_f32);
+  out["bytes"] = {{"header", stats.header_bytes},        {"bin_headers", stats.bin_header_bytes},
+                  {"entries", stats.entry_bytes},        {"data", stats.data_bytes},
+                  {"payload_stored", stats.payload_stored_bytes}, {"checksum", stats.checksum_bytes}};
+  out["zstd"] = info.zstd;
+  out["zstd_gain"] = json_number(stats.zstd_gain);
+  if (bins && compressed) {
+    Json histogram = Json::object();
+    for (const auto& [count, number] : stats.entries_per_bin) histogram[std::to_string(count)] = number;
+    out["entries_per_bin"] = std::move(histogram);
+    out["empty_bin_share"] = json_number(stats.empty_bin_share);
+    out["full_bin_share"] = json_number(stats.full_bin_share);
+  }
+  return out;
+}
+
+void print_header_row() {
+  std::printf("%5s %-28s %-11s %-5s %-14s %10s %6s %2s %11s %8s %9s %8s %10s %8s %8s %8s %7s %8s %9s %3s %6s\n", "frame",
+              "name", "kind", "dtype", "shape", "elements", "T", "W", "scale", "bins", "entries", "density", "bytes",
+              "bits/el", "ratio", "ratio32", "header", "bin_hdr", "entry_b", "sum", "zstd");
+}
+
+std::string general(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", value);
+  return text;
+}
+
+void print_frame_row(const wire::FrameInfo& info, const FrameStats& stats) {
+  const bool compressed = info.kind == wire::FrameKind::compressed;
+  char zstd[32] = "-";
+  if (stats.zstd_gain) std::snprintf(zstd, sizeof zstd, "%.2fx", *stats.zstd_gain);
+  std::printf("%5llu %-28s %-11s %-5s %-14s %10llu %6s %2s %11s %8s %9s %8.4f %10llu %8.3f %8.2f %8.2f %7llu %8llu %9llu %3llu %6s\n",
+              static_cast<unsigned long long>(info.index), info.name.c_str(), kind_name(info),
+              std::string(dtype_name(info.dtype)).c_str(), shape_string(info.shape).c_str(),
+              static_cast<unsigned long long>(info.element_count),
+              compressed ? std::to_string(info.bin_size).c_str() : "-",
+              compressed ? std::to_string(info.index_width).c_str() : "-",
+              compressed ? general(info.scale).c_str() : "-",
+              compressed ? std::to_string(stats.bins).c_str() : "-",
+              compressed ? std::to_string(info.entry_count).c_str() : "-", stats.density,
+              static_cast<unsigned long long>(stats.frame_bytes), stats.bits_per_element, stats.ratio_source,
+              stats.ratio_f32, static_cast<unsigned long long>(stats.header_bytes),
+              static_cast<unsigned long long>(stats.bin_header_bytes),
+              static_cast<unsigned long long>(compressed ? stats.entry_bytes : stats.data_bytes),
+              static_cast<unsigned long long>(stats.checksum_bytes), zstd);
+}
+
+void print_bins(const FrameStats& stats) {
+  std::printf("      bins %llu: %.1f%% empty, %.1f%% full; bins per entry count:",
+              static_cast<unsigned long long>(stats.bins), 100.0 * stats.empty_bin_share, 100.0 * stats.full_bin_share);
+  for (const auto& [count, number] : stats.entries_per_bin)
+    std::printf(" %u:%llu", count, static_cast<unsigned long long>(number));
+  std::printf("\n");
+}
+
+int run_inspect(InspectOptions& options) {
+  refuse_terminal_input(options.input);
+  FileInput input(options.input);
+  wire::StreamReader reader(input);
+  Totals totals;
+  Json frames = Json::array();
+  std::optional<Error> failure;
+  if (!options.json) {
+    std::printf("%s\n", input.name().c_str());
+    print_header_row();
+  }
+  std::size_t streams_printed = 0;
+  try {
+    while (auto frame = reader.next()) {
+      for (; !options.json && streams_printed < reader.stream_headers().size(); ++streams_printed) {
+        const auto& h = reader.stream_headers()[streams_printed];
+        std::printf("# stream %zu at byte %llu: format %u.%u, flags 0x%04x\n", streams_printed,
+                    static_cast<unsigned long long>(h.offset), h.major, h.minor, h.flags);
+      }
+      const wire::FrameInfo& info = frame->info;
+      if (!options.frames.empty() && !matches_any_glob(options.frames, info.name)) continue;
+      std::optional<SparseTernary> sparse;
+      if (info.kind == wire::FrameKind::compressed) sparse = wire::sparse_from_frame(*frame, input.name());
+      const FrameStats stats = frame_stats(info, sparse ? &*sparse : nullptr);
+      ++totals.frames;
+      totals.elements += info.element_count;
+      totals.entries += sparse ? info.entry_count : 0;
+      totals.raw_bytes += info.element_count * dtype_size(info.dtype);
+      totals.frame_bytes += stats.frame_bytes;
+      if (options.json) {
+        frames.push_back(frame_json(info, stats, options.bins));
+      } else {
+        print_frame_row(info, stats);
+        if (options.bins && sparse) print_bins(stats);
+      }
+    }
+  } catch (const Error& e) {
+    failure = e;
+  }
+  const double elements = static_cast<double>(totals.elements);
+  const double frame_bytes = static_cast<double>(totals.frame_bytes);
+  if (options.json) {
+    Json out;
+    out["adacomp_inspect"] = 1;
+    out["source"] = input.name();
+    Json streams = Json::array();
+    for (const auto& h : reader.stream_headers())
+      streams.push_back({{"offset", h.offset}, {"major", h.major}, {"minor", h.minor}, {"flags", h.flags}});
+    out["streams"] = std::move(streams);
+    out["frames"] = std::move(frames);
+    out["totals"] = {{"frames", totals.frames},
+                     {"elements", totals.elements},
+                     {"entries", totals.entries},
+                     {"raw_bytes", totals.raw_bytes},
+                     {"frame_bytes", totals.frame_bytes},
+                     {"bytes_read", reader.offset()},
+                     {"ratio_source", json_number(totals.raw_bytes / frame_bytes)},
+                     {"ratio_f32", json_number(elements * 4.0 / frame_bytes)},
+                     {"bits_per_element", json_number(8.0 * frame_bytes / elements)}};
+    out["error"] = failure ? Json{{"message", failure->what()}, {"frame", reader.frames_read()}, {"offset", reader.offset()}}
+                           : Json(nullptr);
+    std::printf("%s\n", out.dump(1).c_str());
+  } else {
+    std::printf("total: %llu frames, %llu elements, %llu entries, %llu raw bytes -> %llu frame bytes (ratio %.2f, "
+                "%.3f bits/element); %llu bytes read\n",
+                static_cast<unsigned long long>(totals.frames), static_cast<unsigned long long>(totals.elements),
+                static_cast<unsigned long long>(totals.entries), static_cast<unsigned long long>(totals.raw_bytes),
+                static_cast<unsigned long long>(totals.frame_bytes), totals.raw_bytes / frame_bytes,
+                8.0 * frame_bytes / elements, static_cast<unsigned long long>(reader.offset()));
+  }
+  std::fflush(stdout);
+  if (failure) throw *failure;
+  return kExitSuccess;
+}
+
+}  // namespace
+
+Command add_inspect_command(CLI::App& parent) {
+  auto options = std::make_shared<InspectOptions>();
+  CLI::App* app = parent.add_subcommand("inspect", "List the frames of an adacomp stream with their sizes and figures");
+  app->add_option("input", options->input, "Input stream ('-' or none: stdin)");
+  app->add_flag("--bins", options->bins, "Per frame: histogram of entries per bin, shares of empty and full bins");
+  app->add_option("--frame", options->frames, "Only frames whose name matches GLOB (repeatable)")->type_name("GLOB")->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app->add_flag("--json", options->json, "Print JSON (schema: format_spec/cli_json.md)");
+  add_verbosity_flags(*app, options->verbosity);
+  return {app, [options] { return run_inspect(*options); }};
+}
+
+}  // namespace adacomp::cli
