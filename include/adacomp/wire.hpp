@@ -1,5 +1,6 @@
 #pragma once
 // Wire format v1 (normative text: format_spec/wire_format.md).
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -93,7 +94,10 @@ struct StreamHeaderInfo {
 // largest frame. Throws Error(invalid_input) naming source, frame and byte offset.
 class StreamReader {
  public:
-  explicit StreamReader(ByteInput& input) : input_(input) {}
+  // max_elements: frames of more elements are rejected before anything is allocated for them
+  // (callers with less memory, such as fuzzers, lower it; it cannot exceed kMaxTensorElements).
+  explicit StreamReader(ByteInput& input, std::uint64_t max_elements = kMaxTensorElements)
+      : input_(input), max_elements_(std::min(max_elements, kMaxTensorElements)) {}
   std::optional<Frame> next();
   std::uint64_t frames_read() const noexcept { return frames_total_; }
   std::uint8_t minor_version() const noexcept { return minor_; }
@@ -106,6 +110,7 @@ class StreamReader {
   Frame read_frame(std::uint64_t at);
   void read_end_record(std::uint64_t at);
   ByteInput& input_;
+  std::uint64_t max_elements_;
   bool in_stream_ = false;
   std::uint64_t frames_in_stream_ = 0;
   std::uint64_t frames_total_ = 0;

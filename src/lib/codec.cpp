@@ -70,7 +70,8 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
     for (std::size_t i = begin; i < end; ++i) {
       const float G = residue[i] + gradient[i];
       const float H = residue[i] + scale_factor * gradient[i];
-      finite &= std::isfinite(G) & std::isfinite(H);
+      finite &= std::isfinite(G);
+      finite &= std::isfinite(H);
       gmax = std::max(gmax, std::fabs(G));
     }
     if (!finite) fail_first_non_finite(gradient, residue, begin, scale_factor, tensor_name);

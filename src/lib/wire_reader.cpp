@@ -182,6 +182,8 @@ Frame StreamReader::read_frame(std::uint64_t at) {
   if (!valid_utf8(info.name)) fail("the tensor name is not valid UTF-8 or contains a NUL byte");
   for (std::uint8_t d = 0; d < rank; ++d) info.shape.push_back(reader.take<std::uint64_t>("shape"));
   info.element_count = checked_element_count(info.shape, info.describe(source));
+  if (info.element_count > max_elements_)
+    fail(std::to_string(info.element_count) + " elements exceed this reader's limit of " + std::to_string(max_elements_));
 
   if (info.kind == FrameKind::compressed) {
     info.bin_size = reader.take<std::uint32_t>("bin size");
