@@ -168,6 +168,9 @@ def invalid_vectors(valid):
     out["width-mismatch.adc"] = (forged("w", [6], 4, [1, 0], [1 << 2 | 1], 0.5, width=2), "index width")
     out["shape-overflow.adc"] = (ref.stream([ref.compressed_frame("w", "f32", [1 << 40, 1 << 40], 16384, [], [], 0.0)]),
                                  "elements (decoder limit)")
+    long_name = bytearray(ref.compressed_frame("w", "f32", [6], 4, [1, 0], [1 << 2 | 1], 0.5))
+    long_name[8:10] = struct.pack("<H", 0xFFFF)
+    out["huge-name-length.adc"] = (ref.stream([bytes(long_name)]), "name length 65535 is outside 1..4096")
     out["nan-scale.adc"] = (forged("w", [6], 4, [1, 0], [1 << 2 | 1], float("nan")), "not finite")
     # zstd section whose content is larger than the raw payload the header implies
     import zstandard

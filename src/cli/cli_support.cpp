@@ -3,6 +3,7 @@
 #include <iostream>
 #include <new>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "adacomp/error.hpp"
@@ -15,6 +16,11 @@ void add_verbosity_flags(CLI::App& app, Verbosity& verbosity) {
 }
 
 bool is_terminal(int fd) { return ::isatty(fd) == 1; }
+
+bool is_special_file(const std::string& path) {
+  struct stat st;
+  return path != "-" && ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
 
 void refuse_terminal_input(const std::string& path) {
   if (path == "-" && is_terminal(STDIN_FILENO))

@@ -29,6 +29,10 @@ bool is_terminal(int fd);
 // zstd's rule: binary data never goes to or comes from a terminal.
 void refuse_terminal_input(const std::string& path);
 
+// An existing output that is not a regular file (device, FIFO): written in place, and given the
+// format stdout would get when its name has no extension to go by.
+bool is_special_file(const std::string& path);
+
 // The name given to the single tensor of a .npy or raw input: the file's stem, or "tensor".
 std::string stem_of(const std::string& path);
 

@@ -27,7 +27,7 @@ std::optional<TensorFormat> requested_format(const DecodeOptions& options) {
   if (!options.format.empty()) return format_from_name(options.format);
   if (options.output == "-") return std::nullopt;
   const auto format = format_from_extension(options.output);
-  if (!format && options.output.rfind("/dev/", 0) != 0)
+  if (!format && !is_special_file(options.output))
     fail_usage(options.output + ": cannot tell the output format from the extension; use --format npy|npz|safetensors|raw");
   return format;
 }

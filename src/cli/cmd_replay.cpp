@@ -84,6 +84,17 @@ class StreamDirectory {
   bool committed_ = false;
 };
 
+// By the extension; a device or FIFO without one gets JSON. nullopt: not a report file name.
+std::optional<bool> report_is_csv(const std::string& path) {
+  auto ends_with = [&](const char* suffix) {
+    const std::size_t n = std::strlen(suffix);
+    return path.size() > n && path.compare(path.size() - n, n, suffix) == 0;
+  };
+  if (ends_with(".csv")) return true;
+  if (ends_with(".json") || is_special_file(path)) return false;
+  return std::nullopt;
+}
+
 TensorFormat weights_format(const std::string& path, const char* option) {
   const auto format = format_from_extension(path);
   if (format != TensorFormat::npz && format != TensorFormat::safetensors)
@@ -166,11 +177,8 @@ int run_replay(ReplayCliOptions& cli) {
   // Every output is checked before the work and written only when all of it succeeded.
   std::unique_ptr<OutputFile> report, weights, baseline;
   if (!cli.report.empty()) {
-    const auto format = format_from_extension(cli.report);
-    const bool json = cli.report.size() > 5 && cli.report.compare(cli.report.size() - 5, 5, ".json") == 0;
-    const bool csv = cli.report.size() > 4 && cli.report.compare(cli.report.size() - 4, 4, ".csv") == 0;
-    (void)format;
-    if (!json && !csv) fail_usage("--report '" + cli.report + "': the file must end in .json or .csv");
+    if (report_is_csv(cli.report) == std::nullopt)
+      fail_usage("--report '" + cli.report + "': the file must end in .json or .csv");
     report = std::make_unique<OutputFile>(cli.report, cli.force);
   }
   if (!cli.save_weights.empty()) {
@@ -194,8 +202,7 @@ int run_replay(ReplayCliOptions& cli) {
   if ((weights || baseline) && !result.has_weights)
     fail_usage(cli.dump + ": the dump has no init.npz, so there are no weights to save");
   if (report) {
-    const bool json = cli.report.compare(cli.report.size() - 5, 5, ".json") == 0;
-    const std::string text = json ? replay_report_json(result, options) : replay_report_csv(result);
+    const std::string text = *report_is_csv(cli.report) ? replay_report_csv(result) : replay_report_json(result, options);
     report->write({reinterpret_cast<const std::byte*>(text.data()), text.size()});
   }
   if (weights) weights->write(serialize_tensor_file(result.weights, weights_format(cli.save_weights, "")));

@@ -21,14 +21,21 @@ std::uint64_t checked_element_count(const std::vector<std::uint64_t>& shape, con
   if (shape.size() > kMaxRank)
     fail_input(what + ": rank " + std::to_string(shape.size()) + " exceeds the limit of " +
                std::to_string(kMaxRank));
-  std::uint64_t count = 1;
+  // The non-zero dimensions are bounded too: a zero dimension makes the tensor empty, but the
+  // others still become strides (found by fuzzing: xtensor's stride products overflowed).
+  std::uint64_t nonzero_product = 1;
+  bool empty = false;
   for (std::uint64_t dim : shape) {
-    if (dim != 0 && count > kMaxTensorElements / dim)
+    if (dim == 0) {
+      empty = true;
+      continue;
+    }
+    if (nonzero_product > kMaxTensorElements / dim)
       fail_input(what + ": shape " + shape_string(shape) + " has more than " +
                  std::to_string(kMaxTensorElements) + " elements (decoder limit)");
-    count *= dim;
+    nonzero_product *= dim;
   }
-  return count;
+  return empty ? 0 : nonzero_product;
 }
 
 std::string shape_string(const std::vector<std::uint64_t>& shape) {

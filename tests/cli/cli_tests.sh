@@ -124,6 +124,8 @@ if [ "$(id -u)" != 0 ]; then
   run 4 "cannot create a file in ro" "$ADACOMP" encode "$G0" -o ro/x.adc
 fi
 run 2 "is a directory" "$ADACOMP" encode "$G0" -o ro
+run 4 "cannot create a file in s0.adc" "$ADACOMP" encode "$G0" -o s0.adc/x.adc
+check "an unwritable location leaves the input untouched" cmp -s s0.adc dash.adc
 check "no temporary files left behind" no_temp_files .
 # a closed stdout pipe is an I/O error, not a crash (output larger than a pipe buffer)
 "$PY" -c "import numpy as n; n.save('big.npy', n.random.default_rng(1).laplace(size=1<<20).astype(n.float32))"
@@ -163,6 +165,25 @@ d = dict(n.load('$G0')); d['fc1.weight'][3, 7] = n.nan
 n.savez('nan.npz', **d)"
 run 3 "tensor 'fc1.weight' element 391: gradient value is NaN" "$ADACOMP" encode nan.npz -o nan.adc
 check "NaN input leaves no output" test ! -e nan.adc
+
+# forged inputs cannot make adacomp allocate what the input does not justify: under a 400 MB
+# address-space cap every forged file is a clean error (exit 3), never out of memory (exit 5).
+# Sanitizer builds reserve terabytes of address space, so the cap only applies to plain builds.
+if ! nm "$ADACOMP" 2>/dev/null | grep -q __asan_init; then
+  "$PY" - <<'PYEOF'
+import numpy as n, struct
+open('forged-shape.npy', 'wb').write(b'\x93NUMPY\x01\x00' + struct.pack('<H', 118) +
+    b"{'descr': '<f4', 'fortran_order': False, 'shape': (65536, 65536), }".ljust(117) + b'\n' + b'\0' * 64)
+header = b'{"w":{"dtype":"F32","shape":[4000000000],"data_offsets":[0,16000000000]}}'
+open('forged.safetensors', 'wb').write(struct.pack('<Q', len(header)) + header + b'\0' * 16)
+PYEOF
+  for forged in forged-shape.npy forged.safetensors "$GOLDEN"/invalid/*.adc; do
+    (ulimit -v 400000; "$ADACOMP" decode "$forged" -o forged.npz >/dev/null 2>&1 ||
+      "$ADACOMP" encode "$forged" -o forged.adc >/dev/null 2>&1)
+    code=$?
+    check "$(basename "$forged") under a memory cap: exit 3 (got $code)" test "$code" = 3
+  done
+fi
 
 # --- residue file ------------------------------------------------------------------------------
 run 0 "" "$ADACOMP" encode "$G0" --residue r.npz -o r0.adc

@@ -10,8 +10,10 @@ import glob
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 
@@ -205,6 +207,44 @@ def bad_dump_cases(tmp):
     expect_failure(d, tmp, 3, "no step-NNNNN directories", "no steps")
     expect_failure(os.path.join(tmp, "does-not-exist"), tmp, 4, "not a directory", "missing dump")
     expect_failure(SAMPLE, tmp, 2, "--learners 3: the dump has 2 learners", "too many learners", "--learners", "3")
+
+    # a learner file removed while the replay runs: step 3 is a FIFO, so the replay waits there
+    # while the test removes a file of step 4, then feeds the FIFO
+    d = fresh("removed-mid-run")
+    step3 = os.path.join(d, "step-00003", "learner-0.npz")
+    content = open(step3, "rb").read()
+    os.remove(step3)
+    os.mkfifo(step3)
+    report = os.path.join(tmp, "mid-run.json")
+    proc = subprocess.Popen([T.adacomp_binary, "replay", d, "--report", report], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    # a non-blocking open for writing succeeds only once the replay has opened the FIFO for reading
+    deadline = time.time() + 60
+    while True:
+        try:
+            fd = os.open(step3, os.O_WRONLY | os.O_NONBLOCK)
+            break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                fd = None
+                break
+            time.sleep(0.01)
+    if fd is not None:
+        os.remove(os.path.join(d, "step-00004", "learner-1.npz"))
+        os.set_blocking(fd, True)
+        os.write(fd, content)
+        os.close(fd)
+    _, err = proc.communicate(timeout=60)
+    check(proc.returncode == 4 and "step-00004/learner-1.npz: cannot open" in err and err.count("\n") == 1,
+          "input removed mid-run: exit 4 naming the file, got %d %r" % (proc.returncode, err))
+    check(not os.path.exists(report), "input removed mid-run: no report left")
+
+    # a full disk: the report cannot be written, the existing weights file keeps its content
+    keep_weights = os.path.join(tmp, "keep-weights.npz")
+    open(keep_weights, "wb").write(b"previous weights")
+    result = adacomp("replay", SAMPLE, "--report", "/dev/full", "--save-weights", keep_weights, "-f")
+    check(result.returncode == 4 and "write error" in result.stderr, "report to /dev/full exits 4")
+    check(open(keep_weights, "rb").read() == b"previous weights", "weights file untouched after a write error")
 
     # an existing report stays as it was when the replay fails
     d = fresh("keep-report")

@@ -108,6 +108,10 @@ TEST_CASE(".npy: strict rejection of malformed or unsupported files") {
         std::string::npos);
   CHECK(error_of(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", data))
             .find("decoder limit") != std::string::npos);
+  // an empty shape whose other dimensions are huge (fuzzer find: overflowed xtensor's strides)
+  CHECK(error_of(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 4294967296, 4294967296), }", ""))
+            .find("decoder limit") != std::string::npos);
+  CHECK(error_of(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 65536, 65536), }", "")).empty());
   CHECK(error_of(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999,), }", data))
             .find("out of range") != std::string::npos);
   auto bad_version = npy(ok, data);
@@ -188,6 +192,21 @@ TEST_CASE(".npz: members that lie about their size or are not .npy are rejected"
   const auto data_at = text.find("\x93NUMPY") + 64 + 2;
   corrupt[data_at] ^= std::byte{0x40};
   CHECK_THROWS_AS(parse_npz(corrupt, "c.npz", {}), Error);
+  // sizes that lie: the uncompressed size patched (local and central headers alike) above and below
+  // the member's real size
+  for (std::uint32_t delta : {1u, 1000000u, 0xfffffff0u}) {
+    auto lying = bytes;
+    const std::string raw(reinterpret_cast<const char*>(lying.data()), lying.size());
+    for (const auto& [signature, offset] : {std::pair<std::string, std::size_t>{"PK\x03\x04", 22},
+                                            std::pair<std::string, std::size_t>{"PK\x01\x02", 24}}) {
+      const auto at = raw.find(signature) + offset;
+      std::uint32_t size;
+      std::memcpy(&size, lying.data() + at, 4);
+      size += delta;
+      std::memcpy(lying.data() + at, &size, 4);
+    }
+    CHECK_THROWS_AS(parse_npz(lying, "lying.npz", {}), Error);
+  }
   // a truncated archive
   const std::vector<std::byte> truncated(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(bytes.size() / 2));
   CHECK_THROWS_AS(parse_npz(truncated, "t.npz", {}), Error);
