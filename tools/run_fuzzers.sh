@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for SECONDS (default 600),
 # two at a time, starting from the seeds in tests/fuzz/seeds, the golden vectors and the sample
-# dump. Crashes land in build-fuzz/crashes/TARGET/; copy each into tests/fuzz/regressions/TARGET/
+# dump. libFuzzer stops at the first crash. Crashes land in build-fuzz/crashes/TARGET/; copy each into tests/fuzz/regressions/TARGET/
 # once fixed, so that the fuzz_corpus_* tests keep it fixed. Prints executions per target.
 #   tools/run_fuzzers.sh [SECONDS] [TARGET...]
 set -euo pipefail
@@ -24,12 +24,13 @@ run_one() {
   local corpus=build-fuzz/corpus/$target crashes=build-fuzz/crashes/$target
   mkdir -p "$corpus" "$crashes"
   for dir in ${seeds[$target]}; do cp -n "$dir"/* "$corpus"/ 2>/dev/null || true; done
+  local start=$SECONDS
   build-fuzz/tests/fuzz/fuzz_$target "$corpus" -max_total_time="$seconds" -malloc_limit_mb=2048 \
     -rss_limit_mb=4096 -max_len=65536 -artifact_prefix="$crashes/" -print_final_stats=1 \
     >"build-fuzz/$target.log" 2>&1 || true
   local execs
   execs=$(grep -m1 'stat::number_of_executed_units' "build-fuzz/$target.log" | awk '{print $2}')
-  echo "$target: ${execs:-?} executions in ${seconds}s, $(ls "$crashes" | wc -l) crash files, corpus $(ls "$corpus" | wc -l)"
+  echo "$target: ${execs:-?} executions in $((SECONDS - start))s, $(ls "$crashes" | wc -l) crash files, corpus $(ls "$corpus" | wc -l)"
 }
 pids=()
 for target in $targets; do

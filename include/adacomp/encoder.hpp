@@ -17,6 +17,7 @@ struct EncodeSettings {
   float scale_factor = kDefaultScaleFactor;
   std::vector<std::string> exclude;  // globs of tensors sent as passthrough frames
   int zstd_level = 0;                // 0: no zstd stage
+  unsigned threads = 1;              // threads per tensor (results are identical)
 
   bool excluded(const std::string& name) const { return matches_any_glob(exclude, name); }
 };

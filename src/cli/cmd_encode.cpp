@@ -25,6 +25,7 @@ struct EncodeOptions {
   std::string shape;
   std::string dtype;
   std::string name;
+  unsigned threads = 1;
   Verbosity verbosity;
 };
 
@@ -67,7 +68,9 @@ ResidueMap load_residues(const std::string& path) {
 }
 
 int run_encode(EncodeOptions& options) {
-  const EncodeSettings settings = make_encode_settings(options.codec);
+  EncodeSettings settings = make_encode_settings(options.codec);
+  if (options.threads < 1) fail_usage("--threads must be at least 1");
+  settings.threads = options.threads;
   if (options.residue.size()) residue_format(options.residue);
 
   TensorReadOptions read_options;
@@ -126,6 +129,7 @@ Command add_encode_command(CLI::App& parent) {
   app->add_option("--dtype", options->dtype, "Element type of raw input, or bf16 for .npy 'V2' arrays")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}));
   app->add_option("--name", options->name, "Tensor name for .npy and raw input (default: the file's stem)");
+  app->add_option("--threads", options->threads, "Threads per tensor (the output is identical)")->default_val(1u);
   add_verbosity_flags(*app, options->verbosity);
   return {app, [options] { return run_encode(*options); }};
 }

@@ -1,6 +1,9 @@
 #include "adacomp/codec.hpp"
 
+#include <bit>
 #include <cmath>
+#include <exception>
+#include <thread>
 #include <string>
 
 #include "adacomp/error.hpp"
@@ -43,8 +46,92 @@ namespace {
 
 }  // namespace
 
-SparseTernary compress(std::span<const float> gradient, std::span<float> residue,
-                       std::uint32_t bin_size, float scale_factor, const std::string& tensor_name) {
+namespace {
+
+// Entries of a run of bins, written branch-free: every element's candidate entry is stored and the
+// write position advances only when it is selected, so the buffer keeps one bin of slack.
+class EntryBuffer {
+ public:
+  void reserve_bin(std::size_t bin_size) {
+    if (size_ + bin_size > data_.size()) data_.resize(std::max(data_.size() * 2, size_ + bin_size + 1024));
+  }
+  std::uint16_t* tail() { return data_.data() + size_; }
+  void advance(std::size_t count) { size_ += count; }
+  std::size_t size() const { return size_; }
+  const std::uint16_t* data() const { return data_.data(); }
+
+ private:
+  std::vector<std::uint16_t> data_;
+  std::size_t size_ = 0;
+};
+
+constexpr std::uint32_t kAbsMask = 0x7fffffffu;
+constexpr std::uint32_t kInfinityBits = 0x7f800000u;
+
+// Bins [first_bin, last_bin): residue becomes G, per-bin counts and sums (binary64, index order)
+// are written, entries appended. Throws on the first non-finite value in index order.
+void compress_bins(const float* gradient, float* residue, std::size_t n, std::uint32_t bin_size, float k,
+                   std::size_t first_bin, std::size_t last_bin, std::uint16_t* counts, double* bin_sums,
+                   EntryBuffer& entries, std::span<const float> all_gradient, std::span<const float> all_residue,
+                   const std::string& tensor_name) {
+  for (std::size_t bin = first_bin; bin < last_bin; ++bin) {
+    const std::size_t begin = bin * bin_size;
+    const std::size_t length = std::min<std::size_t>(bin_size, n - begin);
+    const float* g = gradient + begin;
+    float* r = residue + begin;
+    // Pass 1: max |G| as bits (|x| of finite floats orders like its bit pattern), and the largest
+    // |H| bits, whose value says whether anything is non-finite. Branch-free: vectorizes.
+    std::uint32_t gmax_bits = 0, worst_bits = 0;
+    for (std::size_t i = 0; i < length; ++i) {
+      const float G = r[i] + g[i];
+      const float H = r[i] + k * g[i];
+      const std::uint32_t gb = std::bit_cast<std::uint32_t>(G) & kAbsMask;
+      const std::uint32_t hb = std::bit_cast<std::uint32_t>(H) & kAbsMask;
+      gmax_bits = gmax_bits > gb ? gmax_bits : gb;
+      const std::uint32_t both = gb > hb ? gb : hb;
+      worst_bits = worst_bits > both ? worst_bits : both;
+    }
+    if (worst_bits >= kInfinityBits) fail_first_non_finite(all_gradient, all_residue, begin, k, tensor_name);
+    // Pass 2: write G, select |H| >= gmax and G != 0, compact the entries.
+    entries.reserve_bin(length);
+    std::uint16_t* out = entries.tail();
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < length; ++i) {
+      const float G = r[i] + g[i];
+      const float H = r[i] + k * g[i];
+      r[i] = G;
+      const std::uint32_t gbits = std::bit_cast<std::uint32_t>(G);
+      const std::uint32_t hb = std::bit_cast<std::uint32_t>(H) & kAbsMask;
+      const bool selected = (hb >= gmax_bits) & ((gbits & kAbsMask) != 0);
+      out[count] = static_cast<std::uint16_t>((i << 2) | (gbits >> 31 ? kCodeNegative : kCodePositive));
+      count += selected;
+    }
+    // The bin's sum over the selected elements, in index order, from the compacted entries.
+    double sum = 0.0;
+    for (std::size_t e = 0; e < count; ++e) sum += std::fabs(static_cast<double>(r[out[e] >> 2]));
+    entries.advance(count);
+    counts[bin] = static_cast<std::uint16_t>(count);
+    bin_sums[bin] = sum;
+  }
+}
+
+void apply_scale_to_residue(float* residue, std::uint32_t bin_size, const std::uint16_t* counts,
+                            std::size_t first_bin, std::size_t last_bin, const std::uint16_t* entries, float scale) {
+  std::size_t e = 0;
+  for (std::size_t bin = first_bin; bin < last_bin; ++bin) {
+    float* r = residue + bin * static_cast<std::size_t>(bin_size);
+    for (std::uint16_t c = 0; c < counts[bin]; ++c, ++e) {
+      const std::uint16_t entry = entries[e];
+      float& x = r[entry >> 2];
+      x = (entry & 3u) == kCodePositive ? x - scale : x + scale;
+    }
+  }
+}
+
+}  // namespace
+
+SparseTernary compress(std::span<const float> gradient, std::span<float> residue, std::uint32_t bin_size,
+                       float scale_factor, const std::string& tensor_name, unsigned threads) {
   if (bin_size < 1 || bin_size > kMaxBinSize)
     fail_usage("tensor '" + tensor_name + "': bin size " + std::to_string(bin_size) +
                " is outside 1.." + std::to_string(kMaxBinSize));
@@ -58,55 +145,50 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
   SparseTernary out;
   out.element_count = n;
   out.bin_size = bin_size;
-  out.bin_counts.resize(out.bin_count());
+  const std::size_t bins = out.bin_count();
+  out.bin_counts.resize(bins);
+  std::vector<double> bin_sums(bins);
 
-  // Spec: the tensor sum is the bin-order sum of per-bin double sums, so that any split of the
-  // bins over threads gives the same bits.
-  double selected_sum = 0.0;
-  for (std::size_t bin = 0, begin = 0; begin < n; ++bin, begin += bin_size) {
-    const std::size_t end = std::min<std::size_t>(n, begin + bin_size);
-    float gmax = 0.0f;
-    bool finite = true;
-    for (std::size_t i = begin; i < end; ++i) {
-      const float G = residue[i] + gradient[i];
-      const float H = residue[i] + scale_factor * gradient[i];
-      finite &= std::isfinite(G);
-      finite &= std::isfinite(H);
-      gmax = std::max(gmax, std::fabs(G));
+  // Contiguous runs of bins per thread; small tensors are not worth a thread.
+  constexpr std::size_t kMinElementsPerThread = std::size_t{1} << 16;
+  const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(threads, n / kMinElementsPerThread));
+  std::vector<std::size_t> bounds(parts + 1);
+  for (std::size_t p = 0; p <= parts; ++p) bounds[p] = bins * p / parts;
+  std::vector<EntryBuffer> buffers(parts);
+  std::vector<std::exception_ptr> errors(parts);
+  auto run_part = [&](std::size_t p) {
+    try {
+      compress_bins(gradient.data(), residue.data(), n, bin_size, scale_factor, bounds[p], bounds[p + 1],
+                    out.bin_counts.data(), bin_sums.data(), buffers[p], gradient, residue, tensor_name);
+    } catch (...) {
+      errors[p] = std::current_exception();
     }
-    if (!finite) fail_first_non_finite(gradient, residue, begin, scale_factor, tensor_name);
-    double bin_sum = 0.0;
-    std::uint16_t count = 0;
-    for (std::size_t i = begin; i < end; ++i) {
-      const float r = residue[i];
-      const float g = gradient[i];
-      const float G = r + g;
-      const float H = r + scale_factor * g;
-      residue[i] = G;
-      if (std::fabs(H) >= gmax && G != 0.0f) {
-        const auto offset = static_cast<std::uint16_t>(i - begin);
-        out.entries.push_back(static_cast<std::uint16_t>((offset << 2) | (G > 0.0f ? kCodePositive : kCodeNegative)));
-        bin_sum += std::fabs(G);
-        ++count;
-      }
-    }
-    out.bin_counts[bin] = count;
-    selected_sum += bin_sum;
-  }
+  };
+  auto run_parallel = [&](auto&& work) {
+    std::vector<std::thread> pool;
+    for (std::size_t p = 1; p < parts; ++p) pool.emplace_back(work, p);
+    work(0);
+    for (auto& thread : pool) thread.join();
+  };
+  run_parallel(run_part);
+  for (const auto& error : errors)  // the lowest part holds the first bad index
+    if (error) std::rethrow_exception(error);
 
-  if (!out.entries.empty()) {
-    out.scale = static_cast<float>(selected_sum / static_cast<double>(out.entries.size()));
+  // Spec: the tensor sum adds the per-bin binary64 sums in bin order, whatever the split.
+  double total = 0.0;
+  for (double s : bin_sums) total += s;
+  std::size_t entries = 0;
+  for (const auto& buffer : buffers) entries += buffer.size();
+  if (entries) {
+    out.scale = static_cast<float>(total / static_cast<double>(entries));
     // Sparse residue update: only the selected elements change from G to G - sign * scale.
-    std::size_t e = 0;
-    for (std::size_t bin = 0; bin < out.bin_counts.size(); ++bin) {
-      const std::size_t begin = bin * bin_size;
-      for (std::uint16_t c = 0; c < out.bin_counts[bin]; ++c, ++e) {
-        const std::uint16_t entry = out.entries[e];
-        float& r = residue[begin + (entry >> 2)];
-        r = (entry & 3u) == kCodePositive ? r - out.scale : r + out.scale;
-      }
-    }
+    run_parallel([&](std::size_t p) {
+      apply_scale_to_residue(residue.data(), bin_size, out.bin_counts.data(), bounds[p], bounds[p + 1],
+                             buffers[p].data(), out.scale);
+    });
   }
+  out.entries.reserve(entries);
+  for (const auto& buffer : buffers) out.entries.insert(out.entries.end(), buffer.data(), buffer.data() + buffer.size());
   return out;
 }
 

@@ -49,7 +49,7 @@ std::vector<wire::FrameInfo> encode_stream(const std::vector<Tensor>& tensors, R
       it = residues.emplace(tensor.name, std::move(zero)).first;
     }
     const std::uint32_t bin_size = settings.bin_sizes.bin_size_for(tensor.name, tensor.values.dimension());
-    const SparseTernary sparse = compress(tensor.flat(), it->second.flat(), bin_size, settings.scale_factor, tensor.name);
+    const SparseTernary sparse = compress(tensor.flat(), it->second.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
     frames.push_back(writer.add_compressed(tensor.name, tensor.dtype, tensor.shape(), sparse, settings.zstd_level));
   }
   writer.finish();

@@ -29,9 +29,11 @@ std::vector<std::byte> read_member(zip_t* archive, zip_uint64_t index, zip_uint6
   constexpr std::size_t kChunk = std::size_t{16} << 20;
   std::vector<std::byte> out;
   for (;;) {
+    // Up to one byte past the declared size (to detect a longer member), at most a chunk at a time.
+    const std::size_t step = static_cast<std::size_t>(std::min<zip_uint64_t>(kChunk, declared - std::min<zip_uint64_t>(declared, out.size()) + 1));
     const std::size_t old = out.size();
-    out.resize(old + kChunk);
-    const zip_int64_t n = zip_fread(file.get(), out.data() + old, kChunk);
+    out.resize(old + step);
+    const zip_int64_t n = zip_fread(file.get(), out.data() + old, step);
     if (n < 0) fail_input(context + ": corrupt member: " + zip_file_strerror(file.get()));
     out.resize(old + static_cast<std::size_t>(n));
     if (n == 0) break;

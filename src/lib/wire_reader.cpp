@@ -262,6 +262,7 @@ SparseTernary sparse_from_frame(const Frame& frame, const std::string& source) {
   sparse.entries.resize(info.entry_count);
   const std::byte* p = frame.payload.data();
   auto read_words = [&](std::vector<std::uint16_t>& words) {
+    if (words.empty()) return;  // memcpy from/to null is undefined even for 0 bytes (fuzzer find)
     if (info.index_width == 2) {
       std::memcpy(words.data(), p, words.size() * 2);
       p += words.size() * 2;

@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <bit>
+#include <cstring>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -180,4 +182,37 @@ TEST_CASE("validate rejects every malformed sparse layout") {
   rejects([](SparseTernary& s) { s.scale = 0.0f; }, "scale 0");
   rejects([](SparseTernary& s) { s.scale = std::numeric_limits<float>::infinity(); }, "not finite");
   rejects([](SparseTernary& s) { s.bin_counts = {1, 0}; }, "bin headers sum to 1");
+}
+
+TEST_CASE("two or more threads give bit-identical results and report the same first bad index") {
+  std::mt19937 rng(3);
+  std::cauchy_distribution<float> heavy(0.0f, 1e-3f);
+  const std::size_t n = (std::size_t{1} << 18) + 123;
+  std::vector<float> g(n), r(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    g[i] = std::clamp(heavy(rng), -1e3f, 1e3f);
+    r[i] = i % 5 ? std::clamp(heavy(rng), -1e3f, 1e3f) : 0.0f;
+  }
+  for (std::uint32_t T : {50u, 500u, 16384u}) {
+    std::vector<float> r1 = r;
+    const SparseTernary one = compress(g, r1, T, 2.0f, "t", 1);
+    for (unsigned threads : {2u, 3u, 8u}) {
+      std::vector<float> rt = r;
+      const SparseTernary many = compress(g, rt, T, 2.0f, "t", threads);
+      REQUIRE(same_bits(many.scale, one.scale));
+      REQUIRE(many.bin_counts == one.bin_counts);
+      REQUIRE(many.entries == one.entries);
+      REQUIRE(std::memcmp(rt.data(), r1.data(), n * sizeof(float)) == 0);
+    }
+  }
+  std::vector<float> bad = g;
+  bad[n - 10] = std::numeric_limits<float>::quiet_NaN();
+  bad[n / 2 + 7] = std::numeric_limits<float>::infinity();
+  std::vector<float> rr = r;
+  try {
+    compress(bad, rr, 50, 2.0f, "t", 2);
+    FAIL("accepted a non-finite gradient");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()) == "tensor 't' element " + std::to_string(n / 2 + 7) + ": gradient value is infinite");
+  }
 }
