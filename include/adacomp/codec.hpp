@@ -55,6 +55,7 @@ void validate(const SparseTernary& sparse, const std::string& context);
 
 // Write the decoded values (sign * scale at entries, 0 elsewhere) to `out`
 // (length == element_count).
-void decompress(const SparseTernary& sparse, std::span<float> out, const std::string& context);
+void decompress(const SparseTernary& sparse, std::span<float> out, const std::string& context,
+                unsigned threads = 1);
 
 }  // namespace adacomp

@@ -25,7 +25,8 @@ int main(int argc, char** argv) {
              "4 I/O error, 5 internal error.");
 
   std::vector<Command> commands{add_encode_command(app),  add_decode_command(app), add_inspect_command(app),
-                               add_diff_command(app),    add_verify_command(app), add_replay_command(app)};
+                               add_diff_command(app),    add_verify_command(app), add_replay_command(app),
+                               add_bench_command(app)};
 
   try {
     app.parse(argc, argv);

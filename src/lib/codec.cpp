@@ -236,20 +236,34 @@ void validate(const SparseTernary& sparse, const std::string& context) {
                std::to_string(e));
 }
 
-void decompress(const SparseTernary& sparse, std::span<float> out, const std::string& context) {
+void decompress(const SparseTernary& sparse, std::span<float> out, const std::string& context, unsigned threads) {
   validate(sparse, context);
   if (out.size() != sparse.element_count)
     fail_input(context + ": output has " + std::to_string(out.size()) + " elements, frame " +
                std::to_string(sparse.element_count));
-  std::fill(out.begin(), out.end(), 0.0f);
-  std::size_t e = 0;
-  for (std::size_t bin = 0; bin < sparse.bin_counts.size(); ++bin) {
-    float* base = out.data() + bin * static_cast<std::size_t>(sparse.bin_size);
-    for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e) {
-      const std::uint16_t entry = sparse.entries[e];
-      base[entry >> 2] = (entry & 3u) == kCodePositive ? sparse.scale : -sparse.scale;
+  const std::size_t bins = sparse.bin_counts.size();
+  constexpr std::size_t kMinElementsPerThread = std::size_t{1} << 16;
+  const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(threads, out.size() / kMinElementsPerThread));
+  // Each part zero-fills its elements and scatters its bins' entries.
+  auto run_part = [&](std::size_t p) {
+    const std::size_t first = bins * p / parts, last = bins * (p + 1) / parts;
+    std::size_t e = 0;
+    for (std::size_t bin = 0; bin < first; ++bin) e += sparse.bin_counts[bin];
+    const std::size_t begin = first * sparse.bin_size;
+    const std::size_t end = std::min<std::size_t>(out.size(), last * static_cast<std::size_t>(sparse.bin_size));
+    std::fill(out.begin() + static_cast<std::ptrdiff_t>(begin), out.begin() + static_cast<std::ptrdiff_t>(end), 0.0f);
+    for (std::size_t bin = first; bin < last; ++bin) {
+      float* base = out.data() + bin * static_cast<std::size_t>(sparse.bin_size);
+      for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e) {
+        const std::uint16_t entry = sparse.entries[e];
+        base[entry >> 2] = (entry & 3u) == kCodePositive ? sparse.scale : -sparse.scale;
+      }
     }
-  }
+  };
+  std::vector<std::thread> pool;
+  for (std::size_t p = 1; p < parts; ++p) pool.emplace_back(run_part, p);
+  run_part(0);
+  for (auto& thread : pool) thread.join();
 }
 
 }  // namespace adacomp

@@ -20,8 +20,10 @@ ADACOMP_FUZZ_TARGET({
   const float k = 1.0f + 3.0f * static_cast<float>(k_bits) / 65535.0f;
   const std::size_t n = (bytes.size() - 4) / 8;  // gradient and residue, 4 bytes each
   std::vector<float> g(n), r(n);
-  std::memcpy(g.data(), bytes.data() + 4, n * 4);
-  std::memcpy(r.data(), bytes.data() + 4 + n * 4, n * 4);
+  if (n) {
+    std::memcpy(g.data(), bytes.data() + 4, n * 4);
+    std::memcpy(r.data(), bytes.data() + 4 + n * 4, n * 4);
+  }
 
   bool finite = true;
   for (std::size_t i = 0; i < n; ++i)

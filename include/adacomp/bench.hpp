@@ -1,0 +1,50 @@
+#pragma once
+// Speed of the codec against what the hardware allows, as `adacomp bench` reports it: each
+// operation is timed next to a reference loop with the same memory traffic, in the same run.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace adacomp {
+
+struct BenchOptions {
+  std::vector<float> gradient;  // the values to encode
+  std::vector<float> residue;   // prior residue (same length)
+  std::vector<std::uint32_t> bin_sizes{50, 500};
+  std::vector<unsigned> threads{1, 2};
+  unsigned repetitions = 5;
+  std::vector<int> zstd_levels{1, 3};
+  float scale_factor = 2.0f;
+};
+
+struct BenchResult {
+  std::string op;  // "encode" or "decode"
+  std::uint32_t bin_size = 0;
+  unsigned threads = 1;
+  std::uint64_t elements = 0;
+  double seconds = 0, reference_seconds = 0;  // medians
+  double gbps = 0, reference_gbps = 0;        // GB/s of float32 input
+  double fraction = 0;                        // gbps / reference_gbps
+  double elements_per_second = 0;
+  std::uint64_t entries = 0;
+  double density = 0;
+};
+
+struct ZstdBenchResult {
+  int level = 0;
+  double ratio = 0, compress_gbps = 0, decompress_gbps = 0;
+};
+
+struct BenchReport {
+  std::vector<BenchResult> results;
+  std::vector<ZstdBenchResult> zstd;
+};
+
+// Synthetic gradients: Laplace(0, scale) or generalized normal of shape beta (beta = 1: Laplace,
+// 2: normal, < 1: heavier tails), seeded.
+std::vector<float> synthetic_gradient(std::uint64_t elements, const std::string& distribution, double beta,
+                                      double scale, std::uint64_t seed);
+
+BenchReport run_bench(const BenchOptions& options);
+
+}  // namespace adacomp

@@ -1,0 +1,141 @@
+#include <cstdio>
+#include <memory>
+#include <sstream>
+#include <thread>
+
+#include "adacomp/bench.hpp"
+#include "adacomp/byte_io.hpp"
+#include "adacomp/error.hpp"
+#include "adacomp/tensor_file.hpp"
+#include "cli_support.hpp"
+#include "commands.hpp"
+#include "json_output.hpp"
+
+namespace adacomp::cli {
+
+namespace {
+
+struct BenchCliOptions {
+  std::string input;
+  std::uint64_t elements = std::uint64_t{1} << 24;
+  std::string distribution = "laplace";
+  double beta = 1.0;
+  std::uint64_t seed = 1;
+  std::vector<std::uint32_t> bin_sizes;
+  std::string threads = "1,2";
+  unsigned repetitions = 5;
+  bool json = false;
+  Verbosity verbosity;
+};
+
+std::vector<unsigned> parse_threads(const std::string& text) {
+  std::vector<unsigned> out;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    char* end = nullptr;
+    const unsigned long value = std::strtoul(item.c_str(), &end, 10);
+    if (item.empty() || *end || value < 1 || value > 256) fail_usage("--threads '" + text + "': expected a list such as 1,2");
+    out.push_back(static_cast<unsigned>(value));
+  }
+  if (out.empty()) fail_usage("--threads: empty list");
+  return out;
+}
+
+int run_bench_command(BenchCliOptions& cli) {
+  BenchOptions options;
+  options.threads = parse_threads(cli.threads);
+  for (std::uint32_t T : cli.bin_sizes) {
+    if (T < 1 || T > 16384) fail_usage("--bin-size must be from 1 to 16384");
+    if (std::find(options.bin_sizes.begin(), options.bin_sizes.end(), T) == options.bin_sizes.end())
+      options.bin_sizes.push_back(T);
+  }
+  if (cli.repetitions < 1) fail_usage("--repeat must be at least 1");
+  options.repetitions = cli.repetitions;
+  std::string source;
+  if (!cli.input.empty()) {
+    // A tensor file: all its tensors one after the other, with a zero residue.
+    TensorReadOptions read_options;
+    read_options.dtype = DType::bf16;
+    for (const Tensor& t : parse_tensor_file(read_all(cli.input), cli.input, read_options))
+      options.gradient.insert(options.gradient.end(), t.flat().begin(), t.flat().end());
+    options.residue.assign(options.gradient.size(), 0.0f);
+    source = cli.input;
+  } else {
+    if (cli.elements < 1 || cli.elements > (std::uint64_t{1} << 31)) fail_usage("--elements must be from 1 to 2^31");
+    options.gradient = synthetic_gradient(cli.elements, cli.distribution, cli.beta, 1e-3, cli.seed);
+    options.residue = synthetic_gradient(cli.elements, cli.distribution, cli.beta, 5e-4, cli.seed + 1);
+    source = "synthetic " + cli.distribution + (cli.distribution == "gennorm" ? " beta " + std::to_string(cli.beta) : "") +
+             ", seed " + std::to_string(cli.seed);
+  }
+  const BenchReport report = run_bench(options);
+
+  if (cli.json) {
+    Json out;
+    out["adacomp_bench"] = 1;
+    out["source"] = source;
+    out["elements"] = options.gradient.size();
+    out["repetitions"] = options.repetitions;
+    out["hardware_threads"] = std::thread::hardware_concurrency();
+    Json results = Json::array();
+    for (const auto& r : report.results)
+      results.push_back({{"op", r.op},
+                         {"bin_size", r.bin_size},
+                         {"threads", r.threads},
+                         {"elements", r.elements},
+                         {"gbps", r.gbps},
+                         {"reference_gbps", r.reference_gbps},
+                         {"fraction", r.fraction},
+                         {"seconds", r.seconds},
+                         {"reference_seconds", r.reference_seconds},
+                         {"elements_per_second", r.elements_per_second},
+                         {"entries", r.entries},
+                         {"density", r.density}});
+    out["results"] = std::move(results);
+    Json zstd = Json::array();
+    for (const auto& z : report.zstd)
+      zstd.push_back({{"level", z.level}, {"ratio", z.ratio}, {"compress_gbps", z.compress_gbps},
+                      {"decompress_gbps", z.decompress_gbps}});
+    out["zstd"] = std::move(zstd);
+    std::printf("%s\n", out.dump(1).c_str());
+    return kExitSuccess;
+  }
+  std::printf("bench: %s, %zu elements, median of %u runs\n", source.c_str(), options.gradient.size(),
+              options.repetitions);
+  std::printf("%-7s %6s %7s %10s %14s %10s %9s %12s %9s\n", "op", "T", "threads", "GB/s", "Melements/s", "ref GB/s",
+              "fraction", "entries", "density");
+  for (const auto& r : report.results)
+    std::printf("%-7s %6u %7u %10.3f %14.1f %10.3f %9.3f %12llu %9.4f\n", r.op.c_str(), r.bin_size, r.threads, r.gbps,
+                r.elements_per_second / 1e6, r.reference_gbps, r.fraction, static_cast<unsigned long long>(r.entries),
+                r.density);
+  std::printf("reference: encode = r[i] += g[i] (reads two float arrays, writes one); decode = zero-fill + scatter of "
+              "the same entries\n");
+  for (const auto& z : report.zstd)
+    std::printf("zstd -%d (lossless, same float32 bytes): ratio %.3f, compress %.3f GB/s, decompress %.3f GB/s\n",
+                z.level, z.ratio, z.compress_gbps, z.decompress_gbps);
+  return kExitSuccess;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& parent) {
+  auto cli = std::make_shared<BenchCliOptions>();
+  CLI::App* app = parent.add_subcommand("bench", "Measure encode and decode speed against in-run memory references");
+  app->add_option("input", cli->input, "Tensor file to use (default: synthetic gradients)");
+  app->add_option("--elements", cli->elements, "Synthetic tensor size")->default_val(std::uint64_t{1} << 24);
+  app->add_option("--distribution", cli->distribution, "laplace or gennorm")
+      ->check(CLI::IsMember({"laplace", "gennorm"}));
+  app->add_option("--beta", cli->beta, "Shape of the generalized normal (1: Laplace, 2: normal)");
+  app->add_option("--seed", cli->seed, "Seed of the synthetic values");
+  app->add_option("--bin-size", cli->bin_sizes, "Bin sizes besides 50 and 500 (repeatable)")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app->add_option("--threads", cli->threads, "Thread counts, comma-separated")->default_val("1,2");
+  app->add_option("--repeat", cli->repetitions, "Repetitions per measurement (the median is reported)")->default_val(5u);
+  app->add_flag("--json", cli->json, "Print JSON");
+  add_verbosity_flags(*app, cli->verbosity);
+  return {app, [cli] { return run_bench_command(*cli); }};
+}
+
+}  // namespace adacomp::cli

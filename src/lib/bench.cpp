@@ -1,0 +1,149 @@
+#include "adacomp/bench.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include <zstd.h>
+
+#include "adacomp/codec.hpp"
+#include "adacomp/error.hpp"
+
+namespace adacomp {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <typename F>
+double median_seconds(unsigned repetitions, F&& run_once) {
+  std::vector<double> times;
+  for (unsigned i = 0; i < std::max(1u, repetitions); ++i) times.push_back(run_once());
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+template <typename F>
+double timed(F&& work) {
+  const auto start = Clock::now();
+  work();
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Runs work(begin, end) over [0, n) split in `threads` contiguous parts.
+template <typename F>
+void parallel_ranges(std::size_t n, unsigned threads, F&& work) {
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work, n * t / threads, n * (t + 1) / threads);
+  work(0, n / std::max(1u, threads));
+  for (auto& thread : pool) thread.join();
+}
+
+}  // namespace
+
+std::vector<float> synthetic_gradient(std::uint64_t elements, const std::string& distribution, double beta,
+                                      double scale, std::uint64_t seed) {
+  if (distribution != "laplace" && distribution != "gennorm")
+    fail_usage("--distribution must be laplace or gennorm");
+  if (!(beta > 0.0)) fail_usage("--beta must be positive");
+  std::mt19937_64 rng(seed);
+  std::vector<float> out(elements);
+  if (distribution == "laplace") {
+    std::exponential_distribution<double> exponential(1.0);
+    for (auto& x : out) x = static_cast<float>((rng() & 1 ? 1.0 : -1.0) * scale * exponential(rng));
+  } else {
+    // |x| = scale * Gamma(1/beta, 1)^(1/beta) with a random sign: the generalized normal.
+    std::gamma_distribution<double> gamma(1.0 / beta, 1.0);
+    for (auto& x : out) x = static_cast<float>((rng() & 1 ? 1.0 : -1.0) * scale * std::pow(gamma(rng), 1.0 / beta));
+  }
+  return out;
+}
+
+BenchReport run_bench(const BenchOptions& options) {
+  const std::size_t n = options.gradient.size();
+  if (n == 0 || options.residue.size() != n) fail_usage("bench needs a non-empty gradient and a residue of its size");
+  const double input_gb = static_cast<double>(n) * 4.0 / 1e9;
+  BenchReport report;
+  std::vector<float> residue(n), output(n);
+
+  for (std::uint32_t T : options.bin_sizes) {
+    for (unsigned threads : options.threads) {
+      // encode, and its reference: read two float arrays, write one (the encoder's traffic)
+      SparseTernary sparse;
+      const double encode = median_seconds(options.repetitions, [&] {
+        std::memcpy(residue.data(), options.residue.data(), n * 4);
+        return timed([&] { sparse = compress(options.gradient, residue, T, options.scale_factor, "bench", threads); });
+      });
+      const double encode_reference = median_seconds(options.repetitions, [&] {
+        std::memcpy(residue.data(), options.residue.data(), n * 4);
+        return timed([&] {
+          parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
+            const float* g = options.gradient.data();
+            float* r = residue.data();
+            for (std::size_t i = begin; i < end; ++i) r[i] = r[i] + g[i];
+          });
+        });
+      });
+      // decode, and its reference: zero-fill the output and scatter the same entries
+      std::vector<std::uint32_t> indices;
+      std::vector<float> values;
+      indices.reserve(sparse.entries.size());
+      for (std::size_t bin = 0, e = 0; bin < sparse.bin_counts.size(); ++bin)
+        for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e) {
+          indices.push_back(static_cast<std::uint32_t>(bin * T + (sparse.entries[e] >> 2)));
+          values.push_back((sparse.entries[e] & 3u) == kCodePositive ? sparse.scale : -sparse.scale);
+        }
+      const double decode = median_seconds(options.repetitions,
+                                           [&] { return timed([&] { decompress(sparse, output, "bench", threads); }); });
+      const double decode_reference = median_seconds(options.repetitions, [&] {
+        return timed([&] {
+          parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
+            std::fill(output.begin() + static_cast<std::ptrdiff_t>(begin), output.begin() + static_cast<std::ptrdiff_t>(end), 0.0f);
+          });
+          parallel_ranges(indices.size(), threads, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) output[indices[i]] = values[i];
+          });
+        });
+      });
+      for (const auto& [op, seconds, reference] :
+           {std::tuple{"encode", encode, encode_reference}, std::tuple{"decode", decode, decode_reference}}) {
+        BenchResult result;
+        result.op = op;
+        result.bin_size = T;
+        result.threads = threads;
+        result.elements = n;
+        result.seconds = seconds;
+        result.reference_seconds = reference;
+        result.gbps = input_gb / seconds;
+        result.reference_gbps = input_gb / reference;
+        result.fraction = result.gbps / result.reference_gbps;
+        result.elements_per_second = static_cast<double>(n) / seconds;
+        result.entries = sparse.entries.size();
+        result.density = static_cast<double>(sparse.entries.size()) / static_cast<double>(n);
+        report.results.push_back(result);
+      }
+    }
+  }
+
+  // What a user would reach for instead: lossless zstd on the same float32 bytes.
+  const std::size_t bytes = n * 4;
+  std::vector<char> packed(ZSTD_compressBound(bytes)), unpacked(bytes);
+  for (int level : options.zstd_levels) {
+    std::size_t size = 0;
+    const double compress_time = median_seconds(std::min(3u, options.repetitions), [&] {
+      return timed([&] { size = ZSTD_compress(packed.data(), packed.size(), options.gradient.data(), bytes, level); });
+    });
+    if (ZSTD_isError(size)) throw Error(ErrorKind::internal, std::string("zstd: ") + ZSTD_getErrorName(size));
+    const double decompress_time = median_seconds(std::min(3u, options.repetitions), [&] {
+      return timed([&] { ZSTD_decompress(unpacked.data(), unpacked.size(), packed.data(), size); });
+    });
+    report.zstd.push_back({level, static_cast<double>(bytes) / static_cast<double>(size), input_gb / compress_time,
+                           input_gb / decompress_time});
+  }
+  return report;
+}
+
+}  // namespace adacomp

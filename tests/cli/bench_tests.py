@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Tests of `adacomp bench`: the JSON fields scripts rely on, internal consistency, and the entry
+counts checked against the reference codec on the same data. No timing assertions: speed is
+measured by running bench, never judged by a test.
+
+usage: bench_tests.py ADACOMP_BINARY REPO_ROOT
+"""
+import json
+import os
+import sys
+
+import numpy as np
+
+from testlib import Checks
+
+T = Checks(sys.argv[1], sys.argv[2])
+import adacomp_ref as ref  # noqa: E402
+
+
+def main():
+    result = T.run("bench", "--elements", "200000", "--repeat", "1", "--threads", "1,2", "--bin-size", "64", "--json")
+    T.check(result.returncode == 0, "synthetic bench runs: " + result.stderr)
+    report = json.loads(result.stdout)
+    combos = {(r["op"], r["bin_size"], r["threads"]) for r in report["results"]}
+    T.check(combos == {(op, t, n) for op in ("encode", "decode") for t in (50, 500, 64) for n in (1, 2)},
+            "every op x bin size x thread count is measured")
+    for r in report["results"]:
+        for key in ("op", "bin_size", "threads", "elements", "gbps", "reference_gbps", "fraction"):
+            T.check(key in r, "result field " + key)
+        T.check(r["elements"] == 200000, "elements")
+        T.check(abs(r["fraction"] - r["gbps"] / r["reference_gbps"]) <= 1e-12 * r["fraction"], "fraction = gbps / ref")
+        T.check(r["gbps"] > 0 and r["reference_gbps"] > 0, "positive speeds")
+    T.check([z["level"] for z in report["zstd"]] == [1, 3] and all(z["ratio"] > 0 for z in report["zstd"]), "zstd rows")
+    # threads do not change what is selected
+    by = {(r["op"], r["bin_size"], r["threads"]): r["entries"] for r in report["results"]}
+    T.check(all(by[("encode", t, 1)] == by[("encode", t, 2)] for t in (50, 500, 64)), "threads keep entries")
+
+    # a tensor file: all tensors one after the other, zero residue; entries match the reference
+    sample = os.path.join(T.sample, "step-00000", "learner-0.npz")
+    report = json.loads(T.run("bench", sample, "--repeat", "1", "--threads", "1", "--json").stdout)
+    arrays = np.load(sample)
+    flat = np.concatenate([arrays[k].astype(np.float32).ravel() for k in arrays.files])
+    for r in report["results"]:
+        if r["op"] == "encode":
+            _, entries, _, _, _ = ref.compress(flat, np.zeros_like(flat), r["bin_size"])
+            T.check(r["entries"] == len(entries), "bin size %d: entries match the reference" % r["bin_size"])
+    T.check(T.run("bench", "--threads", "0").returncode == 2, "bad --threads is a usage error")
+    return T.finish("bench")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
