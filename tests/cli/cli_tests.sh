@@ -150,6 +150,10 @@ if command -v script >/dev/null; then
   check "refuses to write binary to a terminal" grep -q "refusing to write binary data to a terminal" tty.out
   script -qec "$ADACOMP decode -o x.npz" /dev/null >tty.out 2>&1
   check "refuses to read binary from a terminal" grep -q "refusing to read binary data from a terminal" tty.out
+  script -qec "$ADACOMP replay $SAMPLE" /dev/null >tty.out 2>&1
+  check "replay shows a progress bar on a terminal" grep -q "step 6/6" tty.out
+  "$ADACOMP" replay "$SAMPLE" >replay.out 2>replay.err
+  check "no progress bar when stderr is not a terminal" test ! -s replay.err
 fi
 
 # --- corrupt input: exit 3, nothing written ----------------------------------------------------
