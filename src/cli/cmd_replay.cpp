@@ -116,7 +116,7 @@ std::string sci(const std::optional<double>& value) {
   return text;
 }
 
-void print_summary(const ReplayResult& result, const ReplayOptions& options) {
+void print_summary(const ReplayResult& result) {
   std::size_t warmup = 0;
   for (const auto& step : result.steps) warmup += step.warmup;
   std::printf("replay of %s: %zu learners, %zu steps (%zu warm-up), lr %g, momentum %g\n", result.dump.c_str(),
@@ -137,7 +137,6 @@ void print_summary(const ReplayResult& result, const ReplayOptions& options) {
   if (result.has_final)
     std::printf("baseline replay vs final weights of the dump: %s (relative L2)\n",
                 sci(result.total.baseline_vs_final).c_str());
-  (void)options;
 }
 
 class ProgressBar {
@@ -211,7 +210,7 @@ int run_replay(ReplayCliOptions& cli) {
   if (weights) weights->commit();
   if (baseline) baseline->commit();
   streams.commit();
-  if (cli.verbosity.level() >= 1) print_summary(result, options);
+  if (cli.verbosity.level() >= 1) print_summary(result);
   return kExitSuccess;
 }
 
