@@ -128,6 +128,22 @@ void apply_scale_to_residue(float* residue, std::uint32_t bin_size, const std::u
   }
 }
 
+// Contiguous runs of bins per thread; a tensor is split only where each part gets at least
+// 64 Ki elements (smaller tensors are not worth a thread). compress and decompress share the rule.
+std::size_t thread_parts(std::size_t elements, unsigned threads) {
+  constexpr std::size_t kMinElementsPerThread = std::size_t{1} << 16;
+  return std::max<std::size_t>(1, std::min<std::size_t>(threads, elements / kMinElementsPerThread));
+}
+
+// work(p) for p in [0, parts): parts 1.. on their own threads, part 0 on the caller's.
+template <typename Work>
+void run_parts(std::size_t parts, Work&& work) {
+  std::vector<std::thread> pool;
+  for (std::size_t p = 1; p < parts; ++p) pool.emplace_back(work, p);
+  work(0);
+  for (auto& thread : pool) thread.join();
+}
+
 }  // namespace
 
 SparseTernary compress(std::span<const float> gradient, std::span<float> residue, std::uint32_t bin_size,
@@ -149,9 +165,7 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
   out.bin_counts.resize(bins);
   std::vector<double> bin_sums(bins);
 
-  // Contiguous runs of bins per thread; small tensors are not worth a thread.
-  constexpr std::size_t kMinElementsPerThread = std::size_t{1} << 16;
-  const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(threads, n / kMinElementsPerThread));
+  const std::size_t parts = thread_parts(n, threads);
   std::vector<std::size_t> bounds(parts + 1);
   for (std::size_t p = 0; p <= parts; ++p) bounds[p] = bins * p / parts;
   std::vector<EntryBuffer> buffers(parts);
@@ -164,13 +178,7 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
       errors[p] = std::current_exception();
     }
   };
-  auto run_parallel = [&](auto&& work) {
-    std::vector<std::thread> pool;
-    for (std::size_t p = 1; p < parts; ++p) pool.emplace_back(work, p);
-    work(0);
-    for (auto& thread : pool) thread.join();
-  };
-  run_parallel(run_part);
+  run_parts(parts, run_part);
   for (const auto& error : errors)  // the lowest part holds the first bad index
     if (error) std::rethrow_exception(error);
 
@@ -182,7 +190,7 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
   if (entries) {
     out.scale = static_cast<float>(total / static_cast<double>(entries));
     // Sparse residue update: only the selected elements change from G to G - sign * scale.
-    run_parallel([&](std::size_t p) {
+    run_parts(parts, [&](std::size_t p) {
       apply_scale_to_residue(residue.data(), bin_size, out.bin_counts.data(), bounds[p], bounds[p + 1],
                              buffers[p].data(), out.scale);
     });
@@ -242,8 +250,7 @@ void decompress(const SparseTernary& sparse, std::span<float> out, const std::st
     fail_input(context + ": output has " + std::to_string(out.size()) + " elements, frame " +
                std::to_string(sparse.element_count));
   const std::size_t bins = sparse.bin_counts.size();
-  constexpr std::size_t kMinElementsPerThread = std::size_t{1} << 16;
-  const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(threads, out.size() / kMinElementsPerThread));
+  const std::size_t parts = thread_parts(out.size(), threads);
   // Each part zero-fills its elements and scatters its bins' entries.
   auto run_part = [&](std::size_t p) {
     const std::size_t first = bins * p / parts, last = bins * (p + 1) / parts;
@@ -260,10 +267,7 @@ void decompress(const SparseTernary& sparse, std::span<float> out, const std::st
       }
     }
   };
-  std::vector<std::thread> pool;
-  for (std::size_t p = 1; p < parts; ++p) pool.emplace_back(run_part, p);
-  run_part(0);
-  for (auto& thread : pool) thread.join();
+  run_parts(parts, run_part);
 }
 
 }  // namespace adacomp

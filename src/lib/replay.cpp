@@ -280,7 +280,6 @@ ReplayResult replay(const ReplayOptions& options) {
   fs::path layout_file;
   std::vector<Tensor> weights, baseline, velocity, baseline_velocity;
   std::vector<std::vector<float>> avg_compressed, avg_exact;
-  std::vector<double> update_error_sum;
   const unsigned threads = std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(learners)));
 
   for (std::size_t s = 0; s < dump.steps.size(); ++s) {
@@ -307,7 +306,6 @@ ReplayResult replay(const ReplayOptions& options) {
           baseline_velocity.push_back(std::move(v));
         }
       }
-      update_error_sum.assign(layout.size(), 0.0);
     }
     const std::size_t first = s == 0 ? 1 : 0;
     std::vector<std::thread> pool;
@@ -376,7 +374,6 @@ ReplayResult replay(const ReplayOptions& options) {
       stats.tensors[t].update_rel_l2 = error.rel_l2();
       stats.tensors[t].update_cosine = error.cosine();
       step_error.merge(error);
-      update_error_sum[t] += stats.tensors[t].update_rel_l2;
     }
     stats.update_rel_l2 = step_error.rel_l2();
     stats.times.average = seconds_since(average_start);
@@ -410,8 +407,10 @@ ReplayResult replay(const ReplayOptions& options) {
                            ? 0
                            : options.settings.bin_sizes.bin_size_for(summary.name, summary.shape.size());
     std::uint64_t entries = 0, compressed_elements = 0;
+    double update_error_sum = 0.0;
     for (const auto& step : result.steps) {
       const auto& ts = step.tensors[t];
+      update_error_sum += ts.update_rel_l2;
       summary.raw_bytes += ts.raw_bytes;
       summary.wire_bytes += ts.wire_bytes;
       if (ts.compressed) {
@@ -421,7 +420,7 @@ ReplayResult replay(const ReplayOptions& options) {
     }
     summary.ratio = ratio_or_nan(static_cast<double>(summary.raw_bytes), static_cast<double>(summary.wire_bytes));
     summary.mean_density = ratio_or_nan(static_cast<double>(entries), static_cast<double>(compressed_elements));
-    summary.mean_update_rel_l2 = update_error_sum[t] / static_cast<double>(result.steps.size());
+    summary.mean_update_rel_l2 = update_error_sum / static_cast<double>(result.steps.size());
     if (dump.init) {
       ErrorStats drift;
       drift.add(weights[t].flat(), baseline[t].flat());
