@@ -42,12 +42,18 @@ struct SparseTernary {
 // `residue` in place to G - decoded. `tensor_name` only serves error messages.
 // Throws Error(invalid_input) on a NaN/Inf input or on float32 overflow of r + k*g, and
 // Error(usage) on a bin size or scale factor out of range. After an error the residue holds
-// partial updates (bins before the bad element): callers discard it, as the CLI and replay do.
+// partial updates: callers discard it, as the CLI and replay do.
 // `threads` > 1 splits the bins over threads (tensors of at least 64 Ki elements per thread); the
 // result is bit-identical whatever the count.
 SparseTernary compress(std::span<const float> gradient, std::span<float> residue,
                        std::uint32_t bin_size, float scale_factor, const std::string& tensor_name,
                        unsigned threads = 1);
+
+// A step of a fresh learner whose residue is not kept (`adacomp encode` without --residue-out):
+// the residue is taken as zeros and none is allocated or written. Same bits as compress() on a
+// zero residue.
+SparseTernary compress_fresh(std::span<const float> gradient, std::uint32_t bin_size, float scale_factor,
+                             const std::string& tensor_name, unsigned threads = 1);
 
 // Validate the structure of `sparse` (counts per bin, offsets, codes, scale) as a decoder must;
 // throws Error(invalid_input) with `context` prefixed. decode() calls it.

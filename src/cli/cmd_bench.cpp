@@ -6,6 +6,7 @@
 #include "adacomp/bench.hpp"
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
+#include "adacomp/kernels.hpp"
 #include "adacomp/tensor_file.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
@@ -25,6 +26,7 @@ struct BenchCliOptions {
   std::string threads = "1,2";
   unsigned repetitions = 5;
   bool json = false;
+  std::string kernel = "auto";
   Verbosity verbosity;
 };
 
@@ -52,6 +54,7 @@ int run_bench_command(BenchCliOptions& cli) {
   }
   if (cli.repetitions < 1) fail_usage("--repeat must be at least 1");
   options.repetitions = cli.repetitions;
+  select_kernel(cli.kernel);
   std::string source;
   if (!cli.input.empty()) {
     // A tensor file: all its tensors one after the other, with a zero residue.
@@ -77,8 +80,9 @@ int run_bench_command(BenchCliOptions& cli) {
     out["elements"] = options.gradient.size();
     out["repetitions"] = options.repetitions;
     out["hardware_threads"] = std::thread::hardware_concurrency();
+    out["kernel"] = active_kernel();
     Json results = Json::array();
-    for (const auto& r : report.results)
+    for (const auto& r : report.results) {
       results.push_back({{"op", r.op},
                          {"bin_size", r.bin_size},
                          {"threads", r.threads},
@@ -91,6 +95,7 @@ int run_bench_command(BenchCliOptions& cli) {
                          {"elements_per_second", r.elements_per_second},
                          {"entries", r.entries},
                          {"density", r.density}});
+    }
     out["results"] = std::move(results);
     Json zstd = Json::array();
     for (const auto& z : report.zstd)
@@ -100,8 +105,8 @@ int run_bench_command(BenchCliOptions& cli) {
     std::printf("%s\n", out.dump(1).c_str());
     return kExitSuccess;
   }
-  std::printf("bench: %s, %zu elements, median of %u runs\n", source.c_str(), options.gradient.size(),
-              options.repetitions);
+  std::printf("bench: %s, %zu elements, median of %u runs, kernel %s\n", source.c_str(), options.gradient.size(),
+              options.repetitions, active_kernel().c_str());
   std::printf("%-7s %6s %7s %10s %14s %10s %9s %12s %9s\n", "op", "T", "threads", "GB/s", "Melements/s", "ref GB/s",
               "fraction", "entries", "density");
   for (const auto& r : report.results)
@@ -134,6 +139,8 @@ Command add_bench_command(CLI::App& parent) {
   app->add_option("--threads", cli->threads, "Thread counts, comma-separated")->default_val("1,2");
   app->add_option("--repeat", cli->repetitions, "Repetitions per measurement (the median is reported)")->default_val(5u);
   app->add_flag("--json", cli->json, "Print JSON");
+  app->add_option("--kernel", cli->kernel, "Encoder kernel: auto, reference (the plain C++ loop) or an instruction set "
+                                          "this CPU has (see `adacomp --version`)")->default_val("auto");
   add_verbosity_flags(*app, cli->verbosity);
   return {app, [cli] { return run_bench_command(*cli); }};
 }

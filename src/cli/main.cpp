@@ -4,11 +4,20 @@
 #include <vector>
 
 #include "adacomp/error.hpp"
+#include "adacomp/kernels.hpp"
 #include "adacomp/version.hpp"
 #include "adacomp/wire.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
 #include "output_file.hpp"
+
+namespace {
+std::string kernel_list() {
+  std::string list;
+  for (const auto& name : adacomp::available_kernels()) list += " " + name;
+  return list;
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace adacomp::cli;
@@ -18,7 +27,8 @@ int main(int argc, char** argv) {
   app.name("adacomp");
   const std::string version = std::string("adacomp ") + adacomp::kToolVersion + " (wire format " +
                               std::to_string(adacomp::wire::kFormatMajor) + "." +
-                              std::to_string(adacomp::wire::kFormatMinor) + ")";
+                              std::to_string(adacomp::wire::kFormatMinor) + "; encoder kernels on this CPU:" +
+                              kernel_list() + ")";
   app.set_version_flag("-V,--version", version);
   app.require_subcommand(1);
   app.footer("Exit codes: 0 success, 1 differences (diff), 2 usage error, 3 invalid or corrupt input, "

@@ -1,0 +1,179 @@
+// Compression of one tensor: argument checks, the split over threads and chunks, the tensor
+// scale, and the sparse residue update. The per-bin work is the kernel's (select_kernel.hpp).
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <exception>
+#include <numeric>
+#include <string>
+
+#include "adacomp/codec.hpp"
+#include "adacomp/error.hpp"
+#include "parallel_parts.hpp"
+#include "select_kernel.hpp"
+
+namespace adacomp {
+
+namespace {
+
+// The first non-finite element from `begin` (the bins before it were checked finite), in index
+// order, so that errors always name the same index. `residue` empty: a zero residue.
+[[noreturn]] void fail_first_non_finite(std::span<const float> gradient, std::span<const float> residue,
+                                        std::size_t begin, float scale_factor, const std::string& tensor_name) {
+  for (std::size_t i = begin; i < gradient.size(); ++i) {
+    const float g = gradient[i];
+    const float r = residue.empty() ? 0.0f : residue[i];
+    const std::string where = "tensor '" + tensor_name + "' element " + std::to_string(i);
+    if (!std::isfinite(g)) fail_input(where + ": gradient value is " + (std::isnan(g) ? "NaN" : "infinite"));
+    if (!std::isfinite(r)) fail_input(where + ": residue value is " + (std::isnan(r) ? "NaN" : "infinite"));
+    if (!std::isfinite(r + g)) fail_input(where + ": residue + gradient overflows float32");
+    if (!std::isfinite(r + scale_factor * g))
+      fail_input(where + ": residue + scale_factor * gradient overflows float32");
+  }
+  fail_input("tensor '" + tensor_name + "': non-finite value");  // unreachable by construction
+}
+
+void check_parameters(std::uint32_t bin_size, float scale_factor, const std::string& tensor_name) {
+  if (bin_size < 1 || bin_size > kMaxBinSize)
+    fail_usage("tensor '" + tensor_name + "': bin size " + std::to_string(bin_size) + " is outside 1.." +
+               std::to_string(kMaxBinSize));
+  if (!(scale_factor >= kMinScaleFactor && scale_factor <= kMaxScaleFactor))
+    fail_usage("tensor '" + tensor_name + "': scale factor must be between 1 and 4");
+}
+
+// residue[x] -= sign * scale at the entries of bins [first_bin, last_bin), the first of them
+// being entry `e`: the residue becomes G - decoded.
+void apply_correction(std::span<float> residue, const SparseTernary& sparse, std::size_t first_bin,
+                      std::size_t last_bin, std::size_t e) {
+  const std::size_t T = sparse.bin_size;
+  for (std::size_t bin = first_bin; bin < last_bin; ++bin) {
+    float* r = residue.data() + bin * T;
+    for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e) {
+      // x + (-s) is x - s exactly (IEEE 754 defines subtraction so); the sign is flipped with
+      // bits rather than a branch, as codes are as unpredictable as gradient signs.
+      const std::uint16_t entry = sparse.entries[e];
+      const std::uint32_t negate = static_cast<std::uint32_t>((entry & 3u) == kCodePositive) << 31;
+      r[entry >> 2] += std::bit_cast<float>(std::bit_cast<std::uint32_t>(sparse.scale) ^ negate);
+    }
+  }
+}
+
+std::size_t first_entry_of(const SparseTernary& sparse, std::size_t bin) {
+  return std::accumulate(sparse.bin_counts.begin(), sparse.bin_counts.begin() + static_cast<std::ptrdiff_t>(bin),
+                         std::size_t{0});
+}
+
+// Entries of a run of bins; the kernels write candidates past the last entry, so room is
+// reserved per chunk of bins with slack.
+class EntryBuffer {
+ public:
+  void reserve(std::size_t more) {
+    if (size_ + more > data_.size()) data_.resize(std::max(data_.size() * 2, size_ + more));
+  }
+  std::uint16_t* tail() { return data_.data() + size_; }
+  void advance(std::size_t count) { size_ += count; }
+  std::size_t size() const { return size_; }
+  const std::uint16_t* data() const { return data_.data(); }
+
+ private:
+  std::vector<std::uint16_t> data_;
+  std::size_t size_ = 0;
+};
+
+struct Job {
+  std::span<const float> gradient;
+  std::span<float> residue;  // empty: a zero residue, not kept
+  std::uint32_t bin_size = 1;
+  float scale_factor = 2.0f;
+  const std::string* tensor_name = nullptr;
+};
+
+// Bins [first_bin, last_bin): per-bin counts and sums (binary64, index order) written, entries
+// appended, residue (if any) at G. Throws on the first non-finite value in index order.
+void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, std::uint16_t* counts,
+                   double* bin_sums, EntryBuffer& entries) {
+  // Chunks of 16 Ki elements bound the entry room reserved ahead of the kernel.
+  constexpr std::size_t kChunkElements = std::size_t{1} << 14;
+  const std::size_t bins_per_chunk = std::max<std::size_t>(1, kChunkElements / job.bin_size);
+  std::vector<std::uint32_t> scratch(detail::scratch_words(job.bin_size));
+  for (std::size_t chunk = first_bin; chunk < last_bin; chunk += bins_per_chunk) {
+    detail::SelectArgs args;
+    args.gradient = job.gradient.data();
+    args.residue = job.residue.empty() ? nullptr : job.residue.data();
+    args.element_count = job.gradient.size();
+    args.bin_size = job.bin_size;
+    args.scale_factor = job.scale_factor;
+    args.first_bin = chunk;
+    args.last_bin = std::min(last_bin, chunk + bins_per_chunk);
+    args.counts = counts;
+    args.sums = bin_sums;
+    entries.reserve((args.last_bin - chunk) * job.bin_size + detail::kEntrySlack);
+    args.entries = entries.tail();
+    args.scratch = scratch.data();
+    const detail::SelectResult result = detail::select_bins(args);
+    entries.advance(result.entries);
+    if (result.bad_bin != args.last_bin)
+      fail_first_non_finite(job.gradient, job.residue, result.bad_bin * job.bin_size, job.scale_factor,
+                            *job.tensor_name);
+  }
+}
+
+SparseTernary run(const Job& job, unsigned threads) {
+  const std::size_t n = job.gradient.size();
+  SparseTernary out;
+  out.element_count = n;
+  out.bin_size = job.bin_size;
+  const std::size_t bins = out.bin_count();
+  out.bin_counts.resize(bins);
+  std::vector<double> bin_sums(bins);
+
+  const std::size_t parts = detail::thread_parts(n, threads);
+  std::vector<EntryBuffer> buffers(parts);
+  std::vector<std::exception_ptr> errors(parts);
+  detail::run_parts(parts, [&](std::size_t p) {
+    try {
+      compress_bins(job, bins * p / parts, bins * (p + 1) / parts, out.bin_counts.data(), bin_sums.data(), buffers[p]);
+    } catch (...) {
+      errors[p] = std::current_exception();
+    }
+  });
+  for (const auto& error : errors)  // the lowest part holds the first bad index
+    if (error) std::rethrow_exception(error);
+
+  // Spec: the tensor sum adds the per-bin binary64 sums in bin order, whatever the split.
+  double total = 0.0;
+  for (double s : bin_sums) total += s;
+  std::size_t entries = 0;
+  for (const auto& buffer : buffers) entries += buffer.size();
+  if (entries) out.scale = static_cast<float>(total / static_cast<double>(entries));
+  out.entries.resize(entries);
+  auto cursor = out.entries.begin();
+  for (const auto& buffer : buffers) cursor = std::copy(buffer.data(), buffer.data() + buffer.size(), cursor);
+
+  // The residue update touches only the selected elements: G - sign * scale.
+  if (!job.residue.empty() && entries)
+    detail::run_parts(parts, [&](std::size_t p) {
+      const std::size_t first = bins * p / parts;
+      apply_correction(job.residue, out, first, bins * (p + 1) / parts, first_entry_of(out, first));
+    });
+  return out;
+}
+
+}  // namespace
+
+SparseTernary compress(std::span<const float> gradient, std::span<float> residue, std::uint32_t bin_size,
+                       float scale_factor, const std::string& tensor_name, unsigned threads) {
+  check_parameters(bin_size, scale_factor, tensor_name);
+  if (gradient.size() != residue.size())
+    fail_input("tensor '" + tensor_name + "': residue has " + std::to_string(residue.size()) +
+               " elements, gradient " + std::to_string(gradient.size()));
+  return run(Job{gradient, residue, bin_size, scale_factor, &tensor_name}, threads);
+}
+
+SparseTernary compress_fresh(std::span<const float> gradient, std::uint32_t bin_size, float scale_factor,
+                             const std::string& tensor_name, unsigned threads) {
+  check_parameters(bin_size, scale_factor, tensor_name);
+  return run(Job{gradient, {}, bin_size, scale_factor, &tensor_name}, threads);
+}
+
+}  // namespace adacomp

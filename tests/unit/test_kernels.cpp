@@ -1,0 +1,152 @@
+// Every encoder kernel this CPU runs must produce the bits of the plain C++ reference loop:
+// entries, counts, scale and residue, on random and adversarial inputs, with and without a
+// residue, with any thread count; and fail on the same first non-finite element.
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include <doctest/doctest.h>
+
+#include "adacomp/codec.hpp"
+#include "adacomp/error.hpp"
+#include "adacomp/kernels.hpp"
+
+using namespace adacomp;
+
+namespace {
+
+struct Outcome {
+  SparseTernary sparse;
+  std::vector<float> residue;
+  std::string error;
+};
+
+Outcome run_kernel(const std::string& kernel, const std::vector<float>& g, const std::vector<float>& r, std::uint32_t T,
+                   float k, unsigned threads, bool fresh) {
+  select_kernel(kernel);
+  Outcome out;
+  out.residue = r;
+  try {
+    out.sparse = fresh ? compress_fresh(g, T, k, "t", threads) : compress(g, out.residue, T, k, "t", threads);
+  } catch (const Error& e) {
+    out.error = e.what();
+  }
+  select_kernel("auto");
+  return out;
+}
+
+void require_same(const Outcome& got, const Outcome& expected, const std::string& what) {
+  INFO(what);
+  REQUIRE(got.error == expected.error);
+  REQUIRE(std::bit_cast<std::uint32_t>(got.sparse.scale) == std::bit_cast<std::uint32_t>(expected.sparse.scale));
+  REQUIRE(got.sparse.bin_counts == expected.sparse.bin_counts);
+  REQUIRE(got.sparse.entries == expected.sparse.entries);
+  if (expected.error.empty()) REQUIRE(std::memcmp(got.residue.data(), expected.residue.data(), got.residue.size() * 4) == 0);
+}
+
+// Values that stress the selection: exact zeros and negative zeros, denormals, G == 0 with H != 0,
+// ties at the bin maximum, duplicates, heavy tails, and elements of H that overflow.
+std::vector<float> adversarial(std::size_t n, std::uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::cauchy_distribution<float> heavy(0.0f, scale);
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    v[i] = std::clamp(heavy(rng), -1e6f, 1e6f);
+    if (i % 11 == 0) v[i] = 0.0f;
+    if (i % 23 == 0) v[i] = -0.0f;
+    if (i % 13 == 0) v[i] = (i & 1 ? -1 : 1) * std::numeric_limits<float>::denorm_min() * static_cast<float>(i % 7 + 1);
+    if (i % 19 == 0 && i) v[i] = v[i - 1];
+    if (i % 29 == 0) v[i] = 0.5f;  // many equal magnitudes: ties at the maximum
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("the reference loop and at least one SIMD kernel are available") {
+  const auto kernels = available_kernels();
+  REQUIRE(kernels.back() == "reference");
+  CHECK(kernels.size() >= 2);
+  CHECK(active_kernel() == kernels.front());
+  select_kernel("reference");
+  CHECK(active_kernel() == "reference");
+  select_kernel("auto");
+  CHECK_THROWS_AS(select_kernel("NEON-on-x86"), Error);
+  for (const auto& name : kernels) {
+    select_kernel(name);
+    CHECK(active_kernel() == name);
+  }
+  select_kernel("auto");
+}
+
+TEST_CASE("every kernel matches the reference loop bit for bit") {
+  for (std::uint32_t T : {1u, 3u, 7u, 8u, 16u, 17u, 50u, 64u, 65u, 500u, 4096u, 16384u}) {
+    for (std::size_t n : {std::size_t{1}, std::size_t{T}, std::size_t{T} - 1 + 1, 2 * std::size_t{T} + 5, std::size_t{40009}}) {
+      const auto g = adversarial(n, T * 7 + static_cast<std::uint32_t>(n), 1e-3f);
+      auto r = adversarial(n, T * 11 + static_cast<std::uint32_t>(n), 5e-4f);
+      for (std::size_t i = 0; i < n; i += 17) r[i] = -g[i];  // G == 0 exactly
+      for (float k : {1.0f, 2.0f, 3.5f}) {
+        const Outcome expected = run_kernel("reference", g, r, T, k, 1, false);
+        const Outcome expected_fresh = run_kernel("reference", g, r, T, k, 1, true);
+        for (const auto& kernel : available_kernels()) {
+          const std::string what = kernel + " T=" + std::to_string(T) + " n=" + std::to_string(n) + " k=" + std::to_string(k);
+          require_same(run_kernel(kernel, g, r, T, k, 1, false), expected, what);
+          require_same(run_kernel(kernel, g, r, T, k, 1, true), expected_fresh, what + " fresh");
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("a fresh learner without a residue gets the frame of a zero residue") {
+  const auto g = adversarial(30011, 5, 1e-2f);
+  for (std::uint32_t T : {50u, 500u}) {
+    std::vector<float> zero(g.size(), 0.0f);
+    const SparseTernary with_zeros = compress(g, zero, T, 2.0f, "t");
+    const SparseTernary fresh = compress_fresh(g, T, 2.0f, "t", 2);
+    CHECK(fresh.entries == with_zeros.entries);
+    CHECK(fresh.bin_counts == with_zeros.bin_counts);
+    CHECK(std::bit_cast<std::uint32_t>(fresh.scale) == std::bit_cast<std::uint32_t>(with_zeros.scale));
+  }
+}
+
+TEST_CASE("every kernel is bit-identical across thread counts on a large tensor") {
+  const std::size_t n = (std::size_t{1} << 18) + 77;
+  const auto g = adversarial(n, 99, 1e-3f);
+  const auto r = adversarial(n, 98, 1e-3f);
+  for (std::uint32_t T : {50u, 500u}) {
+    const Outcome expected = run_kernel("reference", g, r, T, 2.0f, 1, false);
+    for (const auto& kernel : available_kernels())
+      for (unsigned threads : {2u, 3u})
+        require_same(run_kernel(kernel, g, r, T, 2.0f, threads, false), expected,
+                     kernel + " threads " + std::to_string(threads));
+  }
+}
+
+TEST_CASE("every kernel stops at the same first non-finite element with the same message") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  const float big = std::numeric_limits<float>::max();
+  const std::size_t n = 5003;
+  const auto g0 = adversarial(n, 1, 1e-3f);
+  const auto r0 = adversarial(n, 2, 1e-3f);
+  struct Poison {
+    std::size_t at;
+    float g, r;
+  };
+  for (const Poison& p : {Poison{4999, nan, 0.0f}, Poison{17, inf, 0.0f}, Poison{51, 1.0f, -inf},
+                          Poison{777, big, big}, Poison{2500, big * 0.75f, 0.0f}, Poison{5002, 1.0f, nan}}) {
+    auto g = g0;
+    auto r = r0;
+    g[p.at] = p.g;
+    r[p.at] = p.r;
+    for (std::uint32_t T : {7u, 50u, 500u}) {
+      const Outcome expected = run_kernel("reference", g, r, T, 2.0f, 1, false);
+      REQUIRE(expected.error.find("element " + std::to_string(p.at) + ":") != std::string::npos);
+      for (const auto& kernel : available_kernels())
+        CHECK(run_kernel(kernel, g, r, T, 2.0f, 2, false).error == expected.error);
+    }
+  }
+}
