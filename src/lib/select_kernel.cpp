@@ -96,8 +96,7 @@ struct BinState {
   VU gmax, hmax;       // pass 1: running maxima of |G| and |H| as bit patterns
   VF threshold;        // pass 2: the bin maximum of |G|
   VU entry_base;       // pass 2: (offset << 2) | 1 for every lane of the current vector
-  std::uint32_t* entries;  // pass 2: compacted entries (whole vectors stored)
-  float* magnitudes;       // pass 2: |G| of the same entries
+  std::uint16_t* entries;  // pass 2: compacted entries (whole half-vectors stored)
   std::size_t count;
 };
 
@@ -110,17 +109,19 @@ HWY_INLINE void accumulate_maxima(VF g, VF r, BinState& s) {
   s.hmax = hn::Max(s.hmax, hn::And(hn::BitCast(du, H), abs_mask));
 }
 
-// Selects |H| >= max|G| with G != 0; appends the entries ((offset << 2) | code, code 1 for
-// G > 0 and 2 for G < 0) and |G| of the selected lanes. Returns G, the new residue.
+// Selects |H| >= max|G| with G != 0 and appends the entries ((offset << 2) | code, code 1 for
+// G > 0 and 2 for G < 0) of the selected lanes, narrowed to 16 bits. Returns G, the new residue.
 HWY_INLINE VF select_vector(VF g, VF r, BinState& s) {
   const DF df;
   const DU du;
+  const hn::Rebind<std::uint16_t, DF> d16;
   const VF G = hn::Add(r, g);
   const VF H = hn::Add(r, hn::Mul(s.k, g));
   const auto selected = hn::And(hn::Ge(hn::Abs(H), s.threshold), hn::Ne(G, hn::Zero(df)));
   const VU entry = hn::Add(s.entry_base, hn::ShiftRight<31>(hn::BitCast(du, G)));
-  hn::StoreU(compact(du, entry, hn::RebindMask(du, selected)), du, s.entries + s.count);
-  hn::StoreU(compact(df, hn::Abs(G), selected), df, s.magnitudes + s.count);
+  // Entries are below 2^16, so the signed-to-unsigned narrowing (Highway has no u32 -> u16) is exact.
+  const auto compacted = hn::BitCast(DI(), compact(du, entry, hn::RebindMask(du, selected)));
+  hn::StoreU(hn::DemoteTo(d16, compacted), d16, s.entries + s.count);
   s.count += hn::CountTrue(df, selected);
   s.entry_base = hn::Add(s.entry_base, hn::Set(du, static_cast<std::uint32_t>(hn::Lanes(df) << 2)));
   return G;
@@ -136,7 +137,6 @@ SelectResult SelectBins(const SelectArgs& a) {
   s.k = hn::Set(df, a.scale_factor);
   const VU first_entry_base = hn::Add(hn::ShiftLeft<2>(hn::Iota(du, 0)), hn::Set(du, 1u));
   const hn::Vec<DI> below_infinity = hn::Set(di, 0x7f7fffff);
-  float* magnitudes = reinterpret_cast<float*>(a.scratch + a.bin_size + kEntrySlack);
   std::uint16_t* out = a.entries;
 
   for (std::size_t bin = a.first_bin; bin < a.last_bin; ++bin) {
@@ -164,8 +164,7 @@ SelectResult SelectBins(const SelectArgs& a) {
 
     s.threshold = hn::BitCast(df, gmax);
     s.entry_base = first_entry_base;
-    s.entries = a.scratch;
-    s.magnitudes = magnitudes;
+    s.entries = out;
     s.count = 0;
     for (std::size_t i = 0; i < full; i += N) {
       const VF G = select_vector(hn::LoadU(df, g + i), load_r(i), s);
@@ -178,12 +177,11 @@ SelectResult SelectBins(const SelectArgs& a) {
       if (has_residue) store_partial(df, G, r + full, r_tail);
     }
 
-    // Narrow the entries and add |G| of the selected in index order (binary64, as specified).
+    // |G| of the selected, added in index order (binary64, as specified): G is in the residue
+    // by now, or is g itself when the residue is zero (0 + g == g, and |-0| == |+0|).
+    const float* G = has_residue ? r : g;
     double sum = 0.0;
-    for (std::size_t e = 0; e < s.count; ++e) {
-      out[e] = static_cast<std::uint16_t>(s.entries[e]);
-      sum += static_cast<double>(s.magnitudes[e]);
-    }
+    for (std::size_t e = 0; e < s.count; ++e) sum += static_cast<double>(std::fabs(G[out[e] >> 2]));
     a.counts[bin] = static_cast<std::uint16_t>(s.count);
     a.sums[bin] = sum;
     out += s.count;
