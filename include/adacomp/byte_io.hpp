@@ -62,6 +62,10 @@ class FileInput final : public ByteInput {
 
 // Whole content of a file ("-" = stdin). Throws Error(io) naming the path.
 std::vector<std::byte> read_all(const std::string& path);
+// Append the rest of `input` to `bytes`.
+void append_to_end(ByteInput& input, std::vector<std::byte>& bytes);
+// Read and drop the rest of `input`; returns how many bytes there were.
+std::uint64_t skip_to_end(ByteInput& input);
 
 // Little-endian field access on byte buffers.
 template <typename T>

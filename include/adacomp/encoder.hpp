@@ -35,4 +35,9 @@ void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tenso
 std::vector<wire::FrameInfo> encode_stream(const std::vector<Tensor>& tensors, ResidueMap& residues,
                                            const EncodeSettings& settings, std::vector<std::byte>& out);
 
+// The same stream for a learner whose residues start at zero and are not kept (`adacomp encode`
+// without --residue): no residue memory is allocated, so peak memory stays near the input's size.
+std::vector<wire::FrameInfo> encode_stream_fresh(const std::vector<Tensor>& tensors, const EncodeSettings& settings,
+                                                 std::vector<std::byte>& out);
+
 }  // namespace adacomp

@@ -1,6 +1,7 @@
 #pragma once
 // Reading and writing tensor files: .npy, .npz, .safetensors and raw little-endian arrays.
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,14 +34,28 @@ struct TensorReadOptions {
 std::vector<Tensor> parse_tensor_file(std::span<const std::byte> bytes, const std::string& source,
                                       const TensorReadOptions& options);
 
+// Read a tensor file ("-" = stdin, named "<stdin>" in errors) with the same acceptance rules and
+// messages as parse_tensor_file. .npy and raw input is streamed into the tensor: peak memory is
+// the tensor plus one 64 MiB chunk, and a forged shape allocates no more than the input holds.
+std::vector<Tensor> read_tensor_file(const std::string& path, const TensorReadOptions& options);
+
 // Serialize tensors, each in its own `dtype`. npy and raw take any count for raw, one for npy.
 std::vector<std::byte> serialize_tensor_file(const std::vector<Tensor>& tensors,
                                              TensorFormat format);
+
+// Receives consecutive pieces of a file being written.
+using ByteSink = std::function<void(std::span<const std::byte>)>;
+
+// The bytes of serialize_tensor_file(tensors, format), handed to `sink` in pieces: .npy and raw
+// data go out straight from the tensors (float32) or through a small conversion buffer, so that
+// no second copy of a large tensor is made.
+void write_tensor_file(const std::vector<Tensor>& tensors, TensorFormat format, const ByteSink& sink);
 
 // Individual formats (used by the above, exposed for tests and the fuzz targets).
 Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source, const std::string& name,
                  std::optional<DType> void2_dtype);
 std::vector<std::byte> serialize_npy(const Tensor& tensor);
+std::vector<std::byte> npy_header(const Tensor& tensor);  // magic to the end of the padded header
 std::vector<Tensor> parse_npz(std::span<const std::byte> bytes, const std::string& source,
                               std::optional<DType> void2_dtype);
 std::vector<std::byte> serialize_npz(const std::vector<Tensor>& tensors);

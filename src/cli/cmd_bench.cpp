@@ -60,7 +60,7 @@ int run_bench_command(BenchCliOptions& cli) {
     // A tensor file: all its tensors one after the other, with a zero residue.
     TensorReadOptions read_options;
     read_options.dtype = DType::bf16;
-    for (const Tensor& t : parse_tensor_file(read_all(cli.input), cli.input, read_options))
+    for (const Tensor& t : read_tensor_file(cli.input, read_options))
       options.gradient.insert(options.gradient.end(), t.flat().begin(), t.flat().end());
     options.residue.assign(options.gradient.size(), 0.0f);
     source = cli.input;

@@ -52,7 +52,7 @@ int run_decode(DecodeOptions& options) {
     tensors.push_back(std::move(tensor));
   }
   const TensorFormat chosen = format.value_or(tensors.size() == 1 ? TensorFormat::npy : TensorFormat::npz);
-  output.write(serialize_tensor_file(tensors, chosen));
+  write_tensor_file(tensors, chosen, [&](std::span<const std::byte> piece) { output.write(piece); });
   output.commit();
   if (options.verbosity.level() >= 2) print_frame_table(frames, true);
   return kExitSuccess;

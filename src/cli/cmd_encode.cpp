@@ -59,7 +59,7 @@ TensorFormat residue_format(const std::string& path) {
 ResidueMap load_residues(const std::string& path) {
   ResidueMap residues;
   if (!file_exists(path)) return residues;
-  for (Tensor& tensor : parse_tensor_file(read_all(path), path, {})) {
+  for (Tensor& tensor : read_tensor_file(path, {})) {
     const std::string name = tensor.name;
     if (!residues.emplace(name, std::move(tensor)).second)
       fail_input(path + ": residue holds tensor '" + name + "' twice");
@@ -84,8 +84,7 @@ int run_encode(EncodeOptions& options) {
   refuse_terminal_input(options.input);
   OutputFile output(options.output, options.force);
 
-  const std::string source = options.input == "-" ? "<stdin>" : options.input;
-  const std::vector<Tensor> tensors = parse_tensor_file(read_all(options.input), source, read_options);
+  const std::vector<Tensor> tensors = read_tensor_file(options.input, read_options);
 
   ResidueMap residues;
   if (!options.residue.empty()) {
@@ -94,7 +93,8 @@ int run_encode(EncodeOptions& options) {
   }
 
   std::vector<std::byte> stream;
-  const auto frames = encode_stream(tensors, residues, settings, stream);
+  const auto frames = options.residue.empty() ? encode_stream_fresh(tensors, settings, stream)
+                                              : encode_stream(tensors, residues, settings, stream);
 
   std::unique_ptr<OutputFile> residue_output;
   if (!options.residue.empty()) {

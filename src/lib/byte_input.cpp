@@ -86,18 +86,30 @@ std::size_t FileInput::read_some(std::byte* dst, std::size_t size) {
   }
 }
 
-std::vector<std::byte> read_all(const std::string& path) {
-  FileInput input(path);
-  std::vector<std::byte> bytes;
-  std::size_t used = 0;
+void append_to_end(ByteInput& input, std::vector<std::byte>& bytes) {
+  std::size_t used = bytes.size();
   for (;;) {
-    if (bytes.size() - used < (std::size_t{1} << 20)) bytes.resize(std::max<std::size_t>(bytes.size() * 2, std::size_t{4} << 20));
+    if (bytes.size() - used < (std::size_t{1} << 20))
+      bytes.resize(std::max<std::size_t>(bytes.size() * 2, std::size_t{4} << 20));
     const std::size_t n = input.read_some(bytes.data() + used, bytes.size() - used);
     if (n == 0) break;
     used += n;
   }
   bytes.resize(used);
   bytes.shrink_to_fit();
+}
+
+std::uint64_t skip_to_end(ByteInput& input) {
+  std::byte sink[1 << 16];
+  std::uint64_t skipped = 0;
+  while (const std::size_t n = input.read_some(sink, sizeof sink)) skipped += n;
+  return skipped;
+}
+
+std::vector<std::byte> read_all(const std::string& path) {
+  FileInput input(path);
+  std::vector<std::byte> bytes;
+  append_to_end(input, bytes);
   return bytes;
 }
 

@@ -27,8 +27,11 @@ void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tenso
       fail_input(source + ": residue holds tensor '" + name + "', which the input does not compress");
 }
 
-std::vector<wire::FrameInfo> encode_stream(const std::vector<Tensor>& tensors, ResidueMap& residues,
-                                           const EncodeSettings& settings, std::vector<std::byte>& out) {
+namespace {
+
+// `residues` null: every tensor starts from a zero residue that is neither allocated nor kept.
+std::vector<wire::FrameInfo> encode_tensors(const std::vector<Tensor>& tensors, ResidueMap* residues,
+                                            const EncodeSettings& settings, std::vector<std::byte>& out) {
   wire::StreamWriter writer(out);
   std::vector<wire::FrameInfo> frames;
   frames.reserve(tensors.size());
@@ -42,18 +45,35 @@ std::vector<wire::FrameInfo> encode_stream(const std::vector<Tensor>& tensors, R
       frames.push_back(writer.add_passthrough(tensor, settings.zstd_level));
       continue;
     }
-    auto it = residues.find(tensor.name);
-    if (it == residues.end()) {
-      Tensor zero = make_tensor(tensor.name, DType::f32, tensor.shape());
-      zero.values.fill(0.0f);
-      it = residues.emplace(tensor.name, std::move(zero)).first;
-    }
     const std::uint32_t bin_size = settings.bin_sizes.bin_size_for(tensor.name, tensor.values.dimension());
-    const SparseTernary sparse = compress(tensor.flat(), it->second.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
+    SparseTernary sparse;
+    if (residues) {
+      auto it = residues->find(tensor.name);
+      if (it == residues->end()) {
+        Tensor zero = make_tensor(tensor.name, DType::f32, tensor.shape());
+        zero.values.fill(0.0f);
+        it = residues->emplace(tensor.name, std::move(zero)).first;
+      }
+      sparse = compress(tensor.flat(), it->second.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
+    } else {
+      sparse = compress_fresh(tensor.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
+    }
     frames.push_back(writer.add_compressed(tensor.name, tensor.dtype, tensor.shape(), sparse, settings.zstd_level));
   }
   writer.finish();
   return frames;
+}
+
+}  // namespace
+
+std::vector<wire::FrameInfo> encode_stream(const std::vector<Tensor>& tensors, ResidueMap& residues,
+                                           const EncodeSettings& settings, std::vector<std::byte>& out) {
+  return encode_tensors(tensors, &residues, settings, out);
+}
+
+std::vector<wire::FrameInfo> encode_stream_fresh(const std::vector<Tensor>& tensors, const EncodeSettings& settings,
+                                                 std::vector<std::byte>& out) {
+  return encode_tensors(tensors, nullptr, settings, out);
 }
 
 }  // namespace adacomp

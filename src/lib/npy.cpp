@@ -11,6 +11,7 @@
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/tensor_file.hpp"
+#include "lib/npy_layout.hpp"
 
 namespace adacomp {
 
@@ -122,7 +123,8 @@ class HeaderParser {
   std::size_t pos_ = 0;
 };
 
-NpyHeader parse_header(std::span<const std::byte> bytes, const std::string& context) {
+// Magic, version and the declared header length: prefix + header text.
+std::size_t header_size(std::span<const std::byte> bytes, const std::string& context) {
   if (bytes.size() < kMagicSize + 4 || std::memcmp(bytes.data(), kMagic, kMagicSize) != 0)
     fail_input(context + ": not a .npy file (bad magic)");
   const auto major = static_cast<std::uint8_t>(bytes[6]);
@@ -138,13 +140,20 @@ NpyHeader parse_header(std::span<const std::byte> bytes, const std::string& cont
   }
   if (header_length > kMaxHeaderBytes)
     fail_input(context + ": .npy header length " + std::to_string(header_length) + " exceeds 1 MiB");
-  if (bytes.size() - prefix < header_length)
+  return prefix + header_length;
+}
+
+NpyHeader parse_header(std::span<const std::byte> bytes, const std::string& context) {
+  const std::size_t size = header_size(bytes, context);
+  const std::size_t prefix = static_cast<std::uint8_t>(bytes[6]) >= 2 ? 12 : 10;
+  const std::size_t header_length = size - prefix;
+  if (bytes.size() < size)
     fail_input(context + ": truncated .npy header (" + std::to_string(header_length) + " bytes declared, " +
                std::to_string(bytes.size() - prefix) + " present)");
   const std::string_view text(reinterpret_cast<const char*>(bytes.data() + prefix), header_length);
   if (text.empty() || text.back() != '\n') fail_input(context + ": .npy header does not end with a newline");
   NpyHeader header = HeaderParser(text.substr(0, text.size() - 1), context).parse();
-  header.data_offset = prefix + header_length;
+  header.data_offset = size;
   return header;
 }
 
@@ -181,40 +190,75 @@ std::string shape_tuple(const std::vector<std::uint64_t>& shape) {
 
 }  // namespace
 
-Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source, const std::string& name,
-                 std::optional<DType> void2_dtype) {
-  const NpyHeader header = parse_header(bytes, source);
-  const ElementType type = element_type(header.descr, void2_dtype, source);
-  const std::uint64_t count = checked_element_count(header.shape, source);
-  const std::uint64_t data_bytes = count * dtype_size(type.dtype);
-  const std::uint64_t present = bytes.size() - header.data_offset;
-  if (present < data_bytes)
-    fail_input(source + ": truncated .npy data (" + std::to_string(data_bytes) + " bytes expected from shape " +
-               shape_string(header.shape) + ", " + std::to_string(present) + " present)");
-  if (present > data_bytes)
-    fail_input(source + ": " + std::to_string(present - data_bytes) + " unexpected bytes after the .npy data");
+namespace detail {
 
-  std::vector<std::uint64_t> stored_shape = header.shape;
-  if (header.fortran_order) std::reverse(stored_shape.begin(), stored_shape.end());
-  Tensor tensor = make_tensor(name, type.dtype, stored_shape);
-  const std::byte* data = bytes.data() + header.data_offset;
-  if (type.big_endian) {
-    const std::size_t width = dtype_size(type.dtype);
-    std::vector<std::byte> swapped(data, data + data_bytes);
-    for (std::size_t i = 0; i < swapped.size(); i += width) std::reverse(swapped.begin() + i, swapped.begin() + i + width);
-    decode_elements(swapped.data(), count, type.dtype, tensor.values.data());
-  } else {
-    decode_elements(data, count, type.dtype, tensor.values.data());
-  }
-  if (header.fortran_order && header.shape.size() > 1) {
+std::size_t npy_header_size(std::span<const std::byte> first_bytes, const std::string& source) {
+  return header_size(first_bytes, source);
+}
+
+NpyLayout parse_npy_layout(std::span<const std::byte> header_bytes, const std::string& source,
+                           std::optional<DType> void2_dtype) {
+  const NpyHeader header = parse_header(header_bytes, source);
+  const ElementType type = element_type(header.descr, void2_dtype, source);
+  NpyLayout layout;
+  layout.dtype = type.dtype;
+  layout.big_endian = type.big_endian;
+  layout.fortran_order = header.fortran_order;
+  layout.shape = header.shape;
+  layout.element_count = checked_element_count(header.shape, source);
+  layout.data_bytes = layout.element_count * dtype_size(type.dtype);
+  layout.data_offset = header.data_offset;
+  return layout;
+}
+
+void check_npy_data_size(const NpyLayout& layout, std::uint64_t present, const std::string& source) {
+  if (present < layout.data_bytes)
+    fail_input(source + ": truncated .npy data (" + std::to_string(layout.data_bytes) + " bytes expected from shape " +
+               shape_string(layout.shape) + ", " + std::to_string(present) + " present)");
+  if (present > layout.data_bytes)
+    fail_input(source + ": " + std::to_string(present - layout.data_bytes) + " unexpected bytes after the .npy data");
+}
+
+Tensor make_npy_tensor(const NpyLayout& layout, const std::string& name) {
+  std::vector<std::uint64_t> stored_shape = layout.shape;
+  if (layout.fortran_order) std::reverse(stored_shape.begin(), stored_shape.end());
+  return make_tensor(name, layout.dtype, stored_shape);
+}
+
+void decode_npy_data(const NpyLayout& layout, std::byte* data, std::size_t bytes, float* dst) {
+  const std::size_t width = dtype_size(layout.dtype);
+  if (layout.big_endian)
+    for (std::size_t i = 0; i < bytes; i += width) std::reverse(data + i, data + i + width);
+  decode_elements(data, bytes / width, layout.dtype, dst);
+}
+
+void finish_npy_tensor(const NpyLayout& layout, Tensor& tensor) {
+  if (layout.fortran_order && layout.shape.size() > 1) {
     // Column-major data read with reversed dims is the transpose of the array: transpose back.
     xt::xarray<float> c_order = xt::transpose(tensor.values);
     tensor.values = std::move(c_order);
   }
+}
+
+}  // namespace detail
+
+Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source, const std::string& name,
+                 std::optional<DType> void2_dtype) {
+  const detail::NpyLayout layout = detail::parse_npy_layout(bytes, source, void2_dtype);
+  detail::check_npy_data_size(layout, bytes.size() - layout.data_offset, source);
+  Tensor tensor = detail::make_npy_tensor(layout, name);
+  const std::byte* data = bytes.data() + layout.data_offset;
+  if (layout.big_endian) {
+    std::vector<std::byte> swapped(data, data + layout.data_bytes);
+    detail::decode_npy_data(layout, swapped.data(), swapped.size(), tensor.values.data());
+  } else {
+    decode_elements(data, layout.element_count, layout.dtype, tensor.values.data());
+  }
+  detail::finish_npy_tensor(layout, tensor);
   return tensor;
 }
 
-std::vector<std::byte> serialize_npy(const Tensor& tensor) {
+std::vector<std::byte> npy_header(const Tensor& tensor) {
   const char* descr = tensor.dtype == DType::f32 ? "<f4" : tensor.dtype == DType::f16 ? "<f2" : "|V2";
   std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " +
                      shape_tuple(tensor.shape()) + ", }";
@@ -224,15 +268,17 @@ std::vector<std::byte> serialize_npy(const Tensor& tensor) {
   const std::size_t total = ((prefix + dict.size() + 1 + 63) / 64) * 64;
   dict.append(total - prefix - dict.size() - 1, ' ');
   dict += '\n';
-  std::vector<std::byte> out;
-  out.reserve(total + tensor.size() * dtype_size(tensor.dtype));
-  out.insert(out.end(), reinterpret_cast<const std::byte*>(kMagic), reinterpret_cast<const std::byte*>(kMagic) + kMagicSize);
-  out.push_back(std::byte{static_cast<unsigned char>(v2 ? 2 : 1)});
-  out.push_back(std::byte{0});
-  if (v2) append_le<std::uint32_t>(out, static_cast<std::uint32_t>(dict.size()));
-  else append_le<std::uint16_t>(out, static_cast<std::uint16_t>(dict.size()));
-  out.insert(out.end(), reinterpret_cast<const std::byte*>(dict.data()),
-             reinterpret_cast<const std::byte*>(dict.data()) + dict.size());
+  std::string head(kMagic, kMagicSize);
+  head += static_cast<char>(v2 ? 2 : 1);
+  head += '\0';
+  for (std::size_t i = 0; i < (v2 ? 4u : 2u); ++i) head += static_cast<char>((dict.size() >> (8 * i)) & 0xff);
+  head += dict;
+  const auto* bytes = reinterpret_cast<const std::byte*>(head.data());
+  return {bytes, bytes + head.size()};
+}
+
+std::vector<std::byte> serialize_npy(const Tensor& tensor) {
+  std::vector<std::byte> out = npy_header(tensor);
   const std::size_t old = out.size();
   out.resize(old + tensor.size() * dtype_size(tensor.dtype));
   encode_elements(tensor.values.data(), tensor.size(), tensor.dtype, out.data() + old);

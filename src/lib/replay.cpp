@@ -119,7 +119,7 @@ Dump discover(const ReplayOptions& options) {
 std::vector<Tensor> read_tensors(const fs::path& file) {
   TensorReadOptions read_options;
   read_options.dtype = DType::bf16;  // dumps store bfloat16 as 2-byte V2 arrays (dump_layout.md)
-  return parse_tensor_file(read_all(file.string()), file.string(), read_options);
+  return read_tensor_file(file.string(), read_options);
 }
 
 // Every learner file must hold the same tensors, in the same order, with the same shapes and

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 
 #include "adacomp/byte_io.hpp"
@@ -71,22 +72,58 @@ std::vector<Tensor> parse_tensor_file(std::span<const std::byte> bytes, const st
   fail_input(source + ": unrecognised tensor file");
 }
 
+namespace {
+
+void check_npy_count(const std::vector<Tensor>& tensors) {
+  if (tensors.size() != 1)
+    fail_usage("a .npy file holds exactly one tensor, the input has " + std::to_string(tensors.size()) +
+               " (write .npz or .safetensors)");
+}
+
+void write_elements(const Tensor& tensor, const ByteSink& sink) {
+  if (tensor.dtype == DType::f32) {
+    // float32 in memory is already its little-endian file form (little-endian hosts only).
+    sink({reinterpret_cast<const std::byte*>(tensor.values.data()), tensor.size() * sizeof(float)});
+    return;
+  }
+  constexpr std::size_t kPieceElements = std::size_t{1} << 18;
+  std::vector<std::byte> piece(kPieceElements * dtype_size(tensor.dtype));
+  for (std::size_t start = 0; start < tensor.size(); start += kPieceElements) {
+    const std::size_t count = std::min(kPieceElements, tensor.size() - start);
+    encode_elements(tensor.values.data() + start, count, tensor.dtype, piece.data());
+    sink({piece.data(), count * dtype_size(tensor.dtype)});
+  }
+}
+
+}  // namespace
+
+void write_tensor_file(const std::vector<Tensor>& tensors, TensorFormat format, const ByteSink& sink) {
+  switch (format) {
+    case TensorFormat::npy:
+      check_npy_count(tensors);
+      sink(npy_header(tensors.front()));
+      write_elements(tensors.front(), sink);
+      return;
+    case TensorFormat::raw:
+      for (const Tensor& tensor : tensors) write_elements(tensor, sink);
+      return;
+    case TensorFormat::npz:
+    case TensorFormat::safetensors:
+      sink(serialize_tensor_file(tensors, format));
+      return;
+  }
+}
+
 std::vector<std::byte> serialize_tensor_file(const std::vector<Tensor>& tensors, TensorFormat format) {
   switch (format) {
     case TensorFormat::npy:
-      if (tensors.size() != 1)
-        fail_usage("a .npy file holds exactly one tensor, the input has " + std::to_string(tensors.size()) +
-                   " (write .npz or .safetensors)");
+      check_npy_count(tensors);
       return serialize_npy(tensors.front());
     case TensorFormat::npz: return serialize_npz(tensors);
     case TensorFormat::safetensors: return serialize_safetensors(tensors);
     case TensorFormat::raw: {
       std::vector<std::byte> out;
-      for (const Tensor& tensor : tensors) {
-        const std::size_t old = out.size();
-        out.resize(old + tensor.size() * dtype_size(tensor.dtype));
-        encode_elements(tensor.values.data(), tensor.size(), tensor.dtype, out.data() + old);
-      }
+      write_tensor_file(tensors, format, [&](std::span<const std::byte> piece) { out.insert(out.end(), piece.begin(), piece.end()); });
       return out;
     }
   }

@@ -10,6 +10,30 @@
 
 namespace test_support {
 
+inline std::vector<std::byte> bytes_of(const std::string& text) {
+  const auto* p = reinterpret_cast<const std::byte*>(text.data());
+  return {p, p + text.size()};
+}
+
+// A .npy file of format version `major` with the given header dict and data bytes (padded as
+// NumPy does).
+inline std::vector<std::byte> npy(const std::string& dict, const std::string& data, int major = 1) {
+  std::string header = dict;
+  const std::size_t prefix = major == 1 ? 10 : 12;
+  while ((prefix + header.size() + 1) % 64) header += ' ';
+  header += '\n';
+  std::string out = std::string("\x93NUMPY", 6) + static_cast<char>(major) + '\0';
+  const std::uint32_t length = static_cast<std::uint32_t>(header.size());
+  out.append(reinterpret_cast<const char*>(&length), major == 1 ? 2 : 4);
+  return bytes_of(out + header + data);
+}
+
+inline std::string floats_bytes(std::initializer_list<float> values) {
+  std::string out;
+  for (float v : values) out.append(reinterpret_cast<const char*>(&v), 4);
+  return out;
+}
+
 inline std::vector<std::byte> read_file(const std::filesystem::path& path) { return adacomp::read_all(path.string()); }
 
 // All frames of a stream held in memory, decoded.

@@ -9,31 +9,11 @@
 
 using namespace adacomp;
 
+using test_support::bytes_of;
+using test_support::floats_bytes;
+using test_support::npy;
+
 namespace {
-
-std::vector<std::byte> bytes_of(const std::string& text) {
-  std::vector<std::byte> out(text.size());
-  std::memcpy(out.data(), text.data(), text.size());
-  return out;
-}
-
-// A .npy v1.0 file with the given header dict and data bytes (padded as NumPy does).
-std::vector<std::byte> npy(const std::string& dict, const std::string& data, int major = 1) {
-  std::string header = dict;
-  const std::size_t prefix = major == 1 ? 10 : 12;
-  while ((prefix + header.size() + 1) % 64) header += ' ';
-  header += '\n';
-  std::string out = std::string("\x93NUMPY", 6) + static_cast<char>(major) + '\0';
-  const std::uint32_t length = static_cast<std::uint32_t>(header.size());
-  out.append(reinterpret_cast<const char*>(&length), major == 1 ? 2 : 4);
-  return bytes_of(out + header + data);
-}
-
-std::string floats_bytes(std::initializer_list<float> values) {
-  std::string out;
-  for (float v : values) out.append(reinterpret_cast<const char*>(&v), 4);
-  return out;
-}
 
 std::string error_of(const std::vector<std::byte>& bytes, std::optional<DType> void2 = std::nullopt) {
   try {

@@ -22,18 +22,26 @@ Tensor random_tensor(const std::string& name, std::vector<std::uint64_t> shape, 
   return t;
 }
 
-std::vector<std::byte> sample_stream(int zstd_level) {
+std::vector<Tensor> sample_tensors() {
   std::vector<Tensor> tensors;
   tensors.push_back(random_tensor("conv.weight", {4, 3, 3, 3}, DType::f32, 1));
   tensors.push_back(random_tensor("fc.weight", {20, 30}, DType::f16, 2));
   tensors.push_back(random_tensor("fc.bias", {20}, DType::bf16, 3));
   tensors.push_back(random_tensor("norm.weight", {20}, DType::f32, 4));
+  return tensors;
+}
+
+EncodeSettings sample_settings(int zstd_level) {
   EncodeSettings settings;
   settings.exclude = {"norm.*"};
   settings.zstd_level = zstd_level;
+  return settings;
+}
+
+std::vector<std::byte> sample_stream(int zstd_level) {
   ResidueMap residues;
   std::vector<std::byte> out;
-  encode_stream(tensors, residues, settings, out);
+  encode_stream(sample_tensors(), residues, sample_settings(zstd_level), out);
   return out;
 }
 
@@ -51,6 +59,19 @@ TEST_CASE("a stream round-trips: headers / kinds / dtypes and passthrough values
     const Tensor norm = random_tensor("norm.weight", {20}, DType::f32, 4);
     CHECK(tensors[3].values == norm.values);  // passthrough is exact
   }
+}
+
+TEST_CASE("a fresh learner's stream without kept residues is the stream of zero residues") {
+  std::vector<std::byte> fresh;
+  const auto frames = encode_stream_fresh(sample_tensors(), sample_settings(0), fresh);
+  CHECK(frames.size() == 4);
+  CHECK(fresh == sample_stream(0));
+  // and it differs from a learner whose residue is not zero
+  ResidueMap residues;
+  std::vector<std::byte> first, second;
+  encode_stream(sample_tensors(), residues, sample_settings(0), first);
+  encode_stream(sample_tensors(), residues, sample_settings(0), second);
+  CHECK(second != fresh);
 }
 
 TEST_CASE("the zstd stage is flagged only where it shrinks the payload / and decodes identically") {
