@@ -63,17 +63,28 @@ std::size_t first_entry_of(const SparseTernary& sparse, std::size_t bin) {
                          std::size_t{0});
 }
 
-// Entries of a run of bins; the kernels write candidates past the last entry, so room is
-// reserved per chunk of bins with slack.
+// Entries of a run of bins, in a vector that becomes the result's (no copy for the first part).
+// The kernels write whole vectors past the last entry, so room is reserved per chunk with slack.
+// Page faults on fresh memory cost as much as the selection itself on a 16M-element tensor, so
+// the buffer is sized once from the density of the first chunk instead of growing by copies.
 class EntryBuffer {
  public:
   void reserve(std::size_t more) {
-    if (size_ + more > data_.size()) data_.resize(std::max(data_.size() * 2, size_ + more));
+    if (size_ + more <= data_.size()) return;
+    if (size_ + more > data_.capacity()) data_.reserve(std::max(2 * data_.capacity(), size_ + more));
+    data_.resize(size_ + more);
+  }
+  void expect(std::size_t total) {
+    if (total > data_.capacity()) data_.reserve(total);
   }
   std::uint16_t* tail() { return data_.data() + size_; }
   void advance(std::size_t count) { size_ += count; }
   std::size_t size() const { return size_; }
   const std::uint16_t* data() const { return data_.data(); }
+  std::vector<std::uint16_t> take() {
+    data_.resize(size_);
+    return std::move(data_);
+  }
 
  private:
   std::vector<std::uint16_t> data_;
@@ -88,14 +99,28 @@ struct Job {
   const std::string* tensor_name = nullptr;
 };
 
-// Bins [first_bin, last_bin): per-bin counts and sums (binary64, index order) written, entries
-// appended, residue (if any) at G. Throws on the first non-finite value in index order.
-void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, std::uint16_t* counts,
-                   double* bin_sums, EntryBuffer& entries) {
+// What one thread's run of bins produces besides the counts.
+struct Part {
+  EntryBuffer entries;
+  // The tensor sum adds the per-bin sums in bin order (spec). The first part adds its own as it
+  // goes; the others keep theirs for the fold after the parts before them.
+  bool folds_sums = false;
+  double folded_sum = 0.0;
+  std::vector<double> bin_sums;  // sized by the caller's thread, whose allocator memory is reused
+  // Elements whose entries the buffer should expect room for: the first part's buffer becomes the
+  // result, so it expects the whole tensor's and the other parts' are appended without a copy.
+  std::size_t expected_elements = 0;
+};
+
+// Bins [first_bin, last_bin): counts written (indexed from first_bin), entries appended, sums
+// folded or kept, residue (if any) at G. Throws on the first non-finite value in index order.
+void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, std::uint16_t* counts, Part& part) {
   // Chunks of 16 Ki elements bound the entry room reserved ahead of the kernel.
   constexpr std::size_t kChunkElements = std::size_t{1} << 14;
   const std::size_t bins_per_chunk = std::max<std::size_t>(1, kChunkElements / job.bin_size);
   std::vector<std::uint32_t> scratch(detail::scratch_words(job.bin_size));
+  std::vector<double> chunk_sums;
+  if (part.folds_sums) chunk_sums.resize(bins_per_chunk);
   for (std::size_t chunk = first_bin; chunk < last_bin; chunk += bins_per_chunk) {
     detail::SelectArgs args;
     args.gradient = job.gradient.data();
@@ -105,16 +130,24 @@ void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, 
     args.scale_factor = job.scale_factor;
     args.first_bin = chunk;
     args.last_bin = std::min(last_bin, chunk + bins_per_chunk);
-    args.counts = counts;
-    args.sums = bin_sums;
-    entries.reserve((args.last_bin - chunk) * job.bin_size + detail::kEntrySlack);
-    args.entries = entries.tail();
+    args.counts = counts + (chunk - first_bin);
+    args.sums = part.folds_sums ? chunk_sums.data() : part.bin_sums.data() + (chunk - first_bin);
+    part.entries.reserve((args.last_bin - chunk) * job.bin_size + detail::kEntrySlack);
+    args.entries = part.entries.tail();
     args.scratch = scratch.data();
     const detail::SelectResult result = detail::select_bins(args);
-    entries.advance(result.entries);
+    part.entries.advance(result.entries);
     if (result.bad_bin != args.last_bin)
       fail_first_non_finite(job.gradient, job.residue, result.bad_bin * job.bin_size, job.scale_factor,
                             *job.tensor_name);
+    if (part.folds_sums)
+      for (std::size_t b = 0; b < args.last_bin - chunk; ++b) part.folded_sum += chunk_sums[b];
+    if (chunk == first_bin && result.entries) {
+      // A margin over the first chunk's density; a denser tail still grows the buffer.
+      const double density = static_cast<double>(result.entries) / static_cast<double>((args.last_bin - chunk) * job.bin_size);
+      const double elements = static_cast<double>(part.expected_elements);
+      part.entries.expect(static_cast<std::size_t>(density * elements * 1.125) + kChunkElements + detail::kEntrySlack);
+    }
   }
 }
 
@@ -125,14 +158,21 @@ SparseTernary run(const Job& job, unsigned threads) {
   out.bin_size = job.bin_size;
   const std::size_t bins = out.bin_count();
   out.bin_counts.resize(bins);
-  std::vector<double> bin_sums(bins);
 
   const std::size_t parts = detail::thread_parts(n, threads);
-  std::vector<EntryBuffer> buffers(parts);
+  std::vector<Part> results(parts);
+  results[0].folds_sums = true;
+  results[0].expected_elements = n;
+  for (std::size_t p = 1; p < parts; ++p) {
+    const std::size_t first = bins * p / parts, last = bins * (p + 1) / parts;
+    results[p].bin_sums.resize(last - first);
+    results[p].expected_elements = (last - first) * job.bin_size;
+  }
   std::vector<std::exception_ptr> errors(parts);
   detail::run_parts(parts, [&](std::size_t p) {
     try {
-      compress_bins(job, bins * p / parts, bins * (p + 1) / parts, out.bin_counts.data(), bin_sums.data(), buffers[p]);
+      const std::size_t first = bins * p / parts;
+      compress_bins(job, first, bins * (p + 1) / parts, out.bin_counts.data() + first, results[p]);
     } catch (...) {
       errors[p] = std::current_exception();
     }
@@ -140,15 +180,16 @@ SparseTernary run(const Job& job, unsigned threads) {
   for (const auto& error : errors)  // the lowest part holds the first bad index
     if (error) std::rethrow_exception(error);
 
-  // Spec: the tensor sum adds the per-bin binary64 sums in bin order, whatever the split.
-  double total = 0.0;
-  for (double s : bin_sums) total += s;
+  double total = results[0].folded_sum;
+  for (std::size_t p = 1; p < parts; ++p)
+    for (double s : results[p].bin_sums) total += s;
   std::size_t entries = 0;
-  for (const auto& buffer : buffers) entries += buffer.size();
+  for (const Part& part : results) entries += part.entries.size();
   if (entries) out.scale = static_cast<float>(total / static_cast<double>(entries));
-  out.entries.resize(entries);
-  auto cursor = out.entries.begin();
-  for (const auto& buffer : buffers) cursor = std::copy(buffer.data(), buffer.data() + buffer.size(), cursor);
+  out.entries = results[0].entries.take();
+  out.entries.reserve(entries);
+  for (std::size_t p = 1; p < parts; ++p)
+    out.entries.insert(out.entries.end(), results[p].entries.data(), results[p].entries.data() + results[p].entries.size());
 
   // The residue update touches only the selected elements: G - sign * scale.
   if (!job.residue.empty() && entries)

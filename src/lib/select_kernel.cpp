@@ -182,8 +182,8 @@ SelectResult SelectBins(const SelectArgs& a) {
     const float* G = has_residue ? r : g;
     double sum = 0.0;
     for (std::size_t e = 0; e < s.count; ++e) sum += static_cast<double>(std::fabs(G[out[e] >> 2]));
-    a.counts[bin] = static_cast<std::uint16_t>(s.count);
-    a.sums[bin] = sum;
+    a.counts[bin - a.first_bin] = static_cast<std::uint16_t>(s.count);
+    a.sums[bin - a.first_bin] = sum;
     out += s.count;
   }
   return {static_cast<std::size_t>(out - a.entries), a.last_bin};

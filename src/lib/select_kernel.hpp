@@ -18,8 +18,8 @@ struct SelectArgs {
   std::uint32_t bin_size = 1;
   float scale_factor = 2.0f;
   std::size_t first_bin = 0, last_bin = 0;
-  std::uint16_t* counts = nullptr;  // [bin], indexed over the whole tensor
-  double* sums = nullptr;           // [bin]: binary64 sum of |G| over the selected, index order
+  std::uint16_t* counts = nullptr;  // [bin - first_bin]
+  double* sums = nullptr;           // [bin - first_bin]: binary64 sum of |G| over the selected, index order
   std::uint16_t* entries = nullptr; // room for every element of the bins + kEntrySlack
   std::uint32_t* scratch = nullptr; // room for scratch_words(bin_size)
 };

@@ -52,8 +52,8 @@ SelectResult select_bins_scalar(const SelectArgs& a) {
     }
     double sum = 0.0;
     for (std::size_t e = 0; e < count; ++e) sum += static_cast<double>(magnitudes[e]);
-    a.counts[bin] = static_cast<std::uint16_t>(count);
-    a.sums[bin] = sum;
+    a.counts[bin - a.first_bin] = static_cast<std::uint16_t>(count);
+    a.sums[bin - a.first_bin] = sum;
     out += count;
   }
   return {static_cast<std::size_t>(out - a.entries), a.last_bin};
