@@ -4,7 +4,7 @@
 #include <string>
 
 #include "adacomp/error.hpp"
-#include "parallel_parts.hpp"
+#include "codec_checks.hpp"
 
 namespace adacomp {
 
@@ -14,7 +14,7 @@ std::uint8_t index_width_for(std::uint32_t bin_size) noexcept {
 
 std::uint32_t default_bin_size(std::size_t rank) noexcept { return rank == 2 ? 500 : 50; }
 
-void validate(const SparseTernary& sparse, const std::string& context) {
+void detail::validate_header(const SparseTernary& sparse, const std::string& context) {
   const std::uint32_t T = sparse.bin_size;
   if (T < 1 || T > kMaxBinSize) fail_input(context + ": bin size " + std::to_string(T) + " is outside 1..16384");
   if (sparse.bin_counts.size() != sparse.bin_count())
@@ -25,6 +25,11 @@ void validate(const SparseTernary& sparse, const std::string& context) {
   if ((sparse.scale == 0.0f) != sparse.entries.empty())
     fail_input(context + ": scale " + std::to_string(sparse.scale) + " with " +
                std::to_string(sparse.entries.size()) + " entries (the scale is 0 exactly when there are none)");
+}
+
+void validate(const SparseTernary& sparse, const std::string& context) {
+  detail::validate_header(sparse, context);
+  const std::uint32_t T = sparse.bin_size;
   std::size_t e = 0;
   for (std::size_t bin = 0; bin < sparse.bin_counts.size(); ++bin) {
     const std::uint64_t begin = static_cast<std::uint64_t>(bin) * T;
@@ -56,32 +61,6 @@ void validate(const SparseTernary& sparse, const std::string& context) {
   if (e != sparse.entries.size())
     fail_input(context + ": " + std::to_string(sparse.entries.size()) + " entries but bin headers sum to " +
                std::to_string(e));
-}
-
-void decompress(const SparseTernary& sparse, std::span<float> out, const std::string& context, unsigned threads) {
-  validate(sparse, context);
-  if (out.size() != sparse.element_count)
-    fail_input(context + ": output has " + std::to_string(out.size()) + " elements, frame " +
-               std::to_string(sparse.element_count));
-  const std::size_t bins = sparse.bin_counts.size();
-  const std::size_t parts = detail::thread_parts(out.size(), threads);
-  // Each part zero-fills its elements and scatters its bins' entries.
-  auto run_part = [&](std::size_t p) {
-    const std::size_t first = bins * p / parts, last = bins * (p + 1) / parts;
-    std::size_t e = 0;
-    for (std::size_t bin = 0; bin < first; ++bin) e += sparse.bin_counts[bin];
-    const std::size_t begin = first * sparse.bin_size;
-    const std::size_t end = std::min<std::size_t>(out.size(), last * static_cast<std::size_t>(sparse.bin_size));
-    std::fill(out.begin() + static_cast<std::ptrdiff_t>(begin), out.begin() + static_cast<std::ptrdiff_t>(end), 0.0f);
-    for (std::size_t bin = first; bin < last; ++bin) {
-      float* base = out.data() + bin * static_cast<std::size_t>(sparse.bin_size);
-      for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e) {
-        const std::uint16_t entry = sparse.entries[e];
-        base[entry >> 2] = (entry & 3u) == kCodePositive ? sparse.scale : -sparse.scale;
-      }
-    }
-  };
-  detail::run_parts(parts, run_part);
 }
 
 }  // namespace adacomp

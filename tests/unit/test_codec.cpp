@@ -216,3 +216,55 @@ TEST_CASE("two or more threads give bit-identical results and report the same fi
     CHECK(std::string(e.what()) == "tensor 't' element " + std::to_string(n / 2 + 7) + ": gradient value is infinite");
   }
 }
+
+TEST_CASE("the fused decoder refuses exactly what validate refuses and with its message") {
+  // Random corruptions of a valid layout, decoded with one and two threads: decompress throws iff
+  // validate does, with the same words, and a valid layout decodes to sign * scale at the entries.
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  const std::size_t n = 200003;  // two thread parts and a short last bin
+  std::vector<float> gradient(n), residue(n);
+  for (float& g : gradient) g = normal(rng);
+  for (std::uint32_t T : {7u, 50u, 500u}) {
+    std::vector<float> r = residue;
+    const SparseTernary good = compress(gradient, r, T, 2.0f, "t");
+    std::vector<float> out(n, 99.0f);
+    decompress(good, out, "t", 2);
+    std::size_t e = 0, nonzero = 0;
+    for (std::size_t bin = 0; bin < good.bin_counts.size(); ++bin)
+      for (std::uint16_t c = 0; c < good.bin_counts[bin]; ++c, ++e) {
+        const std::uint16_t entry = good.entries[e];
+        CHECK(out[bin * T + (entry >> 2)] == ((entry & 3u) == kCodePositive ? good.scale : -good.scale));
+      }
+    for (float v : out) nonzero += v != 0.0f;
+    CHECK(nonzero == good.entries.size());
+
+    for (int trial = 0; trial < 300; ++trial) {
+      SparseTernary bad = good;
+      std::uniform_int_distribution<std::size_t> pick_entry(0, bad.entries.size() - 1);
+      std::uniform_int_distribution<std::size_t> pick_bin(0, bad.bin_counts.size() - 1);
+      switch (trial % 4) {
+        case 0: bad.entries[pick_entry(rng)] ^= static_cast<std::uint16_t>(1u << (rng() % 16)); break;
+        case 1: bad.bin_counts[pick_bin(rng)] += static_cast<std::uint16_t>(1 + rng() % 3); break;
+        case 2: bad.bin_counts[pick_bin(rng)] -= bad.bin_counts[pick_bin(rng)] ? 1 : 0; break;
+        case 3: std::swap(bad.entries[pick_entry(rng)], bad.entries[pick_entry(rng)]); break;
+      }
+      std::string expected, got;
+      try {
+        validate(bad, "t");
+      } catch (const Error& error) {
+        expected = error.what();
+      }
+      for (unsigned threads : {1u, 2u}) {
+        try {
+          decompress(bad, out, "t", threads);
+          got.clear();
+        } catch (const Error& error) {
+          CHECK(error.kind() == ErrorKind::invalid_input);
+          got = error.what();
+        }
+        CHECK(got == expected);
+      }
+    }
+  }
+}
