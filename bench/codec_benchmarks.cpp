@@ -1,0 +1,133 @@
+// Google Benchmark programs for the codec's hot paths, next to the loops that bound them.
+// `adacomp bench` is the user-facing report; these are for developers working on a kernel:
+// per-kernel and per-bin-size series, with counters in elements/s and bytes/s of float32 input.
+//
+//   build/bench/adacomp_benchmarks --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <benchmark/benchmark.h>
+
+#include "adacomp/bench.hpp"
+#include "adacomp/codec.hpp"
+#include "adacomp/kernels.hpp"
+
+namespace {
+
+constexpr std::size_t kElements = std::size_t{1} << 24;  // the 16M-element tensor of the targets
+
+const std::vector<float>& gradient() {
+  static const std::vector<float> values = adacomp::synthetic_gradient(kElements, "laplace", 1.0, 1e-3, 1);
+  return values;
+}
+
+const std::vector<float>& prior_residue() {
+  static const std::vector<float> values = adacomp::synthetic_gradient(kElements, "laplace", 1.0, 5e-4, 2);
+  return values;
+}
+
+// Generating the inputs takes longer than a run: done before any timing starts.
+const bool inputs_ready = [] {
+  gradient();
+  prior_residue();
+  return true;
+}();
+
+void set_rates(benchmark::State& state) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kElements));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kElements * sizeof(float)));
+}
+
+// args: bin size, threads; the residue is restored outside the timed region.
+void encode(benchmark::State& state, const std::string& kernel) {
+  adacomp::select_kernel(kernel);
+  const auto bin_size = static_cast<std::uint32_t>(state.range(0));
+  const auto threads = static_cast<unsigned>(state.range(1));
+  std::vector<float> residue(kElements);
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::memcpy(residue.data(), prior_residue().data(), kElements * sizeof(float));
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(adacomp::compress(gradient(), residue, bin_size, 2.0f, "bench", threads));
+  }
+  set_rates(state);
+  adacomp::select_kernel("auto");
+}
+
+void encode_fresh(benchmark::State& state) {
+  const auto bin_size = static_cast<std::uint32_t>(state.range(0));
+  const auto threads = static_cast<unsigned>(state.range(1));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(adacomp::compress_fresh(gradient(), bin_size, 2.0f, "bench", threads));
+  set_rates(state);
+}
+
+// The encoder's memory traffic and nothing else: read g and r, write r.
+void encode_reference(benchmark::State& state) {
+  std::vector<float> residue(prior_residue());
+  const float* g = gradient().data();
+  for (auto _ : state) {
+    float* r = residue.data();
+    for (std::size_t i = 0; i < kElements; ++i) r[i] = r[i] + g[i];
+    benchmark::ClobberMemory();
+  }
+  set_rates(state);
+}
+
+void decode(benchmark::State& state) {
+  const auto bin_size = static_cast<std::uint32_t>(state.range(0));
+  const auto threads = static_cast<unsigned>(state.range(1));
+  std::vector<float> residue(prior_residue());
+  const adacomp::SparseTernary sparse = adacomp::compress(gradient(), residue, bin_size, 2.0f, "bench");
+  std::vector<float> out(kElements);
+  for (auto _ : state) {
+    adacomp::decompress(sparse, out, "bench", threads);
+    benchmark::ClobberMemory();
+  }
+  set_rates(state);
+  state.counters["density"] = static_cast<double>(sparse.entries.size()) / kElements;
+}
+
+// The decoder's least work: zero-fill the output and scatter the same entries.
+void decode_reference(benchmark::State& state) {
+  const auto bin_size = static_cast<std::uint32_t>(state.range(0));
+  std::vector<float> residue(prior_residue());
+  const adacomp::SparseTernary sparse = adacomp::compress(gradient(), residue, bin_size, 2.0f, "bench");
+  std::vector<std::uint32_t> index;
+  std::vector<float> value;
+  for (std::size_t bin = 0, e = 0; bin < sparse.bin_counts.size(); ++bin)
+    for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e) {
+      index.push_back(static_cast<std::uint32_t>(bin * bin_size + (sparse.entries[e] >> 2)));
+      value.push_back((sparse.entries[e] & 3u) == adacomp::kCodePositive ? sparse.scale : -sparse.scale);
+    }
+  std::vector<float> out(kElements);
+  for (auto _ : state) {
+    std::memset(out.data(), 0, kElements * sizeof(float));
+    for (std::size_t i = 0; i < index.size(); ++i) out[index[i]] = value[i];
+    benchmark::ClobberMemory();
+  }
+  set_rates(state);
+}
+
+void bin_sizes_and_threads(benchmark::internal::Benchmark* b) {
+  for (long bin_size : {50, 500})
+    for (long threads : {1, 2}) b->Args({bin_size, threads});
+  b->ArgNames({"T", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+}
+
+// One encode series per kernel this CPU runs, so a kernel change is seen against the others.
+const bool kernels_registered = [] {
+  for (const std::string& kernel : adacomp::available_kernels())
+    benchmark::RegisterBenchmark(("encode/" + kernel).c_str(), encode, kernel)->Apply(bin_sizes_and_threads);
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK(encode_fresh)->Apply(bin_sizes_and_threads);
+BENCHMARK(encode_reference)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(decode)->Apply(bin_sizes_and_threads);
+BENCHMARK(decode_reference)->Arg(50)->Arg(500)->ArgName("T")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();
