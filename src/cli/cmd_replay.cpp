@@ -137,6 +137,20 @@ void print_summary(const ReplayResult& result) {
   if (result.has_final)
     std::printf("baseline replay vs final weights of the dump: %s (relative L2)\n",
                 sci(result.total.baseline_vs_final).c_str());
+  StepTimes total;
+  for (const auto& step : result.steps) {
+    total.read += step.times.read;
+    total.encode += step.times.encode;
+    total.decode += step.times.decode;
+    total.average += step.times.average;
+    total.update += step.times.update;
+    total.wall += step.times.wall;
+  }
+  const double codec_share = total.wall > 0 ? (total.encode + total.decode) / total.wall : 0.0;
+  std::printf("time over all steps: read %.1f ms, encode %.1f ms, exchange/decode %.1f ms, average %.1f ms, "
+              "update %.1f ms, wall %.1f ms (codec %.0f%% of wall; per step in --report)\n",
+              total.read * 1e3, total.encode * 1e3, total.decode * 1e3, total.average * 1e3, total.update * 1e3,
+              total.wall * 1e3, codec_share * 100);
 }
 
 class ProgressBar {

@@ -9,6 +9,7 @@ import csv
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -309,6 +310,13 @@ def main():
         check(result.returncode == 0 and "total" in result.stdout and "baseline replay vs final" in result.stdout,
               "summary table")
         check(result.stderr == "", "no progress bar when stderr is not a terminal")
+        times = re.search(r"time over all steps: read ([0-9.]+) ms, encode ([0-9.]+) ms, exchange/decode ([0-9.]+) ms, "
+                          r"average ([0-9.]+) ms, update ([0-9.]+) ms, wall ([0-9.]+) ms", result.stdout)
+        check(times is not None, "summary has the time split")
+        if times:
+            parts = [float(x) for x in times.groups()]
+            check(parts[1] > 0 and parts[5] > 0 and sum(parts[:5]) <= parts[5] * 1.01 + 0.2,
+                  "time split: the phases fit in the wall time %s" % parts)
         bad_dump_cases(tmp)
     return T.finish("replay")
 
