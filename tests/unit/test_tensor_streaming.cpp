@@ -1,5 +1,7 @@
 // The streaming reader and writer (read_tensor_file, write_tensor_file) must be byte-for-byte and
 // message-for-message the in-memory parser and serializer: same tensors, same refusals.
+#include <algorithm>
+#include <bit>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -58,8 +60,9 @@ std::string check_same(const std::vector<std::byte>& bytes, const TensorReadOpti
     CHECK(streamed.tensors[i].name == parsed.tensors[i].name);
     CHECK(streamed.tensors[i].dtype == parsed.tensors[i].dtype);
     CHECK(streamed.tensors[i].shape() == parsed.tensors[i].shape());
-    CHECK(std::memcmp(streamed.tensors[i].values.data(), parsed.tensors[i].values.data(),
-                      parsed.tensors[i].size() * sizeof(float)) == 0);
+    const auto a = streamed.tensors[i].flat(), b = parsed.tensors[i].flat();  // bits: -0 and NaN count
+    CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                     [](float x, float y) { return std::bit_cast<std::uint32_t>(x) == std::bit_cast<std::uint32_t>(y); }));
   }
   return streamed.error;
 }
