@@ -4,7 +4,7 @@
 #include <string>
 
 #include "adacomp/error.hpp"
-#include "codec_checks.hpp"
+#include "codec_detail.hpp"
 
 namespace adacomp {
 

@@ -4,11 +4,11 @@
 #include <bit>
 #include <cmath>
 #include <exception>
-#include <numeric>
 #include <string>
 
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
+#include "codec_detail.hpp"
 #include "parallel_parts.hpp"
 #include "select_kernel.hpp"
 
@@ -56,11 +56,6 @@ void apply_correction(std::span<float> residue, const SparseTernary& sparse, std
       r[entry >> 2] += std::bit_cast<float>(std::bit_cast<std::uint32_t>(sparse.scale) ^ negate);
     }
   }
-}
-
-std::size_t first_entry_of(const SparseTernary& sparse, std::size_t bin) {
-  return std::accumulate(sparse.bin_counts.begin(), sparse.bin_counts.begin() + static_cast<std::ptrdiff_t>(bin),
-                         std::size_t{0});
 }
 
 // Entries of a run of bins, in a vector that becomes the result's (no copy for the first part).
@@ -195,7 +190,7 @@ SparseTernary run(const Job& job, unsigned threads) {
   if (!job.residue.empty() && entries)
     detail::run_parts(parts, [&](std::size_t p) {
       const std::size_t first = bins * p / parts;
-      apply_correction(job.residue, out, first, bins * (p + 1) / parts, first_entry_of(out, first));
+      apply_correction(job.residue, out, first, bins * (p + 1) / parts, detail::first_entry_of(out, first));
     });
   return out;
 }

@@ -3,11 +3,10 @@
 // first fault the plain validate() walk runs to name it, so messages are validate()'s.
 #include <algorithm>
 #include <bit>
-#include <numeric>
 
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
-#include "codec_checks.hpp"
+#include "codec_detail.hpp"
 #include "parallel_parts.hpp"
 
 namespace adacomp {
@@ -64,9 +63,7 @@ void decompress(const SparseTernary& sparse, std::span<float> out, const std::st
   std::vector<std::size_t> ends(parts);
   detail::run_parts(parts, [&](std::size_t p) {
     const std::size_t first = bins * p / parts;
-    const std::size_t start = std::accumulate(sparse.bin_counts.begin(),
-                                              sparse.bin_counts.begin() + static_cast<std::ptrdiff_t>(first), std::size_t{0});
-    ends[p] = scatter_bins(sparse, out, first, bins * (p + 1) / parts, start);
+    ends[p] = scatter_bins(sparse, out, first, bins * (p + 1) / parts, detail::first_entry_of(sparse, first));
   });
   const bool scattered = std::none_of(ends.begin(), ends.end(), [](std::size_t e) { return e == kFailed; });
   if (!scattered || ends.back() != sparse.entries.size()) {

@@ -21,10 +21,10 @@ struct SelectArgs {
   std::uint16_t* counts = nullptr;  // [bin - first_bin]
   double* sums = nullptr;           // [bin - first_bin]: binary64 sum of |G| over the selected, index order
   std::uint16_t* entries = nullptr; // room for every element of the bins + kEntrySlack
-  std::uint32_t* scratch = nullptr; // room for scratch_words(bin_size)
+  std::uint32_t* scratch = nullptr; // room for scratch_words(bin_size): the reference loop's |G|
 };
 
-inline constexpr std::size_t scratch_words(std::uint32_t bin_size) { return 2 * (bin_size + kEntrySlack); }
+inline constexpr std::size_t scratch_words(std::uint32_t bin_size) { return bin_size; }
 
 struct SelectResult {
   std::size_t entries = 0;  // written at args.entries
