@@ -17,6 +17,8 @@ class ByteInput {
   virtual const std::string& name() const = 0;
 
   std::uint64_t offset() const noexcept { return offset_; }
+  // Fill `dst` as far as the input goes; returns the bytes read (fewer only at the end of input).
+  std::size_t read_up_to(std::byte* dst, std::size_t size);
   // Fill `dst` completely; returns false if the input ended before the first byte,
   // throws Error(invalid_input) "truncated" if it ended in the middle.
   bool read_exact_or_eof(std::span<std::byte> dst, const std::string& what);

@@ -9,21 +9,24 @@
 
 namespace adacomp {
 
-bool ByteInput::read_exact_or_eof(std::span<std::byte> dst, const std::string& what) {
+std::size_t ByteInput::read_up_to(std::byte* dst, std::size_t size) {
   std::size_t done = 0;
-  const std::uint64_t start = offset_;
-  while (done < dst.size()) {
-    const std::size_t n = read_some(dst.data() + done, dst.size() - done);
-    if (n == 0) {
-      if (done == 0) return false;
-      fail_input(name() + ": truncated at byte " + std::to_string(start + done) + " while reading " +
-                 what + " (" + std::to_string(dst.size()) + " bytes expected, " +
-                 std::to_string(done) + " present)");
-    }
+  while (done < size) {
+    const std::size_t n = read_some(dst + done, size - done);
+    if (n == 0) break;
     done += n;
     offset_ += n;
   }
-  return true;
+  return done;
+}
+
+bool ByteInput::read_exact_or_eof(std::span<std::byte> dst, const std::string& what) {
+  const std::uint64_t start = offset_;
+  const std::size_t done = read_up_to(dst.data(), dst.size());
+  if (done == dst.size()) return true;
+  if (done == 0) return false;
+  fail_input(name() + ": truncated at byte " + std::to_string(start + done) + " while reading " + what + " (" +
+             std::to_string(dst.size()) + " bytes expected, " + std::to_string(done) + " present)");
 }
 
 void ByteInput::read_exact(std::span<std::byte> dst, const std::string& what) {
@@ -40,16 +43,10 @@ std::vector<std::byte> ByteInput::read_vector(std::uint64_t size, const std::str
     const std::size_t step = static_cast<std::size_t>(std::min<std::uint64_t>(kChunk, size - out.size()));
     const std::size_t old = out.size();
     out.resize(old + step);
-    std::size_t done = 0;
-    while (done < step) {
-      const std::size_t n = read_some(out.data() + old + done, step - done);
-      if (n == 0)
-        fail_input(name() + ": truncated at byte " + std::to_string(offset_) + " while reading " +
-                   what + " (" + std::to_string(size) + " bytes expected, " +
-                   std::to_string(old + done) + " present)");
-      done += n;
-      offset_ += n;
-    }
+    const std::size_t done = read_up_to(out.data() + old, step);
+    if (done < step)
+      fail_input(name() + ": truncated at byte " + std::to_string(offset_) + " while reading " + what + " (" +
+                 std::to_string(size) + " bytes expected, " + std::to_string(old + done) + " present)");
   }
   return out;
 }

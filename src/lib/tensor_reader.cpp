@@ -32,12 +32,7 @@ class ChunkedData {
       const std::size_t size = static_cast<std::size_t>(std::min<std::uint64_t>(kChunkBytes, wanted - total));
       // Default-initialised: pages are touched only as read() fills them.
       std::unique_ptr<std::byte[]> chunk(new std::byte[size]);
-      std::size_t filled = 0;
-      while (filled < size) {
-        const std::size_t n = input.read_some(chunk.get() + filled, size - filled);
-        if (n == 0) break;
-        filled += n;
-      }
+      const std::size_t filled = input.read_up_to(chunk.get(), size);
       total += filled;
       if (filled) chunks_.push_back({std::move(chunk), filled});
       if (filled < size) break;
@@ -66,16 +61,12 @@ class ChunkedData {
 // Magic, version and the 2-byte header length of a version 1 .npy file.
 constexpr std::size_t kVersion1PrefixBytes = 10;
 
-// Fills `bytes` up to `size` bytes from `input`, stopping early at the end of the input.
+// Extends `bytes` to `size` bytes from `input`, or to the end of the input if it is shorter.
 void read_up_to(ByteInput& input, std::vector<std::byte>& bytes, std::size_t size) {
-  std::size_t used = bytes.size();
-  bytes.resize(std::max(size, used));
-  while (used < size) {
-    const std::size_t n = input.read_some(bytes.data() + used, size - used);
-    if (n == 0) break;
-    used += n;
-  }
-  bytes.resize(used);
+  const std::size_t used = bytes.size();
+  if (size <= used) return;
+  bytes.resize(size);
+  bytes.resize(used + input.read_up_to(bytes.data() + used, size - used));
 }
 
 Tensor stream_npy(ByteInput& input, std::vector<std::byte> head, const std::string& source,
