@@ -4,6 +4,7 @@
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/tensor_file.hpp"
+#include "lib/tensor_layout.hpp"
 
 namespace adacomp {
 
@@ -37,17 +38,25 @@ std::optional<TensorFormat> sniff_format(std::span<const std::byte> bytes) {
   return std::nullopt;
 }
 
-static std::vector<Tensor> parse_raw(std::span<const std::byte> bytes, const std::string& source,
-                                     const TensorReadOptions& options) {
+std::uint64_t detail::raw_data_bytes(const TensorReadOptions& options, const std::string& source) {
+  return checked_element_count(*options.raw_shape, source) * dtype_size(options.dtype.value_or(DType::f32));
+}
+
+void detail::check_raw_data_size(const TensorReadOptions& options, std::uint64_t present, const std::string& source) {
   const DType dtype = options.dtype.value_or(DType::f32);
-  const std::uint64_t count = checked_element_count(*options.raw_shape, source);
-  const std::uint64_t expected = count * dtype_size(dtype);
-  if (bytes.size() != expected)
-    fail_input(source + ": raw input holds " + std::to_string(bytes.size()) + " bytes but --shape " +
+  const std::uint64_t expected = raw_data_bytes(options, source);
+  if (present != expected)
+    fail_input(source + ": raw input holds " + std::to_string(present) + " bytes but --shape " +
                shape_string(*options.raw_shape) + " of " + std::string(dtype_name(dtype)) + " needs " +
                std::to_string(expected));
+}
+
+static std::vector<Tensor> parse_raw(std::span<const std::byte> bytes, const std::string& source,
+                                     const TensorReadOptions& options) {
+  detail::check_raw_data_size(options, bytes.size(), source);
+  const DType dtype = options.dtype.value_or(DType::f32);
   Tensor tensor = make_tensor(options.single_name, dtype, *options.raw_shape);
-  decode_elements(bytes.data(), count, dtype, tensor.values.data());
+  decode_elements(bytes.data(), tensor.size(), dtype, tensor.values.data());
   std::vector<Tensor> out;
   out.push_back(std::move(tensor));
   return out;

@@ -8,7 +8,7 @@
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/tensor_file.hpp"
-#include "lib/npy_layout.hpp"
+#include "lib/tensor_layout.hpp"
 
 namespace adacomp {
 
@@ -94,15 +94,11 @@ Tensor stream_npy(ByteInput& input, std::vector<std::byte> head, const std::stri
 
 Tensor stream_raw(ByteInput& input, const std::string& source, const TensorReadOptions& options) {
   const DType dtype = options.dtype.value_or(DType::f32);
-  const std::uint64_t count = checked_element_count(*options.raw_shape, source);
-  const std::uint64_t expected = count * dtype_size(dtype);
+  const std::uint64_t expected = detail::raw_data_bytes(options, source);
   ChunkedData data;
   std::uint64_t present = data.read(input, expected);
   if (present == expected) present += skip_to_end(input);
-  if (present != expected)
-    fail_input(source + ": raw input holds " + std::to_string(present) + " bytes but --shape " +
-               shape_string(*options.raw_shape) + " of " + std::string(dtype_name(dtype)) + " needs " +
-               std::to_string(expected));
+  detail::check_raw_data_size(options, present, source);
   Tensor tensor = make_tensor(options.single_name, dtype, *options.raw_shape);
   float* out = tensor.values.data();
   data.drain([&](const std::byte* bytes, std::size_t size) {

@@ -1,6 +1,7 @@
 #pragma once
-// The pieces of the .npy reader shared by the in-memory parser (parse_npy) and the streaming
-// reader (read_tensor_file), so that both accept and refuse the same files with the same words.
+// The pieces of the .npy and raw readers shared by the in-memory parsers (parse_tensor_file) and
+// the streaming reader (read_tensor_file), so that both accept and refuse the same files with the
+// same words.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -10,6 +11,7 @@
 
 #include "adacomp/dtype.hpp"
 #include "adacomp/tensor.hpp"
+#include "adacomp/tensor_file.hpp"
 
 namespace adacomp::detail {
 
@@ -37,5 +39,10 @@ Tensor make_npy_tensor(const NpyLayout& layout, const std::string& name);
 void decode_npy_data(const NpyLayout& layout, std::byte* data, std::size_t bytes, float* dst);
 // Turns a Fortran-order tensor back into C order (a transposed copy).
 void finish_npy_tensor(const NpyLayout& layout, Tensor& tensor);
+
+// Raw input: the bytes --shape and --dtype call for.
+std::uint64_t raw_data_bytes(const TensorReadOptions& options, const std::string& source);
+// Refuses raw input whose size is not exactly that.
+void check_raw_data_size(const TensorReadOptions& options, std::uint64_t present, const std::string& source);
 
 }  // namespace adacomp::detail
