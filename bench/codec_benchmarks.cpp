@@ -94,13 +94,7 @@ void decode_reference(benchmark::State& state) {
   const auto bin_size = static_cast<std::uint32_t>(state.range(0));
   std::vector<float> residue(prior_residue());
   const adacomp::SparseTernary sparse = adacomp::compress(gradient(), residue, bin_size, 2.0f, "bench");
-  std::vector<std::uint32_t> index;
-  std::vector<float> value;
-  for (std::size_t bin = 0, e = 0; bin < sparse.bin_counts.size(); ++bin)
-    for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e) {
-      index.push_back(static_cast<std::uint32_t>(bin * bin_size + (sparse.entries[e] >> 2)));
-      value.push_back((sparse.entries[e] & 3u) == adacomp::kCodePositive ? sparse.scale : -sparse.scale);
-    }
+  const auto [index, value] = adacomp::scatter_list(sparse);
   std::vector<float> out(kElements);
   for (auto _ : state) {
     std::memset(out.data(), 0, kElements * sizeof(float));

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "adacomp/codec.hpp"
+
 namespace adacomp {
 
 struct BenchOptions {
@@ -46,5 +48,13 @@ std::vector<float> synthetic_gradient(std::uint64_t elements, const std::string&
                                       double scale, std::uint64_t seed);
 
 BenchReport run_bench(const BenchOptions& options);
+
+// The decode reference's input: the element index and decoded value of every entry, so that the
+// reference loop is a plain scatter (elements below 2^32).
+struct ScatterList {
+  std::vector<std::uint32_t> indices;
+  std::vector<float> values;
+};
+ScatterList scatter_list(const SparseTernary& sparse);
 
 }  // namespace adacomp

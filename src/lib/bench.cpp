@@ -62,6 +62,18 @@ std::vector<float> synthetic_gradient(std::uint64_t elements, const std::string&
   return out;
 }
 
+ScatterList scatter_list(const SparseTernary& sparse) {
+  ScatterList list;
+  list.indices.reserve(sparse.entries.size());
+  list.values.reserve(sparse.entries.size());
+  for (std::size_t bin = 0, e = 0; bin < sparse.bin_counts.size(); ++bin)
+    for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e) {
+      list.indices.push_back(static_cast<std::uint32_t>(bin * sparse.bin_size + (sparse.entries[e] >> 2)));
+      list.values.push_back((sparse.entries[e] & 3u) == kCodePositive ? sparse.scale : -sparse.scale);
+    }
+  return list;
+}
+
 BenchReport run_bench(const BenchOptions& options) {
   const std::size_t n = options.gradient.size();
   if (n == 0 || options.residue.size() != n) fail_usage("bench needs a non-empty gradient and a residue of its size");
@@ -91,14 +103,10 @@ BenchReport run_bench(const BenchOptions& options) {
         });
       });
       // decode, and its reference: zero-fill the output and scatter the same entries
-      std::vector<std::uint32_t> indices;
-      std::vector<float> values;
-      indices.reserve(sparse.entries.size());
-      for (std::size_t bin = 0, e = 0; bin < sparse.bin_counts.size(); ++bin)
-        for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e) {
-          indices.push_back(static_cast<std::uint32_t>(bin * T + (sparse.entries[e] >> 2)));
-          values.push_back((sparse.entries[e] & 3u) == kCodePositive ? sparse.scale : -sparse.scale);
-        }
+      // Plain names, not a structured binding: clang 14 cannot capture one in the lambdas below.
+      const ScatterList scatter = scatter_list(sparse);
+      const std::vector<std::uint32_t>& indices = scatter.indices;
+      const std::vector<float>& values = scatter.values;
       const double decode = median_seconds(options.repetitions,
                                            [&] { return timed([&] { decompress(sparse, output, "bench", threads); }); });
       const double decode_reference = median_seconds(options.repetitions, [&] {
