@@ -4,11 +4,13 @@
 #include <bit>
 #include <cmath>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
 #include "codec_detail.hpp"
+#include "correct_kernel.hpp"
 #include "parallel_parts.hpp"
 #include "select_kernel.hpp"
 
@@ -42,7 +44,8 @@ void check_parameters(std::uint32_t bin_size, float scale_factor, const std::str
 }
 
 // residue[x] -= sign * scale at the entries of bins [first_bin, last_bin), the first of them
-// being entry `e`: the residue becomes G - decoded.
+// being entry `e`: the residue becomes G - decoded. The reference loop's correction; the SIMD
+// kernels mark the selected elements for correct_residue instead.
 void apply_correction(std::span<float> residue, const SparseTernary& sparse, std::size_t first_bin,
                       std::size_t last_bin, std::size_t e) {
   const std::size_t T = sparse.bin_size;
@@ -105,6 +108,9 @@ struct Part {
   // Elements whose entries the buffer should expect room for: the first part's buffer becomes the
   // result, so it expects the whole tensor's and the other parts' are appended without a copy.
   std::size_t expected_elements = 0;
+  // With a residue: one bit per element of the part, set where selected, if the kernel marks them.
+  std::unique_ptr<std::uint64_t[]> selection;
+  bool selection_written = false;
 };
 
 // Bins [first_bin, last_bin): counts written (indexed from first_bin), entries appended, sums
@@ -116,6 +122,13 @@ void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, 
   std::vector<std::uint32_t> scratch(detail::scratch_words(job.bin_size));
   std::vector<double> chunk_sums;
   if (part.folds_sums) chunk_sums.resize(bins_per_chunk);
+  const std::size_t part_begin = first_bin * job.bin_size;
+  if (!job.residue.empty()) {
+    const std::size_t part_elements = std::min(last_bin * job.bin_size, job.gradient.size()) - part_begin;
+    // Not cleared: the kernel writes every word it reaches.
+    part.selection.reset(new std::uint64_t[part_elements / 64 + 1]);
+  }
+  part.selection_written = part.selection != nullptr;
   for (std::size_t chunk = first_bin; chunk < last_bin; chunk += bins_per_chunk) {
     detail::SelectArgs args;
     args.gradient = job.gradient.data();
@@ -130,7 +143,10 @@ void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, 
     part.entries.reserve((args.last_bin - chunk) * job.bin_size + detail::kEntrySlack);
     args.entries = part.entries.tail();
     args.scratch = scratch.data();
+    args.selection = part.selection.get();
+    args.selection_origin = part_begin;
     const detail::SelectResult result = detail::select_bins(args);
+    part.selection_written = part.selection_written && result.selection_written;
     part.entries.advance(result.entries);
     if (result.bad_bin != args.last_bin)
       fail_first_non_finite(job.gradient, job.residue, result.bad_bin * job.bin_size, job.scale_factor,
@@ -186,11 +202,16 @@ SparseTernary run(const Job& job, unsigned threads) {
   for (std::size_t p = 1; p < parts; ++p)
     out.entries.insert(out.entries.end(), results[p].entries.data(), results[p].entries.data() + results[p].entries.size());
 
-  // The residue update touches only the selected elements: G - sign * scale.
+  // The residue update changes only the selected elements: G - sign * scale.
   if (!job.residue.empty() && entries)
     detail::run_parts(parts, [&](std::size_t p) {
-      const std::size_t first = bins * p / parts;
-      apply_correction(job.residue, out, first, bins * (p + 1) / parts, detail::first_entry_of(out, first));
+      const std::size_t first = bins * p / parts, last = bins * (p + 1) / parts;
+      if (results[p].selection_written) {
+        const std::size_t begin = first * job.bin_size, end = std::min(last * job.bin_size, n);
+        detail::correct_residue(job.residue.data() + begin, results[p].selection.get(), end - begin, out.scale);
+      } else {
+        apply_correction(job.residue, out, first, last, detail::first_entry_of(out, first));
+      }
     });
   return out;
 }

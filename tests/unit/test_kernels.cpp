@@ -100,6 +100,28 @@ TEST_CASE("every kernel matches the reference loop bit for bit") {
   }
 }
 
+TEST_CASE("every kernel matches the reference where bin sums must be added in index order") {
+  // r = -g + small: G is small while |H| ~ (k - 1)|g| reaches the bin maximum, so the selected
+  // |G| spread over more binades than lane-order sums allow (bin_sums.cpp), next to bins of
+  // ordinary values.
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> unit(0.5f, 1.0f);
+  const std::size_t n = 6000;
+  std::vector<float> g(n), r(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    g[i] = (i & 1 ? -1.0f : 1.0f) * unit(rng) * 0x1p30f;
+    r[i] = (i % 3 == 0) ? -g[i] + std::ldexp(unit(rng), static_cast<int>(rng() % 8)) : 0.0f;
+    if (i >= n / 2) r[i] = g[i] * 0.25f;  // ordinary bins
+  }
+  for (std::uint32_t T : {16u, 50u, 500u})
+    for (float k : {2.0f, 4.0f}) {
+      const Outcome expected = run_kernel("reference", g, r, T, k, 1, false);
+      REQUIRE(expected.error.empty());
+      for (const auto& kernel : available_kernels())
+        require_same(run_kernel(kernel, g, r, T, k, 2, false), expected, kernel + " T=" + std::to_string(T));
+    }
+}
+
 TEST_CASE("a fresh learner without a residue gets the frame of a zero residue") {
   const auto g = adversarial(30011, 5, 1e-2f);
   for (std::uint32_t T : {50u, 500u}) {

@@ -1,0 +1,69 @@
+// The dense residue correction, compiled once per instruction set by Highway and dispatched at
+// run time like the selection kernel (select_kernel.cpp), whose target it follows.
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "lib/correct_kernel.cpp"  // found through the src/ include directory
+#define HWY_COMPILE_ALL_ATTAINABLE
+#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/highway.h>
+
+#include <bit>
+#include <cstring>
+
+#include "correct_kernel.hpp"
+
+HWY_BEFORE_NAMESPACE();
+namespace adacomp::detail::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// x - sign(x) * scale, computed as x + (-sign(x) * scale): IEEE 754 defines subtraction as the
+// addition of the negation, so both give the same bits.
+inline float corrected(float x, std::uint32_t scale_bits) {
+  const std::uint32_t negated_sign = ~std::bit_cast<std::uint32_t>(x) & 0x80000000u;
+  return x + std::bit_cast<float>(scale_bits ^ negated_sign);
+}
+
+void CorrectResidue(float* residue, const std::uint64_t* selection, std::size_t count, float scale) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToUnsigned<decltype(df)> du;
+  const std::size_t N = hn::Lanes(df);
+  const std::uint32_t scale_bits = std::bit_cast<std::uint32_t>(scale);
+  const auto scale_vector = hn::Set(du, scale_bits);
+  const auto sign = hn::Set(du, 0x80000000u);
+  std::size_t i = 0;
+  for (; i + N <= count; i += N) {
+    // N divides 64, so a vector's bits never straddle two words.
+    const std::uint64_t bits = selection[i / 64] >> (i % 64);
+#if HWY_TARGET <= HWY_AVX3
+    const hn::Mask<decltype(df)> mask{static_cast<__mmask16>(bits)};
+#else
+    std::uint8_t bytes[8];
+    std::memcpy(bytes, &bits, sizeof bytes);
+    const auto mask = hn::LoadMaskBits(df, bytes);
+#endif
+    const auto x = hn::LoadU(df, residue + i);
+    const auto delta = hn::BitCast(df, hn::Xor(scale_vector, hn::AndNot(hn::BitCast(du, x), sign)));
+    const auto result = hn::Add(x, delta);
+#if HWY_TARGET <= HWY_AVX3
+    hn::BlendedStore(result, mask, df, residue + i);  // lines without a selected element stay clean
+#else
+    hn::StoreU(hn::IfThenElse(mask, result, x), df, residue + i);  // AVX2's masked store is slow on AMD
+#endif
+  }
+  for (; i < count; ++i)
+    if ((selection[i / 64] >> (i % 64)) & 1) residue[i] = corrected(residue[i], scale_bits);
+}
+
+}  // namespace adacomp::detail::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace adacomp::detail {
+
+HWY_EXPORT(CorrectResidue);
+
+void correct_residue(float* residue, const std::uint64_t* selection, std::size_t count, float scale) {
+  HWY_DYNAMIC_DISPATCH(CorrectResidue)(residue, selection, count, scale);
+}
+
+}  // namespace adacomp::detail
+#endif  // HWY_ONCE

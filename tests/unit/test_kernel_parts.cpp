@@ -1,0 +1,117 @@
+// The library-internal pieces the SIMD encoder is built from, each against a plain definition:
+// the bit appender of the selection, the bound under which bin sums may be added in any order,
+// and the dense residue correction on every instruction set.
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "adacomp/kernels.hpp"
+#include "lib/correct_kernel.hpp"
+#include "lib/select_kernel.hpp"
+
+using namespace adacomp;
+
+TEST_CASE("BitAppender writes runs of bits after the kept ones and across words") {
+  std::mt19937 rng(7);
+  for (std::size_t start : {std::size_t{0}, std::size_t{1}, std::size_t{63}, std::size_t{64}, std::size_t{100}}) {
+    std::vector<std::uint64_t> words(40, 0xdeadbeefdeadbeefull);  // garbage past `start`
+    std::vector<bool> expected(start);
+    for (std::size_t i = 0; i < start; ++i) {
+      const bool bit = rng() & 1;
+      expected[i] = bit;
+      if (bit)
+        words[i / 64] |= std::uint64_t{1} << (i % 64);
+      else
+        words[i / 64] &= ~(std::uint64_t{1} << (i % 64));
+    }
+    // Two appenders one after the other, as two kernel calls over consecutive chunks.
+    for (int call = 0; call < 2; ++call) {
+      detail::BitAppender appender(words.data(), expected.size());
+      for (int run = 0; run < 60; ++run) {
+        const unsigned count = 1 + rng() % 16;
+        const std::uint64_t bits = rng() & ((std::uint64_t{1} << count) - 1);
+        appender.append(bits, count);
+        for (unsigned b = 0; b < count; ++b) expected.push_back((bits >> b) & 1);
+      }
+      appender.finish();
+    }
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+      INFO("start " << start << " bit " << i);
+      REQUIRE(((words[i / 64] >> (i % 64)) & 1) == static_cast<std::uint64_t>(expected[i]));
+    }
+  }
+}
+
+namespace {
+std::uint32_t bits_of(float x) { return std::bit_cast<std::uint32_t>(x); }
+}  // namespace
+
+TEST_CASE("exact_sums holds exactly up to the bound where no order of addition can round") {
+  // Emax - Emin + ceil(log2 T) <= 29
+  CHECK(detail::exact_sums(bits_of(1.0f), bits_of(std::ldexp(1.0f, 23)), 64));
+  CHECK_FALSE(detail::exact_sums(bits_of(1.0f), bits_of(std::ldexp(1.0f, 24)), 64));
+  CHECK(detail::exact_sums(bits_of(1.0f), bits_of(std::ldexp(1.0f, 29)), 1));
+  CHECK_FALSE(detail::exact_sums(bits_of(1.0f), bits_of(std::ldexp(1.0f, 30)), 1));
+  CHECK(detail::exact_sums(bits_of(1.0f), bits_of(std::ldexp(1.0f, 15)), 16384));
+  CHECK_FALSE(detail::exact_sums(bits_of(1.0f), bits_of(std::ldexp(1.0f, 16)), 16384));
+  // Subnormals share the granularity of the smallest normal exponent.
+  const float denormal = std::numeric_limits<float>::denorm_min();
+  CHECK(detail::exact_sums(bits_of(denormal), bits_of(std::ldexp(1.0f, -126 + 23)), 64));
+  CHECK_FALSE(detail::exact_sums(bits_of(denormal), bits_of(std::ldexp(1.0f, -126 + 24)), 64));
+}
+
+TEST_CASE("within the exact_sums bound sums in index order and in lane order agree and beyond it they can differ") {
+  std::mt19937 rng(11);
+  int differing_beyond = 0;
+  for (int trial = 0; trial < 2000; ++trial) {
+    const std::uint32_t T = 1u << (1 + trial % 8);
+    const int spread = static_cast<int>(rng() % 34);
+    std::vector<float> values(T);
+    std::uint32_t smallest = 0xffffffffu, largest = 0;
+    for (auto& v : values) {
+      const int exponent = static_cast<int>(rng() % static_cast<unsigned>(spread + 1));
+      v = std::ldexp(1.0f + static_cast<float>(rng() % (1u << 23)) * 0x1p-23f, exponent);
+      smallest = std::min(smallest, bits_of(v));
+      largest = std::max(largest, bits_of(v));
+    }
+    double index_order = 0.0;
+    for (float v : values) index_order += v;
+    double lanes[8] = {};
+    for (std::size_t i = 0; i < T; ++i) lanes[i % 8] += values[i];
+    double lane_order = 0.0;
+    for (double lane : lanes) lane_order += lane;
+    if (detail::exact_sums(smallest, largest, T))
+      REQUIRE(index_order == lane_order);
+    else
+      differing_beyond += index_order != lane_order;
+  }
+  CHECK(differing_beyond > 0);  // the bound is not vacuous
+}
+
+TEST_CASE("the dense residue correction subtracts sign times scale at the marked elements on every kernel") {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  for (std::size_t count : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{64}, std::size_t{1000}}) {
+    std::vector<float> residue(count);
+    for (auto& x : residue) x = value(rng);
+    if (count > 3) residue[3] = 1e-30f;
+    std::vector<std::uint64_t> selection(count / 64 + 1);
+    for (auto& word : selection) word = (static_cast<std::uint64_t>(rng()) << 32) | rng();
+    const float scale = 0.3f;
+    std::vector<float> expected = residue;
+    for (std::size_t i = 0; i < count; ++i)
+      if ((selection[i / 64] >> (i % 64)) & 1) expected[i] = residue[i] - (residue[i] > 0 ? scale : -scale);
+    for (const auto& kernel : available_kernels()) {
+      select_kernel(kernel);
+      std::vector<float> got = residue;
+      detail::correct_residue(got.data(), selection.data(), count, scale);
+      select_kernel("auto");
+      INFO(kernel << " count " << count);
+      REQUIRE(std::memcmp(got.data(), expected.data(), count * sizeof(float)) == 0);
+    }
+  }
+}
