@@ -59,8 +59,8 @@ HWY_INLINE hn::Vec<D> compact(D d, hn::Vec<D> v, hn::Mask<D> mask) {
 }
 
 // The first `count` lanes at p, zeros after them (zeros neither raise the maxima nor get
-// selected, as G = 0), and the matching store. AVX2 and AVX-512 mask the memory access itself;
-// the others go through a copy, so that nothing outside the bin is read or written on any target.
+// selected, as G = 0), and the matching store; nothing outside the bin is read or written.
+// AVX2 and AVX-512 mask the load itself; the others go through a copy.
 template <class D>
 HWY_INLINE hn::Vec<D> load_partial(D d, const float* p, std::size_t count) {
 #if HWY_TARGET <= HWY_AVX2
@@ -72,15 +72,21 @@ HWY_INLINE hn::Vec<D> load_partial(D d, const float* p, std::size_t count) {
 #endif
 }
 
+// Stores go through a copy on every target: masked stores are slow on AMD (vmaskmovps; on Zen 4
+// AVX-512's took a 16M-element encode at T = 50 from 7.9 to 9.2 ms). Copies of a fixed size
+// compile to a move or two, and a bin's tail has the same length in every bin, so the branch
+// is predicted.
+template <std::size_t... kCount>
+HWY_INLINE void copy_first_floats(float* to, const float* from, std::size_t count, std::index_sequence<kCount...>) {
+  (void)to, (void)from;  // unused where a vector has one lane
+  ((count == kCount + 1 ? std::memcpy(to, from, (kCount + 1) * sizeof(float)) : nullptr), ...);
+}
+
 template <class D>
 HWY_INLINE void store_partial(D d, hn::Vec<D> v, float* p, std::size_t count) {
-#if HWY_TARGET <= HWY_AVX2
-  hn::BlendedStore(v, hn::FirstN(d, count), d, p);
-#else
   alignas(64) float copy[kMaxFloatLanes];
   hn::Store(v, d, copy);
-  std::memcpy(p, copy, count * sizeof(float));
-#endif
+  copy_first_floats(p, copy, count, std::make_index_sequence<hn::MaxLanes(D()) - 1>());
 }
 
 // The lanes of a mask as the low bits of an integer.
@@ -158,8 +164,14 @@ class BinRun {
     add_maxima(maxima, last);
     if (!start_selection(maxima)) return false;
     std::size_t count = 0;
-    for (std::size_t i = 0; i < full; i += N) count += select(load(begin + i), begin + i, count, N);
-    if (tail) count += select(last, begin + full, count, tail);
+    for (std::size_t i = 0; i < full; i += N) {
+      count += select(load(begin + i), begin + i, count, N);
+      if (kSelection) selection_.append(selected_bits_, static_cast<unsigned>(N));
+    }
+    if (tail) {
+      count += select(last, begin + full, count, tail);
+      if (kSelection) selection_.append(selected_bits_, static_cast<unsigned>(tail));
+    }
     end_bin(bin, count);
     return true;
   }
@@ -180,9 +192,21 @@ class BinRun {
     add_maxima(maxima, v[kFull]);
     if (!start_selection(maxima)) return false;
     std::size_t count = 0;
+    // The bin's selection bits, appended at once where they fit a word.
+    const bool one_word = a_.bin_size <= 64;
+    std::uint64_t bin_bits = 0;
 #pragma GCC unroll 16
-    for (std::size_t j = 0; j < kFull; ++j) count += select(v[j], begin + j * N, count, N);
-    if (tail) count += select(v[kFull], begin + kFull * N, count, tail);
+    for (std::size_t j = 0; j < kFull; ++j) {
+      count += select(v[j], begin + j * N, count, N);
+      if (kSelection && one_word) bin_bits |= selected_bits_ << (j * N);
+      if (kSelection && !one_word) selection_.append(selected_bits_, static_cast<unsigned>(N));
+    }
+    if (tail) {
+      count += select(v[kFull], begin + kFull * N, count, tail);
+      if (kSelection && one_word) bin_bits |= selected_bits_ << (kFull * N);
+      if (kSelection && !one_word) selection_.append(selected_bits_, static_cast<unsigned>(tail));
+    }
+    if (kSelection && one_word) selection_.append(bin_bits, a_.bin_size);
     end_bin(bin, count);
     return true;
   }
@@ -247,7 +271,7 @@ class BinRun {
   // and 2 for G < 0) of the selected lanes, narrowed to 16 bits, after the bin's first `count`;
   // adds the selected |G| into binary64 lanes. Lane sums are another order than the specified
   // index order: the smallest selected |G| is kept for the check that no order can round
-  // (bin_sums.cpp). Returns the number selected.
+  // (bin_sums.cpp). Returns the number selected; their lanes are left in selected_bits_.
   HWY_INLINE std::size_t select(const Values& v, std::size_t at, std::size_t count, std::size_t lanes) {
     const hn::Rebind<std::uint16_t, D> d16;
     if (kResidue) {
@@ -266,8 +290,8 @@ class BinRun {
     entry_base_ = hn::Add(entry_base_, hn::Set(du_, static_cast<std::uint32_t>(hn::Lanes(d_) << 2)));
     const auto picked = hn::IfThenElseZero(selected, hn::Abs(v.G));
     add_promoted(d_, picked, sum_low_, sum_high_);
-    smallest_ = hn::Min(smallest_, hn::IfThenElse(selected_u, hn::BitCast(du_, picked), hn::Set(du_, 0xffffffffu)));
-    if (kSelection) selection_.append(mask_bits(d_, selected), static_cast<unsigned>(lanes));
+    smallest_ = hn::IfThenElse(selected_u, hn::Min(smallest_, hn::BitCast(du_, picked)), smallest_);
+    if (kSelection) selected_bits_ = mask_bits(d_, selected);
     return hn::CountTrue(d_, selected);
   }
 
@@ -291,6 +315,7 @@ class BinRun {
   hn::Vec<hn::RebindToSigned<D>> threshold_;  // the bin maximum of |G| as bits
   VU entry_base_;                              // (offset << 2) | 1 for every lane of the next vector
   VD sum_low_, sum_high_;
+  std::uint64_t selected_bits_ = 0;  // of the last vector
   // The call's
   VU smallest_;                     // selected |G|, as bits
   std::uint32_t largest_bits_ = 0;  // of the selected |G|: the largest bin maximum with a selection

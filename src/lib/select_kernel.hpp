@@ -59,7 +59,7 @@ class BitAppender {
       : words_(words), position_(position),
         pending_(position % 64 ? words[position / 64] & ((std::uint64_t{1} << (position % 64)) - 1) : 0) {}
 
-  // `bits` has no bit set at or above `count`; count < 64.
+  // `bits` has no bit set at or above `count`; count <= 64.
   void append(std::uint64_t bits, unsigned count) {
     const unsigned used = static_cast<unsigned>(position_ % 64);
     pending_ |= bits << used;
