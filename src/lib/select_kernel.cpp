@@ -20,6 +20,9 @@ HWY_BEFORE_NAMESPACE();
 namespace adacomp::detail::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// Vectors in the longest bin, of the narrowest vectors (EMU128's 4 lanes).
+constexpr std::size_t kMaxBinVectors = 16384 / 4 + 1;
+
 // Bins shorter than this use vectors of at most 8 lanes.
 constexpr std::uint32_t kShortBin = 256;
 
@@ -104,6 +107,21 @@ HWY_INLINE std::uint64_t mask_bits(D d, hn::Mask<D> mask) {
 #endif
 }
 
+// The inverse of mask_bits.
+template <class D>
+HWY_INLINE hn::Mask<D> mask_from_bits(D d, std::uint64_t bits) {
+#if HWY_TARGET <= HWY_AVX3
+  (void)d;
+  hn::Mask<D> mask;
+  mask.raw = static_cast<decltype(mask.raw)>(bits);
+  return mask;
+#else
+  std::uint8_t bytes[8];
+  std::memcpy(bytes, &bits, sizeof bytes);
+  return hn::LoadMaskBits(d, bytes);
+#endif
+}
+
 // binary64 lanes for float vectors of tag D: half as many lanes, one on the one-lane target.
 #if HWY_TARGET == HWY_SCALAR
 template <class D>
@@ -163,6 +181,35 @@ class BinRun {
     for (std::size_t i = 0; i < full; i += N) add_maxima(maxima, load(begin + i));
     add_maxima(maxima, last);
     if (!start_selection(maxima)) return false;
+    if (full / N >= 16) {
+      // Long bins: mark first, then compact only the vectors that hold a selected element (at
+      // T = 500 fewer than half of them), reading their G back from the residue just written
+      // (or g itself, without a residue).
+      std::uint32_t marked[kMaxBinVectors];
+      std::uint32_t lane_bits[kMaxBinVectors];  // at most 16 lanes on x86
+      std::size_t n_marked = 0;
+      const std::size_t vectors = full / N + (tail ? 1 : 0);
+      for (std::size_t j = 0; j < vectors; ++j) {
+        const std::size_t lanes = j * N < full ? N : tail;
+        const Values v = lanes == N ? load(begin + j * N) : last;
+        store_G(v, begin + j * N, lanes);
+        const std::uint64_t bits = mask_bits(d_, selection_of(v));
+        if (kSelection) selection_.append(bits, static_cast<unsigned>(lanes));
+        marked[n_marked] = static_cast<std::uint32_t>(j);
+        lane_bits[n_marked] = static_cast<std::uint32_t>(bits);
+        n_marked += bits != 0;
+      }
+      std::size_t count = 0;
+      for (std::size_t m = 0; m < n_marked; ++m) {
+        const std::size_t j = marked[m];
+        const float* source = (kResidue ? a_.residue : a_.gradient) + begin + j * N;
+        const auto G = j * N < full ? hn::LoadU(d_, source) : load_partial(d_, source, tail);
+        const auto base = hn::Add(first_entry_base_, hn::Set(du_, static_cast<std::uint32_t>((j * N) << 2)));
+        count += compact_selected(G, mask_from_bits(d_, lane_bits[m]), base, count);
+      }
+      end_bin(bin, count);
+      return true;
+    }
     std::size_t count = 0;
     for (std::size_t i = 0; i < full; i += N) {
       count += select(load(begin + i), begin + i, count, N);
@@ -266,32 +313,47 @@ class BinRun {
     return true;
   }
 
-  // Pass 2 of the vector of elements [at, at + lanes): G into the residue; selects
-  // |H| >= max|G| with G != 0 and appends the entries ((offset << 2) | code, code 1 for G > 0
-  // and 2 for G < 0) of the selected lanes, narrowed to 16 bits, after the bin's first `count`;
-  // adds the selected |G| into binary64 lanes. Lane sums are another order than the specified
-  // index order: the smallest selected |G| is kept for the check that no order can round
-  // (bin_sums.cpp). Returns the number selected; their lanes are left in selected_bits_.
-  HWY_INLINE std::size_t select(const Values& v, std::size_t at, std::size_t count, std::size_t lanes) {
-    const hn::Rebind<std::uint16_t, D> d16;
-    if (kResidue) {
-      if (lanes == hn::Lanes(d_))
-        hn::StoreU(v.G, d_, a_.residue + at);
-      else
-        store_partial(d_, v.G, a_.residue + at, lanes);
-    }
-    // |H| >= threshold, as bits below 2^31 compared signed (x86 has no unsigned compare).
+  // G of the vector of elements [at, at + lanes) into the residue.
+  HWY_INLINE void store_G(const Values& v, std::size_t at, std::size_t lanes) {
+    if (!kResidue) return;
+    if (lanes == hn::Lanes(d_))
+      hn::StoreU(v.G, d_, a_.residue + at);
+    else
+      store_partial(d_, v.G, a_.residue + at, lanes);
+  }
+
+  // |H| >= max|G| and G != 0, with |H| and the maximum compared as bits below 2^31, signed
+  // (x86 has no unsigned compare).
+  HWY_INLINE hn::Mask<D> selection_of(const Values& v) const {
     const auto below = hn::Gt(threshold_, hn::BitCast(di_, hn::Abs(v.H)));
-    const auto selected = hn::AndNot(hn::RebindMask(d_, below), hn::Ne(v.G, hn::Zero(d_)));
+    return hn::AndNot(hn::RebindMask(d_, below), hn::Ne(v.G, hn::Zero(d_)));
+  }
+
+  // Pass 2 of the vector of elements [at, at + lanes), the bin's entries so far being `count`.
+  // Returns the number selected; their lanes are left in selected_bits_.
+  HWY_INLINE std::size_t select(const Values& v, std::size_t at, std::size_t count, std::size_t lanes) {
+    store_G(v, at, lanes);
+    const auto selected = selection_of(v);
+    const std::size_t selected_count = compact_selected(v.G, selected, entry_base_, count);
+    entry_base_ = hn::Add(entry_base_, hn::Set(du_, static_cast<std::uint32_t>(hn::Lanes(d_) << 2)));
+    if (kSelection) selected_bits_ = mask_bits(d_, selected);
+    return selected_count;
+  }
+
+  // Appends the entries ((offset << 2) | code, code 1 for G > 0 and 2 for G < 0) of the selected
+  // lanes, narrowed to 16 bits, after the bin's first `count`; `base` holds (offset << 2) | 1 of
+  // each lane. Adds the selected |G| into binary64 lanes: lane sums are another order than the
+  // specified index order, so the smallest selected |G| is kept for the check that no order can
+  // round (bin_sums.cpp). Returns the number selected.
+  HWY_INLINE std::size_t compact_selected(VF G, hn::Mask<D> selected, VU base, std::size_t count) {
+    const hn::Rebind<std::uint16_t, D> d16;
     const auto selected_u = hn::RebindMask(du_, selected);
-    const auto entry = hn::Add(entry_base_, hn::ShiftRight<31>(hn::BitCast(du_, v.G)));
+    const auto entry = hn::Add(base, hn::ShiftRight<31>(hn::BitCast(du_, G)));
     // Entries are below 2^16, so the signed-to-unsigned narrowing (Highway has no u32 -> u16) is exact.
     hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di_, compact(du_, entry, selected_u))), d16, out_ + count);
-    entry_base_ = hn::Add(entry_base_, hn::Set(du_, static_cast<std::uint32_t>(hn::Lanes(d_) << 2)));
-    const auto picked = hn::IfThenElseZero(selected, hn::Abs(v.G));
+    const auto picked = hn::IfThenElseZero(selected, hn::Abs(G));
     add_promoted(d_, picked, sum_low_, sum_high_);
     smallest_ = hn::IfThenElse(selected_u, hn::Min(smallest_, hn::BitCast(du_, picked)), smallest_);
-    if (kSelection) selected_bits_ = mask_bits(d_, selected);
     return hn::CountTrue(d_, selected);
   }
 
