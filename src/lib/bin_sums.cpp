@@ -1,5 +1,5 @@
-// The bin sums of the selected |G| (wire_format.md §7 step 5: binary64, in index order), for kernels that add in
-// another order.
+// The bin sums of the selected |G| (wire_format.md §7 step 5: binary64, in index order), for
+// kernels that add in another order.
 //
 // Why another order can give the same bits: a float with biased exponent E (1 for subnormals)
 // is an integer multiple of 2^(E - 150) below 2^(E - 126). If the selected values of a bin have

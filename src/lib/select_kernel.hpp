@@ -7,8 +7,7 @@
 
 namespace adacomp::detail {
 
-// Extra room the kernels may write past the last entry (a SIMD compress-store writes whole
-// vectors), and may read past it.
+// Extra room the kernels may write past the last entry (a SIMD compress-store writes whole vectors).
 inline constexpr std::size_t kEntrySlack = 64;
 
 struct SelectArgs {
