@@ -7,9 +7,9 @@
 #include <hwy/highway.h>
 
 #include <bit>
-#include <cstring>
 
 #include "correct_kernel.hpp"
+#include "mask_bits-inl.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace adacomp::detail::HWY_NAMESPACE {
@@ -32,14 +32,7 @@ void CorrectResidue(float* residue, const std::uint64_t* selection, std::size_t 
   std::size_t i = 0;
   for (; i + N <= count; i += N) {
     // N divides 64, so a vector's bits never straddle two words.
-    const std::uint64_t bits = selection[i / 64] >> (i % 64);
-#if HWY_TARGET <= HWY_AVX3
-    const hn::Mask<decltype(df)> mask{static_cast<__mmask16>(bits)};
-#else
-    std::uint8_t bytes[8];
-    std::memcpy(bytes, &bits, sizeof bytes);
-    const auto mask = hn::LoadMaskBits(df, bytes);
-#endif
+    const auto mask = mask_from_bits(df, selection[i / 64] >> (i % 64));
     const auto x = hn::LoadU(df, residue + i);
     const auto delta = hn::BitCast(df, hn::Xor(scale_vector, hn::AndNot(hn::BitCast(du, x), sign)));
     const auto result = hn::Add(x, delta);

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <utility>
 
+#include "mask_bits-inl.h"
 #include "select_kernel.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -90,36 +91,6 @@ HWY_INLINE void store_partial(D d, hn::Vec<D> v, float* p, std::size_t count) {
   alignas(64) float copy[kMaxFloatLanes];
   hn::Store(v, d, copy);
   copy_first_floats(p, copy, count, std::make_index_sequence<hn::MaxLanes(D()) - 1>());
-}
-
-// The lanes of a mask as the low bits of an integer.
-template <class D>
-HWY_INLINE std::uint64_t mask_bits(D d, hn::Mask<D> mask) {
-#if HWY_TARGET <= HWY_AVX3
-  (void)d;
-  return mask.raw;
-#else
-  std::uint8_t bytes[8] = {};
-  hn::StoreMaskBits(d, mask, bytes);
-  std::uint64_t bits = 0;
-  std::memcpy(&bits, bytes, (hn::MaxLanes(d) + 7) / 8);
-  return bits;
-#endif
-}
-
-// The inverse of mask_bits.
-template <class D>
-HWY_INLINE hn::Mask<D> mask_from_bits(D d, std::uint64_t bits) {
-#if HWY_TARGET <= HWY_AVX3
-  (void)d;
-  hn::Mask<D> mask;
-  mask.raw = static_cast<decltype(mask.raw)>(bits);
-  return mask;
-#else
-  std::uint8_t bytes[8];
-  std::memcpy(bytes, &bits, sizeof bytes);
-  return hn::LoadMaskBits(d, bytes);
-#endif
 }
 
 // binary64 lanes for float vectors of tag D: half as many lanes, one on the one-lane target.
