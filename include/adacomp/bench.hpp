@@ -30,6 +30,9 @@ struct BenchResult {
   double elements_per_second = 0;
   std::uint64_t entries = 0;
   double density = 0;
+  // encode only: compress() on a plain residue, which it corrects in a second pass; "encode"
+  // itself is a step on a kept Residue (residue.hpp), whose correction the next step applies.
+  double one_shot_seconds = 0, one_shot_fraction = 0;
 };
 
 struct ZstdBenchResult {

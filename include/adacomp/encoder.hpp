@@ -7,6 +7,7 @@
 
 #include "adacomp/bin_size_policy.hpp"
 #include "adacomp/codec.hpp"
+#include "adacomp/residue.hpp"
 #include "adacomp/tensor.hpp"
 #include "adacomp/wire.hpp"
 
@@ -22,8 +23,8 @@ struct EncodeSettings {
   bool excluded(const std::string& name) const { return matches_any_glob(exclude, name); }
 };
 
-// Residue of each compressed tensor, float32, keyed by tensor name.
-using ResidueMap = std::map<std::string, Tensor>;
+// Residue of each compressed tensor, keyed by tensor name.
+using ResidueMap = std::map<std::string, Residue>;
 
 // Throws Error(invalid_input) naming `source` unless `residues` holds exactly the compressed
 // tensors of `tensors`, each float32 with the tensor's shape.

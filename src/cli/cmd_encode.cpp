@@ -61,7 +61,7 @@ ResidueMap load_residues(const std::string& path) {
   if (!file_exists(path)) return residues;
   for (Tensor& tensor : read_tensor_file(path, {})) {
     const std::string name = tensor.name;
-    if (!residues.emplace(name, std::move(tensor)).second)
+    if (!residues.emplace(name, Residue(std::move(tensor))).second)
       fail_input(path + ": residue holds tensor '" + name + "' twice");
   }
   return residues;
@@ -100,7 +100,7 @@ int run_encode(EncodeOptions& options) {
   if (!options.residue.empty()) {
     std::vector<Tensor> ordered;
     for (const Tensor& tensor : tensors)
-      if (!settings.excluded(tensor.name)) ordered.push_back(std::move(residues.at(tensor.name)));
+      if (!settings.excluded(tensor.name)) ordered.push_back(residues.at(tensor.name).take());
     residue_output = std::make_unique<OutputFile>(options.residue, true);
     residue_output->write(serialize_tensor_file(ordered, residue_format(options.residue)));
   }

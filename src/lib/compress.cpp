@@ -1,14 +1,17 @@
 // Compression of one tensor: argument checks, the split over threads and chunks, the tensor
-// scale, and the sparse residue update. The per-bin work is the kernel's (select_kernel.hpp).
+// scale, and the residue correction, made in a second pass over a plain residue or left pending
+// in a kept Residue (residue.hpp). The per-bin work is the kernel's (select_kernel.hpp).
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <exception>
 #include <memory>
+#include <numeric>
 #include <string>
 
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
+#include "adacomp/residue.hpp"
 #include "codec_detail.hpp"
 #include "correct_kernel.hpp"
 #include "parallel_parts.hpp"
@@ -18,21 +21,40 @@ namespace adacomp {
 
 namespace {
 
+struct Job {
+  std::span<const float> gradient;
+  std::span<float> residue;  // empty: a zero residue, not kept
+  std::uint32_t bin_size = 1;
+  float scale_factor = 2.0f;
+  const std::string* tensor_name = nullptr;
+  // With a residue: the selection bits written (detail::selection_words), and the pending
+  // correction read, if any (SelectArgs).
+  std::uint64_t* selection = nullptr;
+  const std::uint64_t* pending = nullptr;
+  float pending_scale = 0.0f;
+
+  // r of element i as the kernels read it.
+  float residue_at(std::size_t i) const {
+    if (residue.empty()) return 0.0f;
+    if (pending && ((pending[i / 64] >> (i % 64)) & 1)) return detail::corrected(residue[i], pending_scale);
+    return residue[i];
+  }
+};
+
 // The first non-finite element from `begin` (the bins before it were checked finite), in index
-// order, so that errors always name the same index. `residue` empty: a zero residue.
-[[noreturn]] void fail_first_non_finite(std::span<const float> gradient, std::span<const float> residue,
-                                        std::size_t begin, float scale_factor, const std::string& tensor_name) {
-  for (std::size_t i = begin; i < gradient.size(); ++i) {
-    const float g = gradient[i];
-    const float r = residue.empty() ? 0.0f : residue[i];
-    const std::string where = "tensor '" + tensor_name + "' element " + std::to_string(i);
+// order, so that errors always name the same index.
+[[noreturn]] void fail_first_non_finite(const Job& job, std::size_t begin) {
+  for (std::size_t i = begin; i < job.gradient.size(); ++i) {
+    const float g = job.gradient[i];
+    const float r = job.residue_at(i);
+    const float k = job.scale_factor;
+    const std::string where = "tensor '" + *job.tensor_name + "' element " + std::to_string(i);
     if (!std::isfinite(g)) fail_input(where + ": gradient value is " + (std::isnan(g) ? "NaN" : "infinite"));
     if (!std::isfinite(r)) fail_input(where + ": residue value is " + (std::isnan(r) ? "NaN" : "infinite"));
     if (!std::isfinite(r + g)) fail_input(where + ": residue + gradient overflows float32");
-    if (!std::isfinite(r + scale_factor * g))
-      fail_input(where + ": residue + scale_factor * gradient overflows float32");
+    if (!std::isfinite(r + k * g)) fail_input(where + ": residue + scale_factor * gradient overflows float32");
   }
-  fail_input("tensor '" + tensor_name + "': non-finite value");  // unreachable by construction
+  fail_input("tensor '" + *job.tensor_name + "': non-finite value");  // unreachable by construction
 }
 
 void check_parameters(std::uint32_t bin_size, float scale_factor, const std::string& tensor_name) {
@@ -41,24 +63,6 @@ void check_parameters(std::uint32_t bin_size, float scale_factor, const std::str
                std::to_string(kMaxBinSize));
   if (!(scale_factor >= kMinScaleFactor && scale_factor <= kMaxScaleFactor))
     fail_usage("tensor '" + tensor_name + "': scale factor must be between 1 and 4");
-}
-
-// residue[x] -= sign * scale at the entries of bins [first_bin, last_bin), the first of them
-// being entry `e`: the residue becomes G - decoded. The reference loop's correction; the SIMD
-// kernels mark the selected elements for correct_residue instead.
-void apply_correction(std::span<float> residue, const SparseTernary& sparse, std::size_t first_bin,
-                      std::size_t last_bin, std::size_t e) {
-  const std::size_t T = sparse.bin_size;
-  for (std::size_t bin = first_bin; bin < last_bin; ++bin) {
-    float* r = residue.data() + bin * T;
-    for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e) {
-      // x + (-s) is x - s exactly (IEEE 754 defines subtraction so); the sign is flipped with
-      // bits rather than a branch, as codes are as unpredictable as gradient signs.
-      const std::uint16_t entry = sparse.entries[e];
-      const std::uint32_t negate = static_cast<std::uint32_t>((entry & 3u) == kCodePositive) << 31;
-      r[entry >> 2] += std::bit_cast<float>(std::bit_cast<std::uint32_t>(sparse.scale) ^ negate);
-    }
-  }
 }
 
 // Entries of a run of bins, in a vector that becomes the result's (no copy for the first part).
@@ -89,13 +93,6 @@ class EntryBuffer {
   std::size_t size_ = 0;
 };
 
-struct Job {
-  std::span<const float> gradient;
-  std::span<float> residue;  // empty: a zero residue, not kept
-  std::uint32_t bin_size = 1;
-  float scale_factor = 2.0f;
-  const std::string* tensor_name = nullptr;
-};
 
 // What one thread's run of bins produces besides the counts.
 struct Part {
@@ -108,9 +105,6 @@ struct Part {
   // Elements whose entries the buffer should expect room for: the first part's buffer becomes the
   // result, so it expects the whole tensor's and the other parts' are appended without a copy.
   std::size_t expected_elements = 0;
-  // With a residue: one bit per element of the part, set where selected, if the kernel marks them.
-  std::unique_ptr<std::uint64_t[]> selection;
-  bool selection_written = false;
 };
 
 // Bins [first_bin, last_bin): counts written (indexed from first_bin), entries appended, sums
@@ -122,13 +116,6 @@ void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, 
   std::vector<std::uint32_t> scratch(detail::scratch_words(job.bin_size));
   std::vector<double> chunk_sums;
   if (part.folds_sums) chunk_sums.resize(bins_per_chunk);
-  const std::size_t part_begin = first_bin * job.bin_size;
-  if (!job.residue.empty()) {
-    const std::size_t part_elements = std::min(last_bin * job.bin_size, job.gradient.size()) - part_begin;
-    // Not cleared: the kernel writes every word it reaches.
-    part.selection.reset(new std::uint64_t[part_elements / 64 + 1]);
-  }
-  part.selection_written = part.selection != nullptr;
   for (std::size_t chunk = first_bin; chunk < last_bin; chunk += bins_per_chunk) {
     detail::SelectArgs args;
     args.gradient = job.gradient.data();
@@ -143,14 +130,12 @@ void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, 
     part.entries.reserve((args.last_bin - chunk) * job.bin_size + detail::kEntrySlack);
     args.entries = part.entries.tail();
     args.scratch = scratch.data();
-    args.selection = part.selection.get();
-    args.selection_origin = part_begin;
+    args.selection = job.selection;
+    args.pending = job.pending;
+    args.pending_scale = job.pending_scale;
     const detail::SelectResult result = detail::select_bins(args);
-    part.selection_written = part.selection_written && result.selection_written;
     part.entries.advance(result.entries);
-    if (result.bad_bin != args.last_bin)
-      fail_first_non_finite(job.gradient, job.residue, result.bad_bin * job.bin_size, job.scale_factor,
-                            *job.tensor_name);
+    if (result.bad_bin != args.last_bin) fail_first_non_finite(job, result.bad_bin * job.bin_size);
     if (part.folds_sums)
       for (std::size_t b = 0; b < args.last_bin - chunk; ++b) part.folded_sum += chunk_sums[b];
     if (chunk == first_bin && result.entries) {
@@ -162,7 +147,18 @@ void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, 
   }
 }
 
-SparseTernary run(const Job& job, unsigned threads) {
+// Bins [first_bin(p), first_bin(p + 1)) go to part p. Parts start on elements that are
+// multiples of 64, so that each writes whole words of the selection bits.
+struct PartSplit {
+  std::size_t bins, parts, unit;
+  PartSplit(std::size_t bin_count, std::size_t part_count, std::uint32_t bin_size)
+      : bins(bin_count), parts(part_count), unit(64 / std::gcd<std::size_t>(bin_size, 64)) {}
+  std::size_t first_bin(std::size_t p) const { return p == parts ? bins : bins * p / parts / unit * unit; }
+};
+
+// The selection, the sums and the scale; the residue, if any, left at G (the correction is the
+// caller's, with the bits at job.selection).
+SparseTernary run(const Job& job, unsigned threads, std::size_t& parts) {
   const std::size_t n = job.gradient.size();
   SparseTernary out;
   out.element_count = n;
@@ -170,20 +166,21 @@ SparseTernary run(const Job& job, unsigned threads) {
   const std::size_t bins = out.bin_count();
   out.bin_counts.resize(bins);
 
-  const std::size_t parts = detail::thread_parts(n, threads);
+  parts = detail::thread_parts(n, threads);
+  const PartSplit split(bins, parts, job.bin_size);
   std::vector<Part> results(parts);
   results[0].folds_sums = true;
   results[0].expected_elements = n;
   for (std::size_t p = 1; p < parts; ++p) {
-    const std::size_t first = bins * p / parts, last = bins * (p + 1) / parts;
+    const std::size_t first = split.first_bin(p), last = split.first_bin(p + 1);
     results[p].bin_sums.resize(last - first);
     results[p].expected_elements = (last - first) * job.bin_size;
   }
   std::vector<std::exception_ptr> errors(parts);
   detail::run_parts(parts, [&](std::size_t p) {
     try {
-      const std::size_t first = bins * p / parts;
-      compress_bins(job, first, bins * (p + 1) / parts, out.bin_counts.data() + first, results[p]);
+      const std::size_t first = split.first_bin(p);
+      compress_bins(job, first, split.first_bin(p + 1), out.bin_counts.data() + first, results[p]);
     } catch (...) {
       errors[p] = std::current_exception();
     }
@@ -201,19 +198,16 @@ SparseTernary run(const Job& job, unsigned threads) {
   out.entries.reserve(entries);
   for (std::size_t p = 1; p < parts; ++p)
     out.entries.insert(out.entries.end(), results[p].entries.data(), results[p].entries.data() + results[p].entries.size());
-
-  // The residue update changes only the selected elements: G - sign * scale.
-  if (!job.residue.empty() && entries)
-    detail::run_parts(parts, [&](std::size_t p) {
-      const std::size_t first = bins * p / parts, last = bins * (p + 1) / parts;
-      if (results[p].selection_written) {
-        const std::size_t begin = first * job.bin_size, end = std::min(last * job.bin_size, n);
-        detail::correct_residue(job.residue.data() + begin, results[p].selection.get(), end - begin, out.scale);
-      } else {
-        apply_correction(job.residue, out, first, last, detail::first_entry_of(out, first));
-      }
-    });
   return out;
+}
+
+// A bit array for the selection of `elements`. Not cleared, as the kernels write every word
+// they reach, except the words past the last element's, which their 8-byte reads may load.
+std::vector<std::uint64_t>& size_selection(std::vector<std::uint64_t>& words, std::size_t elements) {
+  const std::size_t size = detail::selection_words(elements);
+  if (words.size() != size) words.resize(size);
+  words[size - 2] = words[size - 1] = 0;
+  return words;
 }
 
 }  // namespace
@@ -224,13 +218,49 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
   if (gradient.size() != residue.size())
     fail_input("tensor '" + tensor_name + "': residue has " + std::to_string(residue.size()) +
                " elements, gradient " + std::to_string(gradient.size()));
-  return run(Job{gradient, residue, bin_size, scale_factor, &tensor_name}, threads);
+  std::unique_ptr<std::uint64_t[]> selection(new std::uint64_t[detail::selection_words(residue.size())]);
+  Job job{gradient, residue, bin_size, scale_factor, &tensor_name};
+  job.selection = selection.get();
+  std::size_t parts = 1;
+  SparseTernary out = run(job, threads, parts);
+  // The correction, a second pass over the residue: G - sign(G) * scale at the selected.
+  if (!out.entries.empty()) {
+    const PartSplit split(out.bin_count(), parts, bin_size);
+    detail::run_parts(parts, [&](std::size_t p) {
+      const std::size_t begin = split.first_bin(p) * bin_size;
+      const std::size_t end = std::min(split.first_bin(p + 1) * bin_size, residue.size());
+      detail::correct_residue(residue.data() + begin, selection.get() + begin / 64, end - begin, out.scale);
+    });
+  }
+  return out;
+}
+
+SparseTernary compress(std::span<const float> gradient, Residue& residue, std::uint32_t bin_size, float scale_factor,
+                       const std::string& tensor_name, unsigned threads) {
+  check_parameters(bin_size, scale_factor, tensor_name);
+  if (gradient.size() != residue.size())
+    fail_input("tensor '" + tensor_name + "': residue has " + std::to_string(residue.size()) +
+               " elements, gradient " + std::to_string(gradient.size()));
+  Job job{gradient, residue.stored_.flat(), bin_size, scale_factor, &tensor_name};
+  job.selection = size_selection(residue.next_bits_, gradient.size()).data();
+  if (residue.pending_) {
+    job.pending = residue.pending_bits_.data();
+    job.pending_scale = residue.pending_scale_;
+  }
+  std::size_t parts = 1;
+  SparseTernary out = run(job, threads, parts);
+  // The residue is now G everywhere; its correction waits for the next step or values().
+  std::swap(residue.pending_bits_, residue.next_bits_);
+  residue.pending_scale_ = out.scale;
+  residue.pending_ = !out.entries.empty();
+  return out;
 }
 
 SparseTernary compress_fresh(std::span<const float> gradient, std::uint32_t bin_size, float scale_factor,
                              const std::string& tensor_name, unsigned threads) {
   check_parameters(bin_size, scale_factor, tensor_name);
-  return run(Job{gradient, {}, bin_size, scale_factor, &tensor_name}, threads);
+  std::size_t parts = 1;
+  return run(Job{gradient, {}, bin_size, scale_factor, &tensor_name}, threads, parts);
 }
 
 }  // namespace adacomp

@@ -10,17 +10,11 @@
 
 #include "correct_kernel.hpp"
 #include "mask_bits-inl.h"
+#include "select_kernel.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace adacomp::detail::HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
-
-// x - sign(x) * scale, computed as x + (-sign(x) * scale): IEEE 754 defines subtraction as the
-// addition of the negation, so both give the same bits.
-inline float corrected(float x, std::uint32_t scale_bits) {
-  const std::uint32_t negated_sign = ~std::bit_cast<std::uint32_t>(x) & 0x80000000u;
-  return x + std::bit_cast<float>(scale_bits ^ negated_sign);
-}
 
 void CorrectResidue(float* residue, const std::uint64_t* selection, std::size_t count, float scale) {
   const hn::ScalableTag<float> df;
@@ -43,7 +37,7 @@ void CorrectResidue(float* residue, const std::uint64_t* selection, std::size_t 
 #endif
   }
   for (; i < count; ++i)
-    if ((selection[i / 64] >> (i % 64)) & 1) residue[i] = corrected(residue[i], scale_bits);
+    if ((selection[i / 64] >> (i % 64)) & 1) residue[i] = corrected(residue[i], scale);
 }
 
 }  // namespace adacomp::detail::HWY_NAMESPACE

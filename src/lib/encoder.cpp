@@ -15,9 +15,9 @@ void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tenso
     compressed.insert(tensor.name);
     const auto it = residues.find(tensor.name);
     if (it == residues.end()) fail_input(source + ": no residue for tensor '" + tensor.name + "'");
-    if (it->second.dtype != DType::f32)
+    if (it->second.dtype() != DType::f32)
       fail_input(source + ": residue of tensor '" + tensor.name + "' is " +
-                 std::string(dtype_name(it->second.dtype)) + ", expected float32");
+                 std::string(dtype_name(it->second.dtype())) + ", expected float32");
     if (it->second.shape() != tensor.shape())
       fail_input(source + ": residue of tensor '" + tensor.name + "' has shape " + shape_string(it->second.shape()) +
                  ", the tensor " + shape_string(tensor.shape()));
@@ -49,12 +49,8 @@ std::vector<wire::FrameInfo> encode_tensors(const std::vector<Tensor>& tensors, 
     SparseTernary sparse;
     if (residues) {
       auto it = residues->find(tensor.name);
-      if (it == residues->end()) {
-        Tensor zero = make_tensor(tensor.name, DType::f32, tensor.shape());
-        zero.values.fill(0.0f);
-        it = residues->emplace(tensor.name, std::move(zero)).first;
-      }
-      sparse = compress(tensor.flat(), it->second.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
+      if (it == residues->end()) it = residues->emplace(tensor.name, Residue::zeros(tensor.name, tensor.shape())).first;
+      sparse = compress(tensor.flat(), it->second, bin_size, settings.scale_factor, tensor.name, settings.threads);
     } else {
       sparse = compress_fresh(tensor.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
     }

@@ -181,12 +181,6 @@ std::optional<double> meta_number(const nlohmann::json& meta, const char* key) {
   return std::nullopt;
 }
 
-double l2(std::span<const float> x) {
-  double sum = 0.0;
-  for (float v : x) sum += static_cast<double>(v) * v;
-  return std::sqrt(sum);
-}
-
 // What one learner produces in one step.
 struct LearnerOutput {
   std::vector<Tensor> gradients;
@@ -344,7 +338,7 @@ ReplayResult replay(const ReplayOptions& options) {
     for (std::size_t l = 0; l < learners; ++l)
       for (std::size_t t = 0; t < layout.size(); ++t) {
         const auto it = residues[l].find(layout[t].name);
-        if (it != residues[l].end()) stats.tensors[t].residue_l2 += l2(it->second.flat()) / static_cast<double>(learners);
+        if (it != residues[l].end()) stats.tensors[t].residue_l2 += it->second.l2_norm() / static_cast<double>(learners);
       }
 
     // Average over learners: summed in float64 in learner order, rounded once to float32.

@@ -10,6 +10,7 @@
 #include <hwy/highway.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -93,28 +94,36 @@ HWY_INLINE void store_partial(D d, hn::Vec<D> v, float* p, std::size_t count) {
   copy_first_floats(p, copy, count, std::make_index_sequence<hn::MaxLanes(D()) - 1>());
 }
 
-// binary64 lanes for float vectors of tag D: half as many lanes, one on the one-lane target.
-#if HWY_TARGET == HWY_SCALAR
+// binary64 lanes for float vectors of tag D: as many lanes where they fit one vector (AVX-512
+// up to 8 lanes, which saves a split and a conversion per vector; the one-lane target), else
+// half as many, the halves promoted one after the other into two sums.
 template <class D>
-using DoubleTag = hn::Rebind<double, D>;
-#else
+constexpr bool kPromoteWhole = HWY_TARGET == HWY_SCALAR || (HWY_TARGET <= HWY_AVX3 && hn::MaxLanes(D()) <= 8);
+template <class D, bool kWhole = kPromoteWhole<D>>
+struct DoubleTagOf {
+  using type = hn::Rebind<double, D>;
+};
 template <class D>
-using DoubleTag = hn::Rebind<double, hn::Half<D>>;
-#endif
+struct DoubleTagOf<D, false> {
+  using type = hn::Rebind<double, hn::Half<D>>;
+};
+template <class D>
+using DoubleTag = typename DoubleTagOf<D>::type;
 
 template <class D>
 HWY_INLINE void add_promoted(D d, hn::Vec<D> v, hn::Vec<DoubleTag<D>>& low, hn::Vec<DoubleTag<D>>& high) {
   const DoubleTag<D> dd;
-#if HWY_TARGET == HWY_SCALAR
   (void)d;
-  (void)high;
-  low = hn::Add(low, hn::PromoteTo(dd, v));
-#else
-  const hn::Half<D> dh;
-  (void)d;
-  low = hn::Add(low, hn::PromoteTo(dd, hn::LowerHalf(dh, v)));
-  high = hn::Add(high, hn::PromoteTo(dd, hn::UpperHalf(dh, v)));
+  if constexpr (kPromoteWhole<D>) {
+    (void)high;
+    low = hn::Add(low, hn::PromoteTo(dd, v));
+  } else {
+#if HWY_TARGET != HWY_SCALAR  // no halves of one lane
+    const hn::Half<D> dh;
+    low = hn::Add(low, hn::PromoteTo(dd, hn::LowerHalf(dh, v)));
+    high = hn::Add(high, hn::PromoteTo(dd, hn::UpperHalf(dh, v)));
 #endif
+  }
 }
 
 template <class D>
@@ -124,21 +133,29 @@ HWY_INLINE double sum_of_lanes(D d, hn::Vec<DoubleTag<D>> low, hn::Vec<DoubleTag
   (void)high;
   return hn::GetLane(low);
 #else
-  return hn::GetLane(hn::SumOfLanes(DoubleTag<D>(), hn::Add(low, high)));
+  if constexpr (kPromoteWhole<D>) {
+    (void)high;
+    return hn::GetLane(hn::SumOfLanes(DoubleTag<D>(), low));
+  } else {
+    return hn::GetLane(hn::SumOfLanes(DoubleTag<D>(), hn::Add(low, high)));
+  }
 #endif
 }
 
-// The bins of one call, one after the other, and what they share. kResidue: r is read and G
-// written back (else r = 0 and nothing is written); kSelection: selected elements are marked
-// in args.selection. Compile-time flags keep the per-vector code free of branches, and every
-// member is used only from inlined code so that the compiler keeps the state in registers.
-template <class D, bool kResidue, bool kSelection>
+// The bins of one call, one after the other, and what they share. kResidue: r is read, G
+// written back and the selected elements marked in args.selection (else r = 0 and nothing is
+// written); kPending: r is read with args.pending applied. Compile-time flags keep the
+// per-vector code free of branches, and every member is used only from inlined code so that the
+// compiler keeps the state in registers.
+template <class D, bool kResidue, bool kPending>
 class BinRun {
  public:
   BinRun(D d, const SelectArgs& a)
       : a_(a), k_(hn::Set(d, a.scale_factor)),
         first_entry_base_(hn::Add(hn::ShiftLeft<2>(hn::Iota(du_, 0)), hn::Set(du_, 1u))),
-        selection_(a.selection, kSelection ? a.first_bin * a.bin_size - a.selection_origin : 0),
+        pending_scale_(hn::Set(du_, std::bit_cast<std::uint32_t>(a.pending_scale))),
+        gradient_(a.gradient), residue_(a.residue), pending_(a.pending), bin_size_(a.bin_size),
+        selection_(a.selection, kResidue ? a.first_bin * a.bin_size : 0),
         smallest_(hn::Set(du_, 0xffffffffu)), out_(a.entries) {}
 
   // A bin of any length. False if it holds a non-finite G or H (nothing of it is written then).
@@ -165,7 +182,7 @@ class BinRun {
         const Values v = lanes == N ? load(begin + j * N) : last;
         store_G(v, begin + j * N, lanes);
         const std::uint64_t bits = mask_bits(d_, selection_of(v));
-        if (kSelection) selection_.append(bits, static_cast<unsigned>(lanes));
+        if (kResidue) selection_.append(bits, static_cast<unsigned>(lanes));
         marked[n_marked] = static_cast<std::uint32_t>(j);
         lane_bits[n_marked] = static_cast<std::uint32_t>(bits);
         n_marked += bits != 0;
@@ -184,11 +201,11 @@ class BinRun {
     std::size_t count = 0;
     for (std::size_t i = 0; i < full; i += N) {
       count += select(load(begin + i), begin + i, count, N);
-      if (kSelection) selection_.append(selected_bits_, static_cast<unsigned>(N));
+      if (kResidue) selection_.append(selected_bits_, static_cast<unsigned>(N));
     }
     if (tail) {
       count += select(last, begin + full, count, tail);
-      if (kSelection) selection_.append(selected_bits_, static_cast<unsigned>(tail));
+      if (kResidue) selection_.append(selected_bits_, static_cast<unsigned>(tail));
     }
     end_bin(bin, count);
     return true;
@@ -201,75 +218,96 @@ class BinRun {
     const std::size_t begin = bin * a_.bin_size;
     Values v[kFull + 1];
     Maxima maxima = start_maxima();
+    // The bin's pending bits in one load where they fit.
+    const bool pending_fit = (kFull + 1) * N <= 57 || bin_size_ <= 57;
+    const std::uint64_t pending = pending_bits(begin);
+    const auto pending_of = [&](std::size_t j) { return pending_fit ? pending >> (j * N) : pending_bits(begin + j * N); };
 #pragma GCC unroll 16
     for (std::size_t j = 0; j < kFull; ++j) {
-      v[j] = load(begin + j * N);
+      v[j] = load(begin + j * N, pending_of(j));
       add_maxima(maxima, v[j]);
     }
-    v[kFull] = tail_values(begin + kFull * N, tail);
+    v[kFull] = tail_values(begin + kFull * N, tail, pending_of(kFull));
     add_maxima(maxima, v[kFull]);
     if (!start_selection(maxima)) return false;
     std::size_t count = 0;
     // The bin's selection bits, appended at once where they fit a word.
-    const bool one_word = a_.bin_size <= 64;
+    const bool one_word = (kFull + 1) * N <= 64 || bin_size_ <= 64;
     std::uint64_t bin_bits = 0;
 #pragma GCC unroll 16
     for (std::size_t j = 0; j < kFull; ++j) {
       count += select(v[j], begin + j * N, count, N);
-      if (kSelection && one_word) bin_bits |= selected_bits_ << (j * N);
-      if (kSelection && !one_word) selection_.append(selected_bits_, static_cast<unsigned>(N));
+      if (kResidue && one_word) bin_bits |= selected_bits_ << (j * N);
+      if (kResidue && !one_word) selection_.append(selected_bits_, static_cast<unsigned>(N));
     }
     if (tail) {
       count += select(v[kFull], begin + kFull * N, count, tail);
-      if (kSelection && one_word) bin_bits |= selected_bits_ << (kFull * N);
-      if (kSelection && !one_word) selection_.append(selected_bits_, static_cast<unsigned>(tail));
+      if (kResidue && one_word) bin_bits |= selected_bits_ << (kFull * N);
+      if (kResidue && !one_word) selection_.append(selected_bits_, static_cast<unsigned>(tail));
     }
-    if (kSelection && one_word) selection_.append(bin_bits, a_.bin_size);
+    if (kResidue && one_word) selection_.append(bin_bits, bin_size_);
     end_bin(bin, count);
     return true;
   }
 
   HWY_INLINE SelectResult finish(std::size_t bad_bin) {
-    if (kSelection) selection_.finish();
+    if (kResidue) selection_.finish();
     const std::size_t entries = static_cast<std::size_t>(out_ - a_.entries);
     if (bad_bin == a_.last_bin && entries &&
         !exact_sums(hn::GetLane(hn::MinOfLanes(du_, smallest_)), largest_bits_, a_.bin_size))
       ordered_bin_sums(a_);
-    return {entries, bad_bin, kSelection};
+    return {entries, bad_bin};
   }
 
  private:
   using VF = hn::Vec<D>;
   using VU = hn::Vec<hn::RebindToUnsigned<D>>;
   using VD = hn::Vec<DoubleTag<D>>;
-  // One vector of a bin in both passes: G = r + g and H = r + k g (without a residue G = g and
-  // H = k g, which differ from 0 + g and 0 + k g only in the sign of a zero).
+  // One vector of a bin in both passes: G = r + g and |H| = |r + k g| as bits (without a residue
+  // G = g and H = k g, which differ from 0 + g and 0 + k g only in the sign of a zero).
   struct Values {
-    VF G, H;
+    VF G;
+    VU abs_H;
   };
   struct Maxima {
     VU g, h;  // of |G| and |H|, as bit patterns
   };
 
   HWY_INLINE Values values_of(VF g, VF r) const {
-    if (!kResidue) return {g, hn::Mul(k_, g)};
-    return {hn::Add(r, g), hn::Add(r, hn::Mul(k_, g))};
+    const VF H = kResidue ? hn::Add(r, hn::Mul(k_, g)) : hn::Mul(k_, g);
+    return {kResidue ? hn::Add(r, g) : g, hn::And(hn::BitCast(du_, H), hn::Set(du_, 0x7fffffffu))};
   }
-  // The vector of elements [at, at + lanes).
-  HWY_INLINE Values load(std::size_t at) const {
-    return values_of(hn::LoadU(d_, a_.gradient + at), kResidue ? hn::LoadU(d_, a_.residue + at) : hn::Zero(d_));
+  // The vector of elements [at, at + lanes), `pending` holding their pending bits first.
+  HWY_INLINE Values load(std::size_t at, std::uint64_t pending) const {
+    if (!kResidue) return values_of(hn::LoadU(d_, gradient_ + at), hn::Zero(d_));
+    return values_of(hn::LoadU(d_, gradient_ + at), with_pending(hn::LoadU(d_, residue_ + at), pending));
+  }
+  HWY_INLINE Values load(std::size_t at) const { return load(at, pending_bits(at)); }
+  HWY_INLINE Values tail_values(std::size_t at, std::size_t tail, std::uint64_t pending) const {
+    if (!tail) return {hn::Zero(d_), hn::Zero(du_)};
+    if (!kResidue) return values_of(load_partial(d_, gradient_ + at, tail), hn::Zero(d_));
+    return values_of(load_partial(d_, gradient_ + at, tail),
+                     with_pending(load_partial(d_, residue_ + at, tail), pending & ((std::uint64_t{1} << tail) - 1)));
   }
   HWY_INLINE Values tail_values(std::size_t at, std::size_t tail) const {
-    if (!tail) return {hn::Zero(d_), hn::Zero(d_)};
-    return values_of(load_partial(d_, a_.gradient + at, tail),
-                     kResidue ? load_partial(d_, a_.residue + at, tail) : hn::Zero(d_));
+    return tail_values(at, tail, pending_bits(at));
+  }
+  // The pending bits of elements [at, at + 57).
+  HWY_INLINE std::uint64_t pending_bits(std::size_t at) const { return kPending ? bits_from(pending_, at) : 0; }
+  // r of a vector as stored, with the pending correction applied to the lanes whose bit is set
+  // in `pending`: r + (-sign(r) * scale), as correct_residue computes it.
+  HWY_INLINE VF with_pending(VF r, std::uint64_t pending) const {
+    if (!kPending) return r;
+    const auto marked = mask_from_bits(d_, pending);
+    const auto negated_sign = hn::AndNot(hn::BitCast(du_, r), hn::Set(du_, 0x80000000u));
+    return hn::IfThenElse(marked, hn::Add(r, hn::BitCast(d_, hn::Xor(pending_scale_, negated_sign))), r);
   }
 
   HWY_INLINE Maxima start_maxima() const { return {hn::Zero(du_), hn::Zero(du_)}; }
   HWY_INLINE void add_maxima(Maxima& m, const Values& v) const {
     const auto abs_mask = hn::Set(du_, 0x7fffffffu);
     m.g = hn::Max(m.g, hn::And(hn::BitCast(du_, v.G), abs_mask));
-    m.h = hn::Max(m.h, hn::And(hn::BitCast(du_, v.H), abs_mask));
+    m.h = hn::Max(m.h, v.abs_H);
   }
 
   // Bit patterns of |x| are below 2^31, so signed comparisons order them; NaN lies above
@@ -288,15 +326,15 @@ class BinRun {
   HWY_INLINE void store_G(const Values& v, std::size_t at, std::size_t lanes) {
     if (!kResidue) return;
     if (lanes == hn::Lanes(d_))
-      hn::StoreU(v.G, d_, a_.residue + at);
+      hn::StoreU(v.G, d_, residue_ + at);
     else
-      store_partial(d_, v.G, a_.residue + at, lanes);
+      store_partial(d_, v.G, residue_ + at, lanes);
   }
 
   // |H| >= max|G| and G != 0, with |H| and the maximum compared as bits below 2^31, signed
   // (x86 has no unsigned compare).
   HWY_INLINE hn::Mask<D> selection_of(const Values& v) const {
-    const auto below = hn::Gt(threshold_, hn::BitCast(di_, hn::Abs(v.H)));
+    const auto below = hn::Gt(threshold_, hn::BitCast(di_, v.abs_H));
     return hn::AndNot(hn::RebindMask(d_, below), hn::Ne(v.G, hn::Zero(d_)));
   }
 
@@ -307,7 +345,7 @@ class BinRun {
     const auto selected = selection_of(v);
     const std::size_t selected_count = compact_selected(v.G, selected, entry_base_, count);
     entry_base_ = hn::Add(entry_base_, hn::Set(du_, static_cast<std::uint32_t>(hn::Lanes(d_) << 2)));
-    if (kSelection) selected_bits_ = mask_bits(d_, selected);
+    if (kResidue) selected_bits_ = mask_bits(d_, selected);
     return selected_count;
   }
 
@@ -342,6 +380,12 @@ class BinRun {
   const SelectArgs& a_;
   const VF k_;
   const VU first_entry_base_;
+  const VU pending_scale_;  // as bits
+  // Copies of a_'s: vector stores may alias anything, so reads through a_ are repeated after them.
+  const float* const gradient_;
+  float* const residue_;
+  const std::uint64_t* const pending_;
+  const std::uint32_t bin_size_;
   BitAppender selection_;
   // The current bin's
   VU bin_max_;
@@ -377,9 +421,9 @@ SelectResult dispatch_short_bins(Run run, const SelectArgs& a, std::size_t lanes
   return kernels[a.bin_size / lanes](run, a, lanes);
 }
 
-template <class D, bool kResidue, bool kSelection>
+template <class D, bool kResidue, bool kPending>
 SelectResult select_bins_with(D d, const SelectArgs& a) {
-  BinRun<D, kResidue, kSelection> run(d, a);
+  BinRun<D, kResidue, kPending> run(d, a);
   if (a.bin_size / hn::Lanes(d) <= kMaxShortVectors)
     return dispatch_short_bins(run, a, hn::Lanes(d), std::make_index_sequence<kMaxShortVectors + 1>());
   for (std::size_t bin = a.first_bin; bin < a.last_bin; ++bin)
@@ -389,9 +433,9 @@ SelectResult select_bins_with(D d, const SelectArgs& a) {
 
 template <class D>
 SelectResult select_bins_with(D d, const SelectArgs& a) {
-  if (a.residue && a.selection) return select_bins_with<D, true, true>(d, a);
+  if (a.residue && a.pending) return select_bins_with<D, true, true>(d, a);
   if (a.residue) return select_bins_with<D, true, false>(d, a);
-  return select_bins_with<D, false, false>(d, a);  // nothing to correct without a residue
+  return select_bins_with<D, false, false>(d, a);
 }
 
 SelectResult SelectBins(const SelectArgs& a) {

@@ -2,8 +2,10 @@
 // The encoder's inner loop (library-internal): AdaComp's selection over a run of whole bins.
 // Two implementations compute the same bits: a plain C++ loop (the reference) and a Highway loop
 // compiled for several instruction sets and picked at run time (select_kernel.cpp).
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace adacomp::detail {
 
@@ -22,19 +24,45 @@ struct SelectArgs {
   double* sums = nullptr;           // [bin - first_bin]: binary64 sum of |G| over the selected, index order
   std::uint16_t* entries = nullptr; // room for every element of the bins + kEntrySlack
   std::uint32_t* scratch = nullptr; // room for scratch_words(bin_size): the reference loop's |G|
-  // Optional (nullptr: not wanted): one bit per element, set where selected, for the dense
-  // residue correction (correct_kernel.hpp). Bit j of the array stands for element
-  // selection_origin + j; the bits of earlier elements are kept, those of later ones undefined.
+  // Bit arrays of the whole tensor, bit j of word w standing for element 64 w + j, each of
+  // selection_words(element_count) words. With a residue:
+  // - selection (required): the kernel sets the bits of the processed bins where selected, for
+  //   the residue correction (correct_kernel.hpp); bits of earlier elements are kept, those of
+  //   later ones left undefined.
+  // - pending (optional): the previous step's correction, not yet applied to the residue. The
+  //   kernel reads r as r - sign(r) * pending_scale where a bit is set (the same bits as
+  //   correct_residue would store), and the residue it writes no longer needs it.
   std::uint64_t* selection = nullptr;
-  std::size_t selection_origin = 0;
+  const std::uint64_t* pending = nullptr;
+  float pending_scale = 0.0f;
 };
+
+// Words of a bit array for `elements` elements, with room for the kernels' 8-byte reads of the
+// bits at any element.
+inline constexpr std::size_t selection_words(std::size_t elements) { return elements / 64 + 2; }
+
+// x - sign(x) * scale, computed as x + (-sign(x) * scale) with the sign flipped in the bits:
+// IEEE 754 defines subtraction as the addition of the negation, so both give the same bits.
+// The residue correction of a selected element (x = G != 0), in every kernel.
+inline float corrected(float x, float scale) {
+  const std::uint32_t negated_sign = ~std::bit_cast<std::uint32_t>(x) & 0x80000000u;
+  return x + std::bit_cast<float>(std::bit_cast<std::uint32_t>(scale) ^ negated_sign);
+}
+
+// The bits of elements [element, element + 57) of such an array in the low bits (higher ones
+// undefined): one unaligned load, as the array is little-endian bytes of bits in element order.
+inline std::uint64_t bits_from(const std::uint64_t* words, std::size_t element) {
+  static_assert(std::endian::native == std::endian::little);
+  std::uint64_t bits;
+  std::memcpy(&bits, reinterpret_cast<const unsigned char*>(words) + element / 8, sizeof bits);
+  return bits >> (element % 8);
+}
 
 inline constexpr std::size_t scratch_words(std::uint32_t bin_size) { return bin_size; }
 
 struct SelectResult {
-  std::size_t entries = 0;         // written at args.entries
-  std::size_t bad_bin = 0;         // first bin holding a non-finite G or H (its residue untouched), or last_bin
-  bool selection_written = false;  // args.selection holds the bits of the processed bins
+  std::size_t entries = 0;  // written at args.entries
+  std::size_t bad_bin = 0;  // first bin holding a non-finite G or H (its residue untouched), or last_bin
 };
 
 SelectResult select_bins_scalar(const SelectArgs& args);

@@ -12,6 +12,7 @@
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/kernels.hpp"
+#include "test_support.hpp"
 
 using namespace adacomp;
 
@@ -46,23 +47,6 @@ void require_same(const Outcome& got, const Outcome& expected, const std::string
   if (expected.error.empty()) REQUIRE(std::memcmp(got.residue.data(), expected.residue.data(), got.residue.size() * 4) == 0);
 }
 
-// Values that stress the selection: exact zeros and negative zeros, denormals, G == 0 with H != 0,
-// ties at the bin maximum, duplicates, heavy tails, and elements of H that overflow.
-std::vector<float> adversarial(std::size_t n, std::uint32_t seed, float scale) {
-  std::mt19937 rng(seed);
-  std::cauchy_distribution<float> heavy(0.0f, scale);
-  std::vector<float> v(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    v[i] = std::clamp(heavy(rng), -1e6f, 1e6f);
-    if (i % 11 == 0) v[i] = 0.0f;
-    if (i % 23 == 0) v[i] = -0.0f;
-    if (i % 13 == 0) v[i] = (i & 1 ? -1 : 1) * std::numeric_limits<float>::denorm_min() * static_cast<float>(i % 7 + 1);
-    if (i % 19 == 0 && i) v[i] = v[i - 1];
-    if (i % 29 == 0) v[i] = 0.5f;  // many equal magnitudes: ties at the maximum
-  }
-  return v;
-}
-
 }  // namespace
 
 TEST_CASE("the reference loop and at least one SIMD kernel are available") {
@@ -84,8 +68,8 @@ TEST_CASE("the reference loop and at least one SIMD kernel are available") {
 TEST_CASE("every kernel matches the reference loop bit for bit") {
   for (std::uint32_t T : {1u, 3u, 7u, 8u, 16u, 17u, 50u, 64u, 65u, 500u, 4096u, 16384u}) {
     for (std::size_t n : {std::size_t{1}, std::size_t{T}, std::size_t{T} - 1 + 1, 2 * std::size_t{T} + 5, std::size_t{40009}}) {
-      const auto g = adversarial(n, T * 7 + static_cast<std::uint32_t>(n), 1e-3f);
-      auto r = adversarial(n, T * 11 + static_cast<std::uint32_t>(n), 5e-4f);
+      const auto g = test_support::adversarial(n, T * 7 + static_cast<std::uint32_t>(n), 1e-3f);
+      auto r = test_support::adversarial(n, T * 11 + static_cast<std::uint32_t>(n), 5e-4f);
       for (std::size_t i = 0; i < n; i += 17) r[i] = -g[i];  // G == 0 exactly
       for (float k : {1.0f, 2.0f, 3.5f}) {
         const Outcome expected = run_kernel("reference", g, r, T, k, 1, false);
@@ -123,7 +107,7 @@ TEST_CASE("every kernel matches the reference where bin sums must be added in in
 }
 
 TEST_CASE("a fresh learner without a residue gets the frame of a zero residue") {
-  const auto g = adversarial(30011, 5, 1e-2f);
+  const auto g = test_support::adversarial(30011, 5, 1e-2f);
   for (std::uint32_t T : {50u, 500u}) {
     std::vector<float> zero(g.size(), 0.0f);
     const SparseTernary with_zeros = compress(g, zero, T, 2.0f, "t");
@@ -136,8 +120,8 @@ TEST_CASE("a fresh learner without a residue gets the frame of a zero residue") 
 
 TEST_CASE("every kernel is bit-identical across thread counts on a large tensor") {
   const std::size_t n = (std::size_t{1} << 18) + 77;
-  const auto g = adversarial(n, 99, 1e-3f);
-  const auto r = adversarial(n, 98, 1e-3f);
+  const auto g = test_support::adversarial(n, 99, 1e-3f);
+  const auto r = test_support::adversarial(n, 98, 1e-3f);
   for (std::uint32_t T : {50u, 500u}) {
     const Outcome expected = run_kernel("reference", g, r, T, 2.0f, 1, false);
     for (const auto& kernel : available_kernels())
@@ -152,8 +136,8 @@ TEST_CASE("every kernel stops at the same first non-finite element with the same
   const float inf = std::numeric_limits<float>::infinity();
   const float big = std::numeric_limits<float>::max();
   const std::size_t n = 5003;
-  const auto g0 = adversarial(n, 1, 1e-3f);
-  const auto r0 = adversarial(n, 2, 1e-3f);
+  const auto g0 = test_support::adversarial(n, 1, 1e-3f);
+  const auto r0 = test_support::adversarial(n, 2, 1e-3f);
   struct Poison {
     std::size_t at;
     float g, r;

@@ -1,6 +1,9 @@
 #pragma once
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -54,6 +57,23 @@ inline std::string decode_error(const std::vector<std::byte>& bytes) {
     return e.what();
   }
   return "";
+}
+
+// Values that stress the selection: exact zeros and negative zeros, denormals, G == 0 with H != 0,
+// ties at the bin maximum, duplicates, heavy tails, and elements of H that overflow.
+inline std::vector<float> adversarial(std::size_t n, std::uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::cauchy_distribution<float> heavy(0.0f, scale);
+  std::vector<float> v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    v[i] = std::clamp(heavy(rng), -1e6f, 1e6f);
+    if (i % 11 == 0) v[i] = 0.0f;
+    if (i % 23 == 0) v[i] = -0.0f;
+    if (i % 13 == 0) v[i] = (i & 1 ? -1 : 1) * std::numeric_limits<float>::denorm_min() * static_cast<float>(i % 7 + 1);
+    if (i % 19 == 0 && i) v[i] = v[i - 1];
+    if (i % 29 == 0) v[i] = 0.5f;  // many equal magnitudes: ties at the maximum
+  }
+  return v;
 }
 
 }  // namespace test_support

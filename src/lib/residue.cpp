@@ -1,0 +1,50 @@
+#include "adacomp/residue.hpp"
+
+#include <cmath>
+#include <utility>
+
+#include "correct_kernel.hpp"
+#include "select_kernel.hpp"
+
+namespace adacomp {
+
+Residue::Residue() : stored_(make_tensor("", DType::f32, {0})) {}
+
+Residue::Residue(Tensor values) : stored_(std::move(values)) {}
+
+Residue Residue::zeros(const std::string& name, const std::vector<std::uint64_t>& shape) {
+  Tensor zero = make_tensor(name, DType::f32, shape);
+  zero.values.fill(0.0f);
+  return Residue(std::move(zero));
+}
+
+void Residue::apply_pending() {
+  if (!pending_) return;
+  detail::correct_residue(stored_.values.data(), pending_bits_.data(), stored_.size(), pending_scale_);
+  pending_ = false;
+}
+
+const Tensor& Residue::values() {
+  apply_pending();
+  return stored_;
+}
+
+Tensor Residue::take() {
+  apply_pending();
+  Tensor out = std::move(stored_);
+  *this = Residue();  // not left in a moved-from state
+  return out;
+}
+
+double Residue::l2_norm() const {
+  const float* r = stored_.values.data();
+  double sum = 0.0;
+  for (std::size_t i = 0; i < stored_.size(); ++i) {
+    const bool marked = pending_ && ((pending_bits_[i / 64] >> (i % 64)) & 1);
+    const double v = marked ? detail::corrected(r[i], pending_scale_) : r[i];
+    sum += v * v;
+  }
+  return std::sqrt(sum);
+}
+
+}  // namespace adacomp

@@ -1,0 +1,144 @@
+// A kept Residue defers each step's correction to the next step's read. Over several steps, on
+// every kernel and thread count, it must give the frames of a residue corrected in place by the
+// reference loop, and the same residue bits whenever they are read.
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include <doctest/doctest.h>
+
+#include "adacomp/codec.hpp"
+#include "adacomp/error.hpp"
+#include "adacomp/kernels.hpp"
+#include "adacomp/residue.hpp"
+#include "test_support.hpp"
+
+using namespace adacomp;
+
+namespace {
+
+Tensor flat_tensor(const std::vector<float>& values) {
+  Tensor t = make_tensor("t", DType::f32, {values.size()});
+  std::copy(values.begin(), values.end(), t.values.begin());
+  return t;
+}
+
+double l2(const std::vector<float>& x) {
+  double sum = 0.0;
+  for (float v : x) sum += static_cast<double>(v) * v;
+  return std::sqrt(sum);
+}
+
+void require_same_bits(std::span<const float> got, const std::vector<float>& expected) {
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    INFO("element " << i);
+    REQUIRE(std::bit_cast<std::uint32_t>(got[i]) == std::bit_cast<std::uint32_t>(expected[i]));
+  }
+}
+
+// Steps of compress() on a kept Residue with `kernel` against the reference loop correcting a
+// plain residue in place; with `read_between`, the residue is read (corrected) after step 1.
+void check_steps(const std::string& kernel, std::size_t n, std::uint32_t T, unsigned threads, bool read_between) {
+  const std::string what = kernel + " n=" + std::to_string(n) + " T=" + std::to_string(T) + " threads=" +
+                           std::to_string(threads) + (read_between ? " read between" : "");
+  INFO(what);
+  std::vector<float> expected_residue = test_support::adversarial(n, 3 + T, 5e-4f);
+  Residue residue(flat_tensor(expected_residue));
+  for (std::uint32_t step = 0; step < 4; ++step) {
+    auto g = test_support::adversarial(n, 100 * step + T, 1e-3f);
+    for (std::size_t i = step; i < n; i += 17) g[i] = -expected_residue[i];  // G == 0
+    select_kernel("reference");
+    const SparseTernary expected = compress(g, expected_residue, T, 2.0f, "t");
+    select_kernel(kernel);
+    const SparseTernary got = compress(g, residue, T, 2.0f, "t", threads);
+    select_kernel("auto");
+    REQUIRE(std::bit_cast<std::uint32_t>(got.scale) == std::bit_cast<std::uint32_t>(expected.scale));
+    REQUIRE(got.bin_counts == expected.bin_counts);
+    REQUIRE(got.entries == expected.entries);
+    CHECK(residue.correction_pending() == !expected.entries.empty());
+    // The norm reads through the pending correction without applying it.
+    REQUIRE(residue.l2_norm() == l2(expected_residue));
+    if (read_between && step == 1) {
+      require_same_bits(residue.values().flat(), expected_residue);
+      CHECK_FALSE(residue.correction_pending());
+    }
+  }
+  require_same_bits(residue.values().flat(), expected_residue);
+}
+
+}  // namespace
+
+TEST_CASE("a kept residue gives the frames and residue bits of one corrected in place on every kernel") {
+  for (const auto& kernel : available_kernels())
+    for (std::uint32_t T : {1u, 7u, 50u, 63u, 64u, 65u, 500u, 16384u})
+      for (std::size_t n : {std::size_t{1}, std::size_t{T} + 3, std::size_t{20011}})
+        for (bool read_between : {false, true}) check_steps(kernel, n, T, 1, read_between);
+}
+
+TEST_CASE("a kept residue is bit-identical across thread counts, whatever the bin size") {
+  // Parts start on multiples of 64 elements: odd bin sizes move the split the most.
+  const std::size_t n = (std::size_t{1} << 18) + 77;
+  for (const auto& kernel : {available_kernels().front(), std::string("reference")})
+    for (std::uint32_t T : {7u, 50u, 63u, 500u})
+      for (unsigned threads : {2u, 3u}) check_steps(kernel, n, T, threads, false);
+}
+
+TEST_CASE("a kept residue fails on the first non-finite element as a plain one does") {
+  const std::size_t n = 3001;
+  const auto g0 = test_support::adversarial(n, 1, 1e-3f);
+  const auto r0 = test_support::adversarial(n, 2, 1e-3f);
+  const float big = std::numeric_limits<float>::max();
+  for (const auto& kernel : available_kernels())
+    for (std::size_t at : {std::size_t{0}, std::size_t{77}, n - 1}) {
+      INFO(kernel << " element " << at);
+      // One good step leaves a correction pending; the second step's gradient overflows.
+      std::vector<float> plain = r0;
+      Residue kept(flat_tensor(r0));
+      select_kernel(kernel);
+      compress(g0, plain, 50, 2.0f, "t");
+      compress(g0, kept, 50, 2.0f, "t");
+      auto g = g0;
+      g[at] = big;
+      std::string expected, got;
+      try {
+        compress(g, plain, 50, 2.0f, "t", 2);
+      } catch (const Error& e) {
+        expected = e.what();
+      }
+      try {
+        compress(g, kept, 50, 2.0f, "t", 2);
+      } catch (const Error& e) {
+        got = e.what();
+      }
+      select_kernel("auto");
+      REQUIRE(expected.find("element " + std::to_string(at) + ":") != std::string::npos);
+      CHECK(got == expected);
+    }
+  // A residue read from a file may hold a NaN.
+  auto r = r0;
+  r[5] = std::numeric_limits<float>::quiet_NaN();
+  Residue poisoned(flat_tensor(r));
+  CHECK_THROWS_WITH_AS(compress(g0, poisoned, 50, 2.0f, "t"), "tensor 't' element 5: residue value is NaN", Error);
+}
+
+TEST_CASE("a residue of the wrong size is refused and values are moved out corrected") {
+  Residue residue = Residue::zeros("w", {4, 25});
+  CHECK(residue.size() == 100);
+  CHECK(residue.shape() == std::vector<std::uint64_t>{4, 25});
+  const std::vector<float> short_gradient(99, 1.0f);
+  CHECK_THROWS_AS(compress(short_gradient, residue, 50, 2.0f, "w"), Error);
+
+  std::vector<float> g(100);
+  for (std::size_t i = 0; i < g.size(); ++i) g[i] = static_cast<float>(i % 10) - 4.5f;
+  std::vector<float> plain(100, 0.0f);
+  compress(g, plain, 50, 2.0f, "w");
+  compress(g, residue, 50, 2.0f, "w");
+  REQUIRE(residue.correction_pending());
+  const Tensor taken = residue.take();
+  CHECK(taken.name == "w");
+  require_same_bits(taken.flat(), plain);
+  CHECK(residue.size() == 0);
+  CHECK_FALSE(residue.correction_pending());
+}
