@@ -1,6 +1,7 @@
 #include "adacomp/bench.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -25,6 +26,24 @@ double median_seconds(unsigned repetitions, F&& run_once) {
   for (unsigned i = 0; i < std::max(1u, repetitions); ++i) times.push_back(run_once());
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
+}
+
+// The median time of each measurement, taken in turns (a, b, c, a, b, c, ...) so that an
+// operation and its reference see the same machine: on shared machines memory bandwidth drifts
+// by up to 2x within seconds.
+template <typename... F>
+std::array<double, sizeof...(F)> interleaved_medians(unsigned repetitions, F&&... run_once) {
+  std::array<std::vector<double>, sizeof...(F)> times;
+  for (unsigned i = 0; i < std::max(1u, repetitions); ++i) {
+    std::size_t k = 0;
+    (times[k++].push_back(run_once()), ...);
+  }
+  std::array<double, sizeof...(F)> medians{};
+  for (std::size_t k = 0; k < times.size(); ++k) {
+    std::sort(times[k].begin(), times[k].end());
+    medians[k] = times[k][times[k].size() / 2];
+  }
+  return medians;
 }
 
 template <typename F>
@@ -94,46 +113,49 @@ BenchReport run_bench(const BenchOptions& options) {
       compress(options.gradient, prepared, T, options.scale_factor, "bench", threads);
       Residue kept = prepared;
       SparseTernary sparse;
-      const double encode = median_seconds(options.repetitions, [&] {
-        kept = prepared;
-        sparse = SparseTernary{};
-        return timed([&] { sparse = compress(options.gradient, kept, T, options.scale_factor, "bench", threads); });
-      });
-      // one-shot: compress() on a plain residue, corrected in place by a second pass (a first
-      // step, or `adacomp encode --residue`)
-      const double one_shot = median_seconds(options.repetitions, [&] {
-        std::memcpy(residue.data(), options.residue.data(), n * 4);
-        SparseTernary dropped;
-        return timed([&] { dropped = compress(options.gradient, residue, T, options.scale_factor, "bench", threads); });
-      });
-      // the reference of both: read two float arrays, write one (the encoder's traffic)
-      const double encode_reference = median_seconds(options.repetitions, [&] {
-        std::memcpy(residue.data(), options.residue.data(), n * 4);
-        return timed([&] {
-          parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
-            const float* g = options.gradient.data();
-            float* r = residue.data();
-            for (std::size_t i = begin; i < end; ++i) r[i] = r[i] + g[i];
+      const auto [encode, one_shot, encode_reference] = interleaved_medians(
+          options.repetitions,
+          [&] {
+            kept = prepared;
+            sparse = SparseTernary{};
+            return timed([&] { sparse = compress(options.gradient, kept, T, options.scale_factor, "bench", threads); });
+          },
+          // one-shot: compress() on a plain residue, corrected in place by a second pass (a
+          // first step, or `adacomp encode --residue`)
+          [&] {
+            std::memcpy(residue.data(), options.residue.data(), n * 4);
+            SparseTernary dropped;
+            return timed([&] { dropped = compress(options.gradient, residue, T, options.scale_factor, "bench", threads); });
+          },
+          // the reference of both: read two float arrays, write one (the encoder's traffic)
+          [&] {
+            std::memcpy(residue.data(), options.residue.data(), n * 4);
+            return timed([&] {
+              parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
+                const float* g = options.gradient.data();
+                float* r = residue.data();
+                for (std::size_t i = begin; i < end; ++i) r[i] = r[i] + g[i];
+              });
+            });
           });
-        });
-      });
       // decode, and its reference: zero-fill the output and scatter the same entries
       // Plain names, not a structured binding: clang 14 cannot capture one in the lambdas below.
       const ScatterList scatter = scatter_list(sparse);
       const std::vector<std::uint32_t>& indices = scatter.indices;
       const std::vector<float>& values = scatter.values;
-      const double decode = median_seconds(options.repetitions,
-                                           [&] { return timed([&] { decompress(sparse, output, "bench", threads); }); });
-      const double decode_reference = median_seconds(options.repetitions, [&] {
-        return timed([&] {
-          parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
-            std::fill(output.begin() + static_cast<std::ptrdiff_t>(begin), output.begin() + static_cast<std::ptrdiff_t>(end), 0.0f);
+      const auto [decode, decode_reference] = interleaved_medians(
+          options.repetitions, [&] { return timed([&] { decompress(sparse, output, "bench", threads); }); },
+          [&] {
+            return timed([&] {
+              parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
+                std::fill(output.begin() + static_cast<std::ptrdiff_t>(begin),
+                          output.begin() + static_cast<std::ptrdiff_t>(end), 0.0f);
+              });
+              parallel_ranges(indices.size(), threads, [&](std::size_t begin, std::size_t end) {
+                for (std::size_t i = begin; i < end; ++i) output[indices[i]] = values[i];
+              });
+            });
           });
-          parallel_ranges(indices.size(), threads, [&](std::size_t begin, std::size_t end) {
-            for (std::size_t i = begin; i < end; ++i) output[indices[i]] = values[i];
-          });
-        });
-      });
       for (const auto& [op, seconds, reference] :
            {std::tuple{"encode", encode, encode_reference}, std::tuple{"decode", decode, decode_reference}}) {
         BenchResult result;

@@ -33,20 +33,21 @@ struct Job {
   const std::uint64_t* pending = nullptr;
   float pending_scale = 0.0f;
 
-  // r of element i as the kernels read it.
-  float residue_at(std::size_t i) const {
+  // r of element i as the kernels read it, the pending correction applied unless it already is.
+  float residue_at(std::size_t i, std::size_t pending_applied_end) const {
     if (residue.empty()) return 0.0f;
-    if (pending && ((pending[i / 64] >> (i % 64)) & 1)) return detail::corrected(residue[i], pending_scale);
+    if (pending && i >= pending_applied_end && ((pending[i / 64] >> (i % 64)) & 1))
+      return detail::corrected(residue[i], pending_scale);
     return residue[i];
   }
 };
 
-// The first non-finite element from `begin` (the bins before it were checked finite), in index
-// order, so that errors always name the same index.
-[[noreturn]] void fail_first_non_finite(const Job& job, std::size_t begin) {
-  for (std::size_t i = begin; i < job.gradient.size(); ++i) {
+// The first non-finite element of the kernel's bad bin or after it (the bins before were checked
+// finite), in index order, so that errors always name the same index.
+[[noreturn]] void fail_first_non_finite(const Job& job, const detail::SelectResult& result) {
+  for (std::size_t i = result.bad_bin * job.bin_size; i < job.gradient.size(); ++i) {
     const float g = job.gradient[i];
-    const float r = job.residue_at(i);
+    const float r = job.residue_at(i, result.pending_applied_end);
     const float k = job.scale_factor;
     const std::string where = "tensor '" + *job.tensor_name + "' element " + std::to_string(i);
     if (!std::isfinite(g)) fail_input(where + ": gradient value is " + (std::isnan(g) ? "NaN" : "infinite"));
@@ -66,35 +67,32 @@ void check_parameters(std::uint32_t bin_size, float scale_factor, const std::str
 }
 
 // Entries of a run of bins, in a vector that becomes the result's (no copy for the first part).
-// The kernels write whole vectors past the last entry, so room is reserved per chunk with slack.
-// Page faults on fresh memory cost as much as the selection itself on a 16M-element tensor, so
-// the buffer is sized once from the density of the first chunk instead of growing by copies.
+// The kernels write whole vectors past the last entry, so each chunk is selected into a small
+// scratch buffer that stays in cache and its entries appended: growing the vector itself to
+// make that room would zero-fill twice the tensor's size in bytes on every call. Page faults on
+// fresh memory cost as much as the selection itself on a 16M-element tensor, so the vector is
+// sized once from the density of the first chunk instead of growing by copies.
 class EntryBuffer {
  public:
-  void reserve(std::size_t more) {
-    if (size_ + more <= data_.size()) return;
-    if (size_ + more > data_.capacity()) data_.reserve(std::max(2 * data_.capacity(), size_ + more));
-    data_.resize(size_ + more);
+  // Room for a chunk of up to `entries` entries and the kernels' slack.
+  std::uint16_t* chunk(std::size_t entries) {
+    if (chunk_.size() < entries + detail::kEntrySlack) chunk_.resize(entries + detail::kEntrySlack);
+    return chunk_.data();
   }
+  // Appends the first `count` entries of the chunk.
+  void append_chunk(std::size_t count) { data_.insert(data_.end(), chunk_.data(), chunk_.data() + count); }
   void expect(std::size_t total) {
     if (total > data_.capacity()) data_.reserve(total);
   }
-  std::uint16_t* tail() { return data_.data() + size_; }
-  void advance(std::size_t count) { size_ += count; }
-  std::size_t size() const { return size_; }
+  std::size_t size() const { return data_.size(); }
   const std::uint16_t* data() const { return data_.data(); }
-  std::vector<std::uint16_t> take() {
-    data_.resize(size_);
-    return std::move(data_);
-  }
+  std::vector<std::uint16_t> take() { return std::move(data_); }
 
  private:
   std::vector<std::uint16_t> data_;
-  std::size_t size_ = 0;
+  std::vector<std::uint16_t> chunk_;
 };
 
-
-// What one thread's run of bins produces besides the counts.
 struct Part {
   EntryBuffer entries;
   // The tensor sum adds the per-bin sums in bin order (spec). The first part adds its own as it
@@ -110,7 +108,7 @@ struct Part {
 // Bins [first_bin, last_bin): counts written (indexed from first_bin), entries appended, sums
 // folded or kept, residue (if any) at G. Throws on the first non-finite value in index order.
 void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, std::uint16_t* counts, Part& part) {
-  // Chunks of 16 Ki elements bound the entry room reserved ahead of the kernel.
+  // Chunks of 16 Ki elements keep the entries' scratch buffer (32 KiB) in cache.
   constexpr std::size_t kChunkElements = std::size_t{1} << 14;
   const std::size_t bins_per_chunk = std::max<std::size_t>(1, kChunkElements / job.bin_size);
   std::vector<std::uint32_t> scratch(detail::scratch_words(job.bin_size));
@@ -127,23 +125,22 @@ void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, 
     args.last_bin = std::min(last_bin, chunk + bins_per_chunk);
     args.counts = counts + (chunk - first_bin);
     args.sums = part.folds_sums ? chunk_sums.data() : part.bin_sums.data() + (chunk - first_bin);
-    part.entries.reserve((args.last_bin - chunk) * job.bin_size + detail::kEntrySlack);
-    args.entries = part.entries.tail();
+    args.entries = part.entries.chunk((args.last_bin - chunk) * job.bin_size);
     args.scratch = scratch.data();
     args.selection = job.selection;
     args.pending = job.pending;
     args.pending_scale = job.pending_scale;
     const detail::SelectResult result = detail::select_bins(args);
-    part.entries.advance(result.entries);
-    if (result.bad_bin != args.last_bin) fail_first_non_finite(job, result.bad_bin * job.bin_size);
-    if (part.folds_sums)
-      for (std::size_t b = 0; b < args.last_bin - chunk; ++b) part.folded_sum += chunk_sums[b];
+    if (result.bad_bin != args.last_bin) fail_first_non_finite(job, result);
     if (chunk == first_bin && result.entries) {
       // A margin over the first chunk's density; a denser tail still grows the buffer.
       const double density = static_cast<double>(result.entries) / static_cast<double>((args.last_bin - chunk) * job.bin_size);
       const double elements = static_cast<double>(part.expected_elements);
-      part.entries.expect(static_cast<std::size_t>(density * elements * 1.125) + kChunkElements + detail::kEntrySlack);
+      part.entries.expect(static_cast<std::size_t>(density * elements * 1.125) + kChunkElements);
     }
+    part.entries.append_chunk(result.entries);
+    if (part.folds_sums)
+      for (std::size_t b = 0; b < args.last_bin - chunk; ++b) part.folded_sum += chunk_sums[b];
   }
 }
 

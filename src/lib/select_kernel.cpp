@@ -166,10 +166,21 @@ class BinRun {
     const std::size_t full = length - length % N, tail = length - full;
     const Values last = tail_values(begin + full, tail);
     Maxima maxima = start_maxima();
-    for (std::size_t i = 0; i < full; i += N) add_maxima(maxima, load(begin + i));
+    const bool long_bin = full / N >= 16;
+    if (kPending && long_bin) {
+      // Long bins are read twice: r is corrected once, in place, for the second pass.
+      pending_applied_end_ = begin + full;
+      for (std::size_t i = 0; i < full; i += N) {
+        const VF r = with_pending(hn::LoadU(d_, residue_ + begin + i), pending_bits(begin + i));
+        hn::StoreU(r, d_, residue_ + begin + i);
+        add_maxima(maxima, values_of(hn::LoadU(d_, gradient_ + begin + i), r));
+      }
+    } else {
+      for (std::size_t i = 0; i < full; i += N) add_maxima(maxima, load(begin + i));
+    }
     add_maxima(maxima, last);
     if (!start_selection(maxima)) return false;
-    if (full / N >= 16) {
+    if (long_bin) {
       // Long bins: mark first, then compact only the vectors that hold a selected element (at
       // T = 500 fewer than half of them), reading their G back from the residue just written
       // (or g itself, without a residue).
@@ -179,7 +190,7 @@ class BinRun {
       const std::size_t vectors = full / N + (tail ? 1 : 0);
       for (std::size_t j = 0; j < vectors; ++j) {
         const std::size_t lanes = j * N < full ? N : tail;
-        const Values v = lanes == N ? load(begin + j * N) : last;
+        const Values v = lanes == N ? load(begin + j * N, 0) : last;
         store_G(v, begin + j * N, lanes);
         const std::uint64_t bits = mask_bits(d_, selection_of(v));
         if (kResidue) selection_.append(bits, static_cast<unsigned>(lanes));
@@ -256,7 +267,7 @@ class BinRun {
     if (bad_bin == a_.last_bin && entries &&
         !exact_sums(hn::GetLane(hn::MinOfLanes(du_, smallest_)), largest_bits_, a_.bin_size))
       ordered_bin_sums(a_);
-    return {entries, bad_bin};
+    return {entries, bad_bin, bad_bin == a_.last_bin ? 0 : std::max(pending_applied_end_, bad_bin * a_.bin_size)};
   }
 
  private:
@@ -397,6 +408,7 @@ class BinRun {
   VU smallest_;                     // selected |G|, as bits
   std::uint32_t largest_bits_ = 0;  // of the selected |G|: the largest bin maximum with a selection
   std::uint16_t* out_;
+  std::size_t pending_applied_end_ = 0;  // of the last bin that corrected r in place
 };
 
 // Bins of up to 8 whole vectors and a partial one stay in registers between the passes.

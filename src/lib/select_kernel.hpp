@@ -62,7 +62,11 @@ inline constexpr std::size_t scratch_words(std::uint32_t bin_size) { return bin_
 
 struct SelectResult {
   std::size_t entries = 0;  // written at args.entries
-  std::size_t bad_bin = 0;  // first bin holding a non-finite G or H (its residue untouched), or last_bin
+  // The first bin holding a non-finite G or H, or last_bin. Its residue is as it was, except
+  // that elements [bad_bin * bin_size, pending_applied_end) may hold r with the pending
+  // correction applied (and their bits are then no longer to be applied).
+  std::size_t bad_bin = 0;
+  std::size_t pending_applied_end = 0;
 };
 
 SelectResult select_bins_scalar(const SelectArgs& args);

@@ -24,6 +24,9 @@ Tensor flat_tensor(const std::vector<float>& values) {
   return t;
 }
 
+// c - sign(c) * scale, as a second correction would compute it.
+float corrected_again(float c, float scale) { return c > 0 ? c - scale : c + scale; }
+
 double l2(const std::vector<float>& x) {
   double sum = 0.0;
   for (float v : x) sum += static_cast<double>(v) * v;
@@ -121,6 +124,44 @@ TEST_CASE("a kept residue fails on the first non-finite element as a plain one d
   r[5] = std::numeric_limits<float>::quiet_NaN();
   Residue poisoned(flat_tensor(r));
   CHECK_THROWS_WITH_AS(compress(g0, poisoned, 50, 2.0f, "t"), "tensor 't' element 5: residue value is NaN", Error);
+}
+
+TEST_CASE("a kept residue finds an overflow that only its pending correction reveals") {
+  // Step 1 (k = 1) selects a huge G at `at` and leaves c = G - scale there; in step 2, c + g
+  // overflows while (c - scale) + g would not. The kernels correct long bins in place before
+  // they know the bin is bad, so the error must not apply the correction twice.
+  const std::size_t n = 3001, at = 600;
+  for (std::uint32_t T : {50u, 500u})
+    for (const auto& kernel : available_kernels()) {
+      INFO(kernel << " T=" << T);
+      select_kernel(kernel);
+      std::vector<float> g1 = test_support::adversarial(n, 4, 1e-3f);
+      g1[at] = 3e38f;
+      std::vector<float> plain(n, 0.0f);
+      Residue kept = Residue::zeros("t", {n});
+      const float scale = compress(g1, plain, T, 1.0f, "t").scale;
+      compress(g1, kept, T, 1.0f, "t");
+      const float c = plain[at];
+      REQUIRE(c < 3e38f);
+      std::vector<float> g2 = test_support::adversarial(n, 5, 1e-3f);
+      g2[at] = static_cast<float>(std::ldexp(1.0, 128) - static_cast<double>(c));
+      REQUIRE(std::isinf(c + g2[at]));
+      REQUIRE(std::isfinite(corrected_again(c, scale) + g2[at]));
+      std::string expected, got;
+      try {
+        compress(g2, plain, T, 1.0f, "t");
+      } catch (const Error& e) {
+        expected = e.what();
+      }
+      try {
+        compress(g2, kept, T, 1.0f, "t");
+      } catch (const Error& e) {
+        got = e.what();
+      }
+      select_kernel("auto");
+      CHECK(expected == "tensor 't' element 600: residue + gradient overflows float32");
+      CHECK(got == expected);
+    }
 }
 
 TEST_CASE("a residue of the wrong size is refused and values are moved out corrected") {
