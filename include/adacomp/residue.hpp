@@ -8,6 +8,7 @@
 // residue: a training step then reads g and r and writes r once, the traffic of a streaming
 // r += g, and the bits are the same as with the second pass.
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@
 
 namespace adacomp {
 
+namespace detail {
+struct StepBuffers;
+}
+
 class Residue {
  public:
   Residue();  // empty: no elements
@@ -24,6 +29,21 @@ class Residue {
   explicit Residue(Tensor values);
   // A fresh learner's: float32 zeros.
   static Residue zeros(const std::string& name, const std::vector<std::uint64_t>& shape);
+  // Copies take the values and the pending correction, not the last step's result or the
+  // encoder's working memory.
+  Residue(const Residue& other);
+  Residue& operator=(const Residue& other);
+  Residue(Residue&&) noexcept;
+  Residue& operator=(Residue&&) noexcept;
+  ~Residue();
+
+  // One step of compress() on this residue: the same frame, and the same residue bits once
+  // values() is read. The result stays here until the next step, which reuses its memory and
+  // the encoder's, so that a training loop's steps allocate nothing after the first.
+  // After an error the residue's values are unspecified: callers discard it, as the CLI and
+  // replay do.
+  const SparseTernary& step(std::span<const float> gradient, std::uint32_t bin_size, float scale_factor,
+                            const std::string& tensor_name, unsigned threads = 1);
 
   DType dtype() const noexcept { return stored_.dtype; }
   std::vector<std::uint64_t> shape() const { return stored_.shape(); }
@@ -39,8 +59,6 @@ class Residue {
   double l2_norm() const;
 
  private:
-  friend SparseTernary compress(std::span<const float> gradient, Residue& residue, std::uint32_t bin_size,
-                                float scale_factor, const std::string& tensor_name, unsigned threads);
   void apply_pending();
 
   Tensor stored_;
@@ -48,12 +66,8 @@ class Residue {
   std::vector<std::uint64_t> pending_bits_, next_bits_;
   float pending_scale_ = 0.0f;
   bool pending_ = false;
+  SparseTernary last_;
+  std::unique_ptr<detail::StepBuffers> buffers_;
 };
-
-// compress() on a kept residue: the same results and, once values() is read, the same residue
-// bits. After an error the residue's values are unspecified: callers discard it, as the CLI and
-// replay do.
-SparseTernary compress(std::span<const float> gradient, Residue& residue, std::uint32_t bin_size, float scale_factor,
-                       const std::string& tensor_name, unsigned threads = 1);
 
 }  // namespace adacomp

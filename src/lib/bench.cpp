@@ -105,20 +105,17 @@ BenchReport run_bench(const BenchOptions& options) {
     for (unsigned threads : options.threads) {
       // encode: a training step on a kept residue, whose previous step (on the same gradient,
       // from options.residue) left its correction pending, so that every repetition does the
-      // same work. The previous result is dropped first, as a training loop drops each step's
-      // once sent: the allocator then hands its memory back instead of fresh pages to fault in.
+      // same work.
       Tensor start = make_tensor("bench", DType::f32, {n});
       std::copy(options.residue.begin(), options.residue.end(), start.values.begin());
       Residue prepared(std::move(start));
-      compress(options.gradient, prepared, T, options.scale_factor, "bench", threads);
+      prepared.step(options.gradient, T, options.scale_factor, "bench", threads);
       Residue kept = prepared;
-      SparseTernary sparse;
       const auto [encode, one_shot, encode_reference] = interleaved_medians(
           options.repetitions,
           [&] {
-            kept = prepared;
-            sparse = SparseTernary{};
-            return timed([&] { sparse = compress(options.gradient, kept, T, options.scale_factor, "bench", threads); });
+            kept = prepared;  // keeps its last result and working memory, as a training loop's residue does
+            return timed([&] { kept.step(options.gradient, T, options.scale_factor, "bench", threads); });
           },
           // one-shot: compress() on a plain residue, corrected in place by a second pass (a
           // first step, or `adacomp encode --residue`)
@@ -139,6 +136,8 @@ BenchReport run_bench(const BenchOptions& options) {
             });
           });
       // decode, and its reference: zero-fill the output and scatter the same entries
+      kept = prepared;
+      const SparseTernary sparse = kept.step(options.gradient, T, options.scale_factor, "bench", threads);  // as timed
       // Plain names, not a structured binding: clang 14 cannot capture one in the lambdas below.
       const ScatterList scatter = scatter_list(sparse);
       const std::vector<std::uint32_t>& indices = scatter.indices;

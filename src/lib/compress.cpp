@@ -16,6 +16,7 @@
 #include "correct_kernel.hpp"
 #include "parallel_parts.hpp"
 #include "select_kernel.hpp"
+#include "step_buffers.hpp"
 
 namespace adacomp {
 
@@ -66,48 +67,10 @@ void check_parameters(std::uint32_t bin_size, float scale_factor, const std::str
     fail_usage("tensor '" + tensor_name + "': scale factor must be between 1 and 4");
 }
 
-// Entries of a run of bins, in a vector that becomes the result's (no copy for the first part).
-// The kernels write whole vectors past the last entry, so each chunk is selected into a small
-// scratch buffer that stays in cache and its entries appended: growing the vector itself to
-// make that room would zero-fill twice the tensor's size in bytes on every call. Page faults on
-// fresh memory cost as much as the selection itself on a 16M-element tensor, so the vector is
-// sized once from the density of the first chunk instead of growing by copies.
-class EntryBuffer {
- public:
-  // Room for a chunk of up to `entries` entries and the kernels' slack.
-  std::uint16_t* chunk(std::size_t entries) {
-    if (chunk_.size() < entries + detail::kEntrySlack) chunk_.resize(entries + detail::kEntrySlack);
-    return chunk_.data();
-  }
-  // Appends the first `count` entries of the chunk.
-  void append_chunk(std::size_t count) { data_.insert(data_.end(), chunk_.data(), chunk_.data() + count); }
-  void expect(std::size_t total) {
-    if (total > data_.capacity()) data_.reserve(total);
-  }
-  std::size_t size() const { return data_.size(); }
-  const std::uint16_t* data() const { return data_.data(); }
-  std::vector<std::uint16_t> take() { return std::move(data_); }
-
- private:
-  std::vector<std::uint16_t> data_;
-  std::vector<std::uint16_t> chunk_;
-};
-
-struct Part {
-  EntryBuffer entries;
-  // The tensor sum adds the per-bin sums in bin order (spec). The first part adds its own as it
-  // goes; the others keep theirs for the fold after the parts before them.
-  bool folds_sums = false;
-  double folded_sum = 0.0;
-  std::vector<double> bin_sums;  // sized by the caller's thread, whose allocator memory is reused
-  // Elements whose entries the buffer should expect room for: the first part's buffer becomes the
-  // result, so it expects the whole tensor's and the other parts' are appended without a copy.
-  std::size_t expected_elements = 0;
-};
-
 // Bins [first_bin, last_bin): counts written (indexed from first_bin), entries appended, sums
 // folded or kept, residue (if any) at G. Throws on the first non-finite value in index order.
-void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, std::uint16_t* counts, Part& part) {
+void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, std::uint16_t* counts,
+                   detail::Part& part) {
   // Chunks of 16 Ki elements keep the entries' scratch buffer (32 KiB) in cache.
   constexpr std::size_t kChunkElements = std::size_t{1} << 14;
   const std::size_t bins_per_chunk = std::max<std::size_t>(1, kChunkElements / job.bin_size);
@@ -153,25 +116,32 @@ struct PartSplit {
   std::size_t first_bin(std::size_t p) const { return p == parts ? bins : bins * p / parts / unit * unit; }
 };
 
-// The selection, the sums and the scale; the residue, if any, left at G (the correction is the
-// caller's, with the bits at job.selection).
-SparseTernary run(const Job& job, unsigned threads, std::size_t& parts) {
+// The selection, the sums and the scale into `out`, whose memory is reused, as is that of
+// `buffers`; the residue, if any, left at G (the correction is the caller's, with the bits at
+// job.selection). Returns the number of thread parts.
+std::size_t run(const Job& job, unsigned threads, detail::StepBuffers& buffers, SparseTernary& out) {
   const std::size_t n = job.gradient.size();
-  SparseTernary out;
   out.element_count = n;
   out.bin_size = job.bin_size;
+  out.scale = 0.0f;
   const std::size_t bins = out.bin_count();
-  out.bin_counts.resize(bins);
+  out.bin_counts.resize(bins);  // the kernels write every count
 
-  parts = detail::thread_parts(n, threads);
+  const std::size_t parts = detail::thread_parts(n, threads);
   const PartSplit split(bins, parts, job.bin_size);
-  std::vector<Part> results(parts);
-  results[0].folds_sums = true;
-  results[0].expected_elements = n;
-  for (std::size_t p = 1; p < parts; ++p) {
+  std::vector<detail::Part>& results = buffers.parts;
+  results.resize(parts);
+  for (std::size_t p = 0; p < parts; ++p) {
     const std::size_t first = split.first_bin(p), last = split.first_bin(p + 1);
-    results[p].bin_sums.resize(last - first);
-    results[p].expected_elements = (last - first) * job.bin_size;
+    detail::Part& part = results[p];
+    part.folds_sums = p == 0;
+    part.folded_sum = 0.0;
+    part.bin_sums.resize(p == 0 ? 0 : last - first);
+    part.expected_elements = p == 0 ? n : (last - first) * job.bin_size;
+    if (p == 0)
+      part.entries.adopt(std::move(out.entries));
+    else
+      part.entries.clear();
   }
   std::vector<std::exception_ptr> errors(parts);
   detail::run_parts(parts, [&](std::size_t p) {
@@ -189,13 +159,13 @@ SparseTernary run(const Job& job, unsigned threads, std::size_t& parts) {
   for (std::size_t p = 1; p < parts; ++p)
     for (double s : results[p].bin_sums) total += s;
   std::size_t entries = 0;
-  for (const Part& part : results) entries += part.entries.size();
+  for (std::size_t p = 0; p < parts; ++p) entries += results[p].entries.size();
   if (entries) out.scale = static_cast<float>(total / static_cast<double>(entries));
   out.entries = results[0].entries.take();
   out.entries.reserve(entries);
   for (std::size_t p = 1; p < parts; ++p)
     out.entries.insert(out.entries.end(), results[p].entries.data(), results[p].entries.data() + results[p].entries.size());
-  return out;
+  return parts;
 }
 
 // A bit array for the selection of `elements`. Not cleared, as the kernels write every word
@@ -218,8 +188,9 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
   std::unique_ptr<std::uint64_t[]> selection(new std::uint64_t[detail::selection_words(residue.size())]);
   Job job{gradient, residue, bin_size, scale_factor, &tensor_name};
   job.selection = selection.get();
-  std::size_t parts = 1;
-  SparseTernary out = run(job, threads, parts);
+  detail::StepBuffers buffers;
+  SparseTernary out;
+  const std::size_t parts = run(job, threads, buffers, out);
   // The correction, a second pass over the residue: G - sign(G) * scale at the selected.
   if (!out.entries.empty()) {
     const PartSplit split(out.bin_count(), parts, bin_size);
@@ -232,32 +203,34 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
   return out;
 }
 
-SparseTernary compress(std::span<const float> gradient, Residue& residue, std::uint32_t bin_size, float scale_factor,
-                       const std::string& tensor_name, unsigned threads) {
+const SparseTernary& Residue::step(std::span<const float> gradient, std::uint32_t bin_size, float scale_factor,
+                                   const std::string& tensor_name, unsigned threads) {
   check_parameters(bin_size, scale_factor, tensor_name);
-  if (gradient.size() != residue.size())
-    fail_input("tensor '" + tensor_name + "': residue has " + std::to_string(residue.size()) +
-               " elements, gradient " + std::to_string(gradient.size()));
-  Job job{gradient, residue.stored_.flat(), bin_size, scale_factor, &tensor_name};
-  job.selection = size_selection(residue.next_bits_, gradient.size()).data();
-  if (residue.pending_) {
-    job.pending = residue.pending_bits_.data();
-    job.pending_scale = residue.pending_scale_;
+  if (gradient.size() != size())
+    fail_input("tensor '" + tensor_name + "': residue has " + std::to_string(size()) + " elements, gradient " +
+               std::to_string(gradient.size()));
+  Job job{gradient, stored_.flat(), bin_size, scale_factor, &tensor_name};
+  job.selection = size_selection(next_bits_, gradient.size()).data();
+  if (pending_) {
+    job.pending = pending_bits_.data();
+    job.pending_scale = pending_scale_;
   }
-  std::size_t parts = 1;
-  SparseTernary out = run(job, threads, parts);
+  if (!buffers_) buffers_ = std::make_unique<detail::StepBuffers>();
+  run(job, threads, *buffers_, last_);
   // The residue is now G everywhere; its correction waits for the next step or values().
-  std::swap(residue.pending_bits_, residue.next_bits_);
-  residue.pending_scale_ = out.scale;
-  residue.pending_ = !out.entries.empty();
-  return out;
+  std::swap(pending_bits_, next_bits_);
+  pending_scale_ = last_.scale;
+  pending_ = !last_.entries.empty();
+  return last_;
 }
 
 SparseTernary compress_fresh(std::span<const float> gradient, std::uint32_t bin_size, float scale_factor,
                              const std::string& tensor_name, unsigned threads) {
   check_parameters(bin_size, scale_factor, tensor_name);
-  std::size_t parts = 1;
-  return run(Job{gradient, {}, bin_size, scale_factor, &tensor_name}, threads, parts);
+  detail::StepBuffers buffers;
+  SparseTernary out;
+  run(Job{gradient, {}, bin_size, scale_factor, &tensor_name}, threads, buffers, out);
+  return out;
 }
 
 }  // namespace adacomp

@@ -46,15 +46,17 @@ std::vector<wire::FrameInfo> encode_tensors(const std::vector<Tensor>& tensors, 
       continue;
     }
     const std::uint32_t bin_size = settings.bin_sizes.bin_size_for(tensor.name, tensor.values.dimension());
-    SparseTernary sparse;
     if (residues) {
       auto it = residues->find(tensor.name);
       if (it == residues->end()) it = residues->emplace(tensor.name, Residue::zeros(tensor.name, tensor.shape())).first;
-      sparse = compress(tensor.flat(), it->second, bin_size, settings.scale_factor, tensor.name, settings.threads);
+      const SparseTernary& sparse =
+          it->second.step(tensor.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
+      frames.push_back(writer.add_compressed(tensor.name, tensor.dtype, tensor.shape(), sparse, settings.zstd_level));
     } else {
-      sparse = compress_fresh(tensor.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
+      const SparseTernary sparse =
+          compress_fresh(tensor.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
+      frames.push_back(writer.add_compressed(tensor.name, tensor.dtype, tensor.shape(), sparse, settings.zstd_level));
     }
-    frames.push_back(writer.add_compressed(tensor.name, tensor.dtype, tensor.shape(), sparse, settings.zstd_level));
   }
   writer.finish();
   return frames;

@@ -5,12 +5,31 @@
 
 #include "correct_kernel.hpp"
 #include "select_kernel.hpp"
+#include "step_buffers.hpp"
 
 namespace adacomp {
 
 Residue::Residue() : stored_(make_tensor("", DType::f32, {0})) {}
 
 Residue::Residue(Tensor values) : stored_(std::move(values)) {}
+
+Residue::Residue(const Residue& other)
+    : stored_(other.stored_), pending_bits_(other.pending_bits_), next_bits_(other.next_bits_),
+      pending_scale_(other.pending_scale_), pending_(other.pending_) {}
+
+Residue& Residue::operator=(const Residue& other) {
+  if (this == &other) return *this;
+  stored_ = other.stored_;
+  pending_bits_ = other.pending_bits_;
+  next_bits_ = other.next_bits_;
+  pending_scale_ = other.pending_scale_;
+  pending_ = other.pending_;
+  return *this;
+}
+
+Residue::Residue(Residue&&) noexcept = default;
+Residue& Residue::operator=(Residue&&) noexcept = default;
+Residue::~Residue() = default;
 
 Residue Residue::zeros(const std::string& name, const std::vector<std::uint64_t>& shape) {
   Tensor zero = make_tensor(name, DType::f32, shape);
