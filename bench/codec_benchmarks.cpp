@@ -3,6 +3,7 @@
 // per-kernel and per-bin-size series, with counters in elements/s and bytes/s of float32 input.
 //
 //   build/bench/adacomp_benchmarks --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "adacomp/bench.hpp"
 #include "adacomp/codec.hpp"
 #include "adacomp/kernels.hpp"
+#include "adacomp/residue.hpp"
 
 namespace {
 
@@ -39,8 +41,30 @@ void set_rates(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kElements * sizeof(float)));
 }
 
-// args: bin size, threads; the residue is restored outside the timed region.
-void encode(benchmark::State& state, const std::string& kernel) {
+// A training step's encode: a kept Residue whose previous step left its correction pending,
+// restored outside the timed region. args: bin size, threads.
+void encode_step(benchmark::State& state, const std::string& kernel) {
+  adacomp::select_kernel(kernel);
+  const auto bin_size = static_cast<std::uint32_t>(state.range(0));
+  const auto threads = static_cast<unsigned>(state.range(1));
+  adacomp::Tensor start = adacomp::make_tensor("bench", adacomp::DType::f32, {kElements});
+  std::copy(prior_residue().begin(), prior_residue().end(), start.values.begin());
+  adacomp::Residue prepared(std::move(start));
+  prepared.step(gradient(), bin_size, 2.0f, "bench", threads);
+  adacomp::Residue kept = prepared;
+  for (auto _ : state) {
+    state.PauseTiming();
+    kept = prepared;
+    state.ResumeTiming();
+    benchmark::DoNotOptimize(kept.step(gradient(), bin_size, 2.0f, "bench", threads));
+  }
+  set_rates(state);
+  adacomp::select_kernel("auto");
+}
+
+// compress() on a plain residue, which it corrects in a second pass; restored outside the
+// timed region. args: bin size, threads.
+void encode_one_shot(benchmark::State& state, const std::string& kernel) {
   adacomp::select_kernel(kernel);
   const auto bin_size = static_cast<std::uint32_t>(state.range(0));
   const auto threads = static_cast<unsigned>(state.range(1));
@@ -112,8 +136,11 @@ void bin_sizes_and_threads(benchmark::internal::Benchmark* b) {
 
 // One encode series per kernel this CPU runs, so a kernel change is seen against the others.
 const bool kernels_registered = [] {
-  for (const std::string& kernel : adacomp::available_kernels())
-    benchmark::RegisterBenchmark(("encode/" + kernel).c_str(), encode, kernel)->Apply(bin_sizes_and_threads);
+  for (const std::string& kernel : adacomp::available_kernels()) {
+    benchmark::RegisterBenchmark(("encode_step/" + kernel).c_str(), encode_step, kernel)->Apply(bin_sizes_and_threads);
+    benchmark::RegisterBenchmark(("encode_one_shot/" + kernel).c_str(), encode_one_shot, kernel)
+        ->Apply(bin_sizes_and_threads);
+  }
   return true;
 }();
 
