@@ -158,7 +158,8 @@ class BinRun {
         selection_(a.selection, kResidue ? a.first_bin * a.bin_size : 0),
         smallest_(hn::Set(du_, 0xffffffffu)), out_(a.entries) {}
 
-  // A bin of any length. False if it holds a non-finite G or H (nothing of it is written then).
+  // A bin of any length. False if it holds a non-finite G or H: nothing of it is written then,
+  // except r corrected in place (SelectResult::pending_applied_end).
   HWY_INLINE bool any_bin(std::size_t bin) {
     const std::size_t N = hn::Lanes(d_);
     const std::size_t begin = bin * a_.bin_size;

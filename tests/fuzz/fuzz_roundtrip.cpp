@@ -34,7 +34,7 @@ ADACOMP_FUZZ_TARGET({
   adacomp::ResidueMap residues;
   adacomp::Tensor residue = adacomp::make_tensor("t", adacomp::DType::f32, {n});
   std::copy(r.begin(), r.end(), residue.flat().begin());
-  residues.emplace("t", std::move(residue));
+  residues.emplace("t", adacomp::Residue(std::move(residue)));
   adacomp::EncodeSettings settings;
   settings.bin_sizes.add_rule(std::to_string(T));
   settings.scale_factor = k;
@@ -53,7 +53,7 @@ ADACOMP_FUZZ_TARGET({
   if (!frame || reader.next()) __builtin_trap();
   const adacomp::Tensor decoded = adacomp::wire::decode_frame(*frame, "roundtrip");
   const auto expected = reference::adacomp_step(xt::adapt(g), xt::adapt(r), T, k);
-  const auto got_residue = residues.at("t").flat();
+  const auto got_residue = residues.at("t").values().flat();
   for (std::size_t i = 0; i < n; ++i) {
     if (std::bit_cast<std::uint32_t>(decoded.flat()[i]) != std::bit_cast<std::uint32_t>(expected.decoded(i)))
       __builtin_trap();
