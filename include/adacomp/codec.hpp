@@ -43,7 +43,7 @@ struct SparseTernary {
 // Throws Error(invalid_input) on a NaN/Inf input or on float32 overflow of r + k*g, and
 // Error(usage) on a bin size or scale factor out of range. After an error the residue holds
 // partial updates: callers discard it, as the CLI and replay do.
-// `threads` > 1 splits the bins over threads (tensors of at least 64 Ki elements per thread); the
+// `threads` > 1 splits the bins over threads (tensors of at least 256 Ki elements per thread); the
 // result is bit-identical whatever the count.
 SparseTernary compress(std::span<const float> gradient, std::span<float> residue,
                        std::uint32_t bin_size, float scale_factor, const std::string& tensor_name,

@@ -187,7 +187,7 @@ TEST_CASE("validate rejects every malformed sparse layout") {
 TEST_CASE("two or more threads give bit-identical results and report the same first bad index") {
   std::mt19937 rng(3);
   std::cauchy_distribution<float> heavy(0.0f, 1e-3f);
-  const std::size_t n = (std::size_t{1} << 18) + 123;
+  const std::size_t n = 3 * (std::size_t{1} << 18) + 123;  // three thread parts of at least 256 Ki
   std::vector<float> g(n), r(n);
   for (std::size_t i = 0; i < n; ++i) {
     g[i] = std::clamp(heavy(rng), -1e3f, 1e3f);
@@ -222,7 +222,7 @@ TEST_CASE("the fused decoder refuses exactly what validate refuses and with its 
   // validate does, with the same words, and a valid layout decodes to sign * scale at the entries.
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  const std::size_t n = 200003;  // two thread parts and a short last bin
+  const std::size_t n = 2 * (std::size_t{1} << 18) + 3;  // two thread parts and a short last bin
   std::vector<float> gradient(n), residue(n);
   for (float& g : gradient) g = normal(rng);
   for (std::uint32_t T : {7u, 50u, 500u}) {

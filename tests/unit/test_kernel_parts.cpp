@@ -10,6 +10,7 @@
 
 #include "adacomp/kernels.hpp"
 #include "lib/correct_kernel.hpp"
+#include "lib/parallel_parts.hpp"
 #include "lib/select_kernel.hpp"
 
 using namespace adacomp;
@@ -114,4 +115,13 @@ TEST_CASE("the dense residue correction subtracts sign times scale at the marked
       for (std::size_t i = 0; i < count; ++i) REQUIRE(bits_of(got[i]) == bits_of(expected[i]));
     }
   }
+}
+
+TEST_CASE("tensors split over threads only where each part gets 256 Ki elements") {
+  // The thread-count tests elsewhere rely on these splits to run more than one part.
+  CHECK(detail::thread_parts(3 * (std::size_t{1} << 18) + 77, 3) == 3);
+  CHECK(detail::thread_parts(3 * (std::size_t{1} << 18) + 77, 8) == 3);
+  CHECK(detail::thread_parts(2 * (std::size_t{1} << 18) + 3, 2) == 2);
+  CHECK(detail::thread_parts(2 * (std::size_t{1} << 18) - 1, 2) == 1);
+  CHECK(detail::thread_parts(100, 0) == 1);
 }

@@ -119,7 +119,7 @@ TEST_CASE("a fresh learner without a residue gets the frame of a zero residue") 
 }
 
 TEST_CASE("every kernel is bit-identical across thread counts on a large tensor") {
-  const std::size_t n = (std::size_t{1} << 18) + 77;
+  const std::size_t n = 3 * (std::size_t{1} << 18) + 77;  // three thread parts of at least 256 Ki
   const auto g = test_support::adversarial(n, 99, 1e-3f);
   const auto r = test_support::adversarial(n, 98, 1e-3f);
   for (std::uint32_t T : {50u, 500u}) {
