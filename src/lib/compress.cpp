@@ -37,7 +37,7 @@ struct Job {
   // r of element i as the kernels read it, the pending correction applied unless it already is.
   float residue_at(std::size_t i, std::size_t pending_applied_end) const {
     if (residue.empty()) return 0.0f;
-    if (pending && i >= pending_applied_end && ((pending[i / 64] >> (i % 64)) & 1))
+    if (pending && i >= pending_applied_end && detail::bit_set(pending, i))
       return detail::corrected(residue[i], pending_scale);
     return residue[i];
   }
@@ -57,6 +57,12 @@ struct Job {
     if (!std::isfinite(r + k * g)) fail_input(where + ": residue + scale_factor * gradient overflows float32");
   }
   fail_input("tensor '" + *job.tensor_name + "': non-finite value");  // unreachable by construction
+}
+
+void check_residue_size(std::size_t residue_size, std::size_t gradient_size, const std::string& tensor_name) {
+  if (residue_size != gradient_size)
+    fail_input("tensor '" + tensor_name + "': residue has " + std::to_string(residue_size) + " elements, gradient " +
+               std::to_string(gradient_size));
 }
 
 void check_parameters(std::uint32_t bin_size, float scale_factor, const std::string& tensor_name) {
@@ -182,9 +188,7 @@ std::vector<std::uint64_t>& size_selection(std::vector<std::uint64_t>& words, st
 SparseTernary compress(std::span<const float> gradient, std::span<float> residue, std::uint32_t bin_size,
                        float scale_factor, const std::string& tensor_name, unsigned threads) {
   check_parameters(bin_size, scale_factor, tensor_name);
-  if (gradient.size() != residue.size())
-    fail_input("tensor '" + tensor_name + "': residue has " + std::to_string(residue.size()) +
-               " elements, gradient " + std::to_string(gradient.size()));
+  check_residue_size(residue.size(), gradient.size(), tensor_name);
   std::unique_ptr<std::uint64_t[]> selection(new std::uint64_t[detail::selection_words(residue.size())]);
   Job job{gradient, residue, bin_size, scale_factor, &tensor_name};
   job.selection = selection.get();
@@ -206,9 +210,7 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
 const SparseTernary& Residue::step(std::span<const float> gradient, std::uint32_t bin_size, float scale_factor,
                                    const std::string& tensor_name, unsigned threads) {
   check_parameters(bin_size, scale_factor, tensor_name);
-  if (gradient.size() != size())
-    fail_input("tensor '" + tensor_name + "': residue has " + std::to_string(size()) + " elements, gradient " +
-               std::to_string(gradient.size()));
+  check_residue_size(size(), gradient.size(), tensor_name);
   Job job{gradient, stored_.flat(), bin_size, scale_factor, &tensor_name};
   job.selection = size_selection(next_bits_, gradient.size()).data();
   if (pending_) {

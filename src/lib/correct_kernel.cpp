@@ -37,7 +37,7 @@ void CorrectResidue(float* residue, const std::uint64_t* selection, std::size_t 
 #endif
   }
   for (; i < count; ++i)
-    if ((selection[i / 64] >> (i % 64)) & 1) residue[i] = corrected(residue[i], scale);
+    if (bit_set(selection, i)) residue[i] = corrected(residue[i], scale);
 }
 
 }  // namespace adacomp::detail::HWY_NAMESPACE

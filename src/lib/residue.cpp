@@ -59,7 +59,7 @@ double Residue::l2_norm() const {
   const float* r = stored_.values.data();
   double sum = 0.0;
   for (std::size_t i = 0; i < stored_.size(); ++i) {
-    const bool marked = pending_ && ((pending_bits_[i / 64] >> (i % 64)) & 1);
+    const bool marked = pending_ && detail::bit_set(pending_bits_.data(), i);
     const double v = marked ? detail::corrected(r[i], pending_scale_) : r[i];
     sum += v * v;
   }

@@ -49,6 +49,11 @@ inline float corrected(float x, float scale) {
   return x + std::bit_cast<float>(std::bit_cast<std::uint32_t>(scale) ^ negated_sign);
 }
 
+// Whether the bit of `element` is set in such an array.
+inline bool bit_set(const std::uint64_t* words, std::size_t element) {
+  return (words[element / 64] >> (element % 64)) & 1;
+}
+
 // The bits of elements [element, element + 57) of such an array in the low bits (higher ones
 // undefined): one unaligned load, as the array is little-endian bytes of bits in element order.
 inline std::uint64_t bits_from(const std::uint64_t* words, std::size_t element) {
