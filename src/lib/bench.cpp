@@ -20,15 +20,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-template <typename F>
-double median_seconds(unsigned repetitions, F&& run_once) {
-  std::vector<double> times;
-  for (unsigned i = 0; i < std::max(1u, repetitions); ++i) times.push_back(run_once());
-  std::sort(times.begin(), times.end());
-  return times[times.size() / 2];
-}
-
-// The median time of each measurement, taken in turns (a, b, c, a, b, c, ...) so that an
+// The median time of each measurement (of one or more), taken in turns (a, b, c, a, b, c, ...) so that an
 // operation and its reference see the same machine: on shared machines memory bandwidth drifts
 // by up to 2x within seconds.
 template <typename... F>
@@ -184,13 +176,13 @@ BenchReport run_bench(const BenchOptions& options) {
   std::vector<char> packed(ZSTD_compressBound(bytes)), unpacked(bytes);
   for (int level : options.zstd_levels) {
     std::size_t size = 0;
-    const double compress_time = median_seconds(std::min(3u, options.repetitions), [&] {
+    const double compress_time = interleaved_medians(std::min(3u, options.repetitions), [&] {
       return timed([&] { size = ZSTD_compress(packed.data(), packed.size(), options.gradient.data(), bytes, level); });
-    });
+    })[0];
     if (ZSTD_isError(size)) throw Error(ErrorKind::internal, std::string("zstd: ") + ZSTD_getErrorName(size));
-    const double decompress_time = median_seconds(std::min(3u, options.repetitions), [&] {
+    const double decompress_time = interleaved_medians(std::min(3u, options.repetitions), [&] {
       return timed([&] { ZSTD_decompress(unpacked.data(), unpacked.size(), packed.data(), size); });
-    });
+    })[0];
     report.zstd.push_back({level, static_cast<double>(bytes) / static_cast<double>(size), input_gb / compress_time,
                            input_gb / decompress_time});
   }

@@ -37,9 +37,7 @@ struct Job {
   // r of element i as the kernels read it, the pending correction applied unless it already is.
   float residue_at(std::size_t i, std::size_t pending_applied_end) const {
     if (residue.empty()) return 0.0f;
-    if (pending && i >= pending_applied_end && detail::bit_set(pending, i))
-      return detail::corrected(residue[i], pending_scale);
-    return residue[i];
+    return detail::with_pending(residue[i], i >= pending_applied_end ? pending : nullptr, pending_scale, i);
   }
 };
 

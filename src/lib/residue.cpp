@@ -14,14 +14,13 @@ Residue::Residue() : stored_(make_tensor("", DType::f32, {0})) {}
 Residue::Residue(Tensor values) : stored_(std::move(values)) {}
 
 Residue::Residue(const Residue& other)
-    : stored_(other.stored_), pending_bits_(other.pending_bits_), next_bits_(other.next_bits_),
-      pending_scale_(other.pending_scale_), pending_(other.pending_) {}
+    : stored_(other.stored_), pending_bits_(other.pending_bits_), pending_scale_(other.pending_scale_),
+      pending_(other.pending_) {}
 
 Residue& Residue::operator=(const Residue& other) {
   if (this == &other) return *this;
   stored_ = other.stored_;
   pending_bits_ = other.pending_bits_;
-  next_bits_ = other.next_bits_;
   pending_scale_ = other.pending_scale_;
   pending_ = other.pending_;
   return *this;
@@ -59,8 +58,7 @@ double Residue::l2_norm() const {
   const float* r = stored_.values.data();
   double sum = 0.0;
   for (std::size_t i = 0; i < stored_.size(); ++i) {
-    const bool marked = pending_ && detail::bit_set(pending_bits_.data(), i);
-    const double v = marked ? detail::corrected(r[i], pending_scale_) : r[i];
+    const double v = detail::with_pending(r[i], pending_ ? pending_bits_.data() : nullptr, pending_scale_, i);
     sum += v * v;
   }
   return std::sqrt(sum);

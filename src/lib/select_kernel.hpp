@@ -54,6 +54,12 @@ inline bool bit_set(const std::uint64_t* words, std::size_t element) {
   return (words[element / 64] >> (element % 64)) & 1;
 }
 
+// r of `element` as the kernels read it: stored_r corrected where its bit is set in `pending`
+// (nullptr: nothing pending).
+inline float with_pending(float stored_r, const std::uint64_t* pending, float scale, std::size_t element) {
+  return pending && bit_set(pending, element) ? corrected(stored_r, scale) : stored_r;
+}
+
 // The bits of elements [element, element + 57) of such an array in the low bits (higher ones
 // undefined): one unaligned load, as the array is little-endian bytes of bits in element order.
 inline std::uint64_t bits_from(const std::uint64_t* words, std::size_t element) {

@@ -13,9 +13,7 @@ constexpr std::uint16_t kPositive = 0b01, kNegative = 0b10;
 
 // r of element i as the kernel sees it: as stored, or with the pending correction applied.
 float residue_at(const SelectArgs& a, std::size_t i) {
-  if (!a.residue) return 0.0f;
-  if (a.pending && bit_set(a.pending, i)) return corrected(a.residue[i], a.pending_scale);
-  return a.residue[i];
+  return a.residue ? with_pending(a.residue[i], a.pending, a.pending_scale, i) : 0.0f;
 }
 
 }  // namespace
