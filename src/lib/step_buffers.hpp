@@ -5,6 +5,7 @@
 // 4 KiB, as much as encoding the page's elements several times over.
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "select_kernel.hpp"
@@ -41,21 +42,25 @@ class EntryBuffer {
   std::vector<std::uint16_t> chunk_;
 };
 
-// What one thread's run of bins produces besides the counts.
+// What one run of bins (the whole tensor, or one job of a parallel run) produces besides the
+// counts.
 struct Part {
   EntryBuffer entries;
-  // The tensor sum adds the per-bin sums in bin order (spec). The first part adds its own as it
-  // goes; the others keep theirs for the fold after the parts before them.
+  // The tensor sum adds the per-bin sums in bin order (spec). One thread adds its own as it goes;
+  // a job keeps its own for the fold in job order (compress.cpp).
   bool folds_sums = false;
   double folded_sum = 0.0;
   std::vector<double> bin_sums;
-  // Elements whose entries the buffer should expect room for: the first part's buffer becomes the
-  // result, so it expects the whole tensor's and the other parts' are appended to it.
+  // Elements whose entries the buffer should expect room for: the one-thread run's buffer
+  // becomes the result, so it expects the whole tensor's; a job's, its own.
   std::size_t expected_elements = 0;
 };
 
 struct StepBuffers {
-  std::vector<Part> parts;
+  Part whole;  // one thread
+  // A parallel run's, each reused by the jobs in turn (held by pointer: jobs keep theirs while
+  // the vector grows).
+  std::vector<std::unique_ptr<Part>> job_parts;
 };
 
 }  // namespace adacomp::detail

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <utility>
 
 #include <doctest/doctest.h>
 #include <xtensor/xadapt.hpp>
@@ -187,7 +188,7 @@ TEST_CASE("validate rejects every malformed sparse layout") {
 TEST_CASE("two or more threads give bit-identical results and report the same first bad index") {
   std::mt19937 rng(3);
   std::cauchy_distribution<float> heavy(0.0f, 1e-3f);
-  const std::size_t n = 3 * (std::size_t{1} << 18) + 123;  // three thread parts of at least 256 Ki
+  const std::size_t n = 3 * (std::size_t{1} << 18) + 123;  // three thread parts of at least 256 Ki, 7 jobs
   std::vector<float> g(n), r(n);
   for (std::size_t i = 0; i < n; ++i) {
     g[i] = std::clamp(heavy(rng), -1e3f, 1e3f);
@@ -196,7 +197,7 @@ TEST_CASE("two or more threads give bit-identical results and report the same fi
   for (std::uint32_t T : {50u, 500u, 16384u}) {
     std::vector<float> r1 = r;
     const SparseTernary one = compress(g, r1, T, 2.0f, "t", 1);
-    for (unsigned threads : {2u, 3u, 8u}) {
+    for (unsigned threads : {2u, 3u, 8u, 2u, 3u, 2u, 3u}) {  // repeated: jobs finish in varying orders
       std::vector<float> rt = r;
       const SparseTernary many = compress(g, rt, T, 2.0f, "t", threads);
       REQUIRE(same_bits(many.scale, one.scale));
@@ -205,15 +206,25 @@ TEST_CASE("two or more threads give bit-identical results and report the same fi
       REQUIRE(std::memcmp(rt.data(), r1.data(), n * sizeof(float)) == 0);
     }
   }
-  std::vector<float> bad = g;
-  bad[n - 10] = std::numeric_limits<float>::quiet_NaN();
-  bad[n / 2 + 7] = std::numeric_limits<float>::infinity();
-  std::vector<float> rr = r;
-  try {
-    compress(bad, rr, 50, 2.0f, "t", 2);
-    FAIL("accepted a non-finite gradient");
-  } catch (const Error& e) {
-    CHECK(std::string(e.what()) == "tensor 't' element " + std::to_string(n / 2 + 7) + ": gradient value is infinite");
+  // Threads take jobs (at T = 50, of 2592 bins: 129600 elements) as they become free, so a later
+  // job may fail first: here the first bad element ends a job and later ones start each job after
+  // it. The error still names the first, in every run.
+  constexpr std::size_t kJob = 129600;
+  for (const std::size_t first_bad : {2 * kJob - 1, std::size_t{5}}) {
+    std::vector<float> bad = g;
+    for (std::size_t later = first_bad + 1; later < n; later += 1000) bad[later] = std::numeric_limits<float>::quiet_NaN();
+    bad[first_bad] = std::numeric_limits<float>::infinity();
+    for (int run = 0; run < 10; ++run)
+      for (unsigned threads : {2u, 3u}) {
+        std::vector<float> rr = r;
+        try {
+          compress(bad, rr, 50, 2.0f, "t", threads);
+          FAIL("accepted a non-finite gradient");
+        } catch (const Error& e) {
+          REQUIRE(std::string(e.what()) ==
+                  "tensor 't' element " + std::to_string(first_bad) + ": gradient value is infinite");
+        }
+      }
   }
 }
 

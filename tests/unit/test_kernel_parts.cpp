@@ -1,9 +1,16 @@
 // The library-internal pieces the SIMD encoder is built from, each against a plain definition:
 // the bit appender of the selection, the bound under which bin sums may be added in any order,
-// and the dense residue correction on every instruction set.
+// the dense residue correction on every instruction set, and the thread split.
+#include <algorithm>
+#include <atomic>
 #include <bit>
+#include <chrono>
+#include <mutex>
 #include <cmath>
 #include <random>
+#include <stdexcept>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -124,4 +131,76 @@ TEST_CASE("tensors split over threads only where each part gets 256 Ki elements"
   CHECK(detail::thread_parts(2 * (std::size_t{1} << 18) + 3, 2) == 2);
   CHECK(detail::thread_parts(2 * (std::size_t{1} << 18) - 1, 2) == 1);
   CHECK(detail::thread_parts(100, 0) == 1);
+}
+
+namespace {
+
+// Waits until `condition` holds, for at most a few seconds (a thread that could not start must not
+// hang the suite; the checks after the wait then fail).
+template <typename Condition>
+void wait_for(Condition condition) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!condition() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+}
+
+}  // namespace
+
+TEST_CASE("run_jobs commits in job order whatever order the jobs finish in") {
+  // Job 0 waits until jobs 1-4 are done, so the other thread finishes them first.
+  std::atomic<int> later_done{0};
+  std::vector<std::size_t> finished, committed;
+  std::mutex finished_mutex;
+  detail::run_jobs(
+      6, 2,
+      [&](std::size_t j) {
+        if (j == 0) wait_for([&] { return later_done.load() >= 4; });
+        if (j >= 1 && j <= 4) ++later_done;
+        const std::lock_guard lock(finished_mutex);
+        finished.push_back(j);
+      },
+      [&](std::size_t j) {
+        const std::lock_guard lock(finished_mutex);
+        // Every job up to this one is done when it is committed.
+        for (std::size_t k = 0; k <= j; ++k) CHECK(std::find(finished.begin(), finished.end(), k) != finished.end());
+        committed.push_back(j);
+      });
+  CHECK(finished.front() != 0);  // the order was shuffled
+  CHECK(committed == std::vector<std::size_t>{0, 1, 2, 3, 4, 5});
+}
+
+TEST_CASE("run_jobs rethrows the first failing job's exception and commits nothing from it on") {
+  // Job 3 fails first; job 1, still running, fails after it: job 1's exception is the one rethrown.
+  std::atomic<bool> three_failed{false};
+  std::vector<std::size_t> committed;
+  try {
+    detail::run_jobs(
+        6, 2,
+        [&](std::size_t j) {
+          if (j == 1) {
+            wait_for([&] { return three_failed.load(); });
+            throw std::runtime_error("job 1");
+          }
+          if (j == 3) {
+            three_failed = true;
+            throw std::runtime_error("job 3");
+          }
+        },
+        [&](std::size_t j) { committed.push_back(j); });
+    FAIL("no exception");
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()) == "job 1");
+  }
+  CHECK(three_failed.load());
+  CHECK(committed == std::vector<std::size_t>{0});
+
+  // A commit that throws stops the commits at its job, and its exception is rethrown.
+  committed.clear();
+  CHECK_THROWS_WITH(detail::run_jobs(
+                        5, 2, [](std::size_t) {},
+                        [&](std::size_t j) {
+                          if (j == 2) throw std::runtime_error("commit 2");
+                          committed.push_back(j);
+                        }),
+                    "commit 2");
+  CHECK(committed == std::vector<std::size_t>{0, 1});
 }

@@ -82,7 +82,7 @@ TEST_CASE("a kept residue gives the frames and residue bits of one corrected in 
 }
 
 TEST_CASE("a kept residue is bit-identical across thread counts, whatever the bin size") {
-  // Parts start on multiples of 64 elements: odd bin sizes move the split the most.
+  // Thread jobs start on multiples of 64 elements: odd bin sizes move the splits the most.
   const std::size_t n = 3 * (std::size_t{1} << 18) + 77;  // three thread parts of at least 256 Ki
   for (const auto& kernel : {available_kernels().front(), std::string("reference")})
     for (std::uint32_t T : {50u, 63u, 500u})
