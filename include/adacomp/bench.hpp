@@ -33,6 +33,9 @@ struct BenchResult {
   // encode only: compress() on a plain residue, which it corrects in a second pass; "encode"
   // itself is a step on a kept Residue (residue.hpp), whose correction the next step applies.
   double one_shot_seconds = 0, one_shot_fraction = 0;
+  // The same op and bin size's one-thread median time over this one's, both from the same
+  // interleaved rounds; 0 when the run has no one-thread measurement.
+  double speedup = 0;
 };
 
 struct ZstdBenchResult {

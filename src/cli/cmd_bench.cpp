@@ -95,6 +95,7 @@ int run_bench_command(BenchCliOptions& cli) {
                          {"elements_per_second", r.elements_per_second},
                          {"entries", r.entries},
                          {"density", r.density}};
+      if (r.speedup > 0) row["speedup"] = r.speedup;
       if (r.op == "encode") {
         row["one_shot_seconds"] = r.one_shot_seconds;
         row["one_shot_gbps"] = static_cast<double>(r.elements) * 4.0 / 1e9 / r.one_shot_seconds;
@@ -113,12 +114,16 @@ int run_bench_command(BenchCliOptions& cli) {
   }
   std::printf("bench: %s, %zu elements, median of %u runs, kernel %s\n", source.c_str(), options.gradient.size(),
               options.repetitions, active_kernel().c_str());
-  std::printf("%-7s %6s %7s %10s %14s %10s %9s %12s %9s %9s\n", "op", "T", "threads", "GB/s", "Melements/s", "ref GB/s",
-              "fraction", "entries", "density", "one-shot");
+  std::printf("%-7s %6s %7s %10s %14s %10s %9s %9s %12s %9s %9s\n", "op", "T", "threads", "GB/s", "Melements/s",
+              "ref GB/s", "fraction", "speed-up", "entries", "density", "one-shot");
   for (const auto& r : report.results) {
-    std::printf("%-7s %6u %7u %10.3f %14.1f %10.3f %9.3f %12llu %9.4f", r.op.c_str(), r.bin_size, r.threads, r.gbps,
-                r.elements_per_second / 1e6, r.reference_gbps, r.fraction, static_cast<unsigned long long>(r.entries),
-                r.density);
+    std::printf("%-7s %6u %7u %10.3f %14.1f %10.3f %9.3f", r.op.c_str(), r.bin_size, r.threads, r.gbps,
+                r.elements_per_second / 1e6, r.reference_gbps, r.fraction);
+    if (r.speedup > 0)
+      std::printf(" %9.3f", r.speedup);
+    else
+      std::printf(" %9s", "-");
+    std::printf(" %12llu %9.4f", static_cast<unsigned long long>(r.entries), r.density);
     if (r.op == "encode")
       std::printf(" %9.3f\n", r.one_shot_fraction);
     else
@@ -128,6 +133,8 @@ int run_bench_command(BenchCliOptions& cli) {
               "one-shot: the fraction of compress() on a plain residue, corrected by a second pass\n");
   std::printf("reference: encode = r[i] += g[i] (reads two float arrays, writes one); decode = zero-fill + scatter of "
               "the same entries\n");
+  std::printf("speed-up: the one-thread median time over this one's; every thread count of a bin size is measured in "
+              "the same interleaved rounds\n");
   for (const auto& z : report.zstd)
     std::printf("zstd -%d (lossless, same float32 bytes): ratio %.3f, compress %.3f GB/s, decompress %.3f GB/s\n",
                 z.level, z.ratio, z.compress_gbps, z.decompress_gbps);

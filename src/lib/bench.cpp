@@ -1,12 +1,13 @@
 #include "adacomp/bench.hpp"
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <thread>
+#include <tuple>
 
 #include <zstd.h>
 
@@ -20,20 +21,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The median time of each measurement (of one or more), taken in turns (a, b, c, a, b, c, ...) so that an
-// operation and its reference see the same machine: on shared machines memory bandwidth drifts
-// by up to 2x within seconds.
-template <typename... F>
-std::array<double, sizeof...(F)> interleaved_medians(unsigned repetitions, F&&... run_once) {
-  std::array<std::vector<double>, sizeof...(F)> times;
-  for (unsigned i = 0; i < std::max(1u, repetitions); ++i) {
-    std::size_t k = 0;
-    (times[k++].push_back(run_once()), ...);
-  }
-  std::array<double, sizeof...(F)> medians{};
-  for (std::size_t k = 0; k < times.size(); ++k) {
-    std::sort(times[k].begin(), times[k].end());
-    medians[k] = times[k][times[k].size() / 2];
+// The median time of each measurement, taken in turns (a, b, c, a, b, c, ...) so that an
+// operation, its reference and its other thread counts see the same machine: on shared machines
+// memory bandwidth drifts by up to 2x within seconds, and a core's speed with its neighbours' load.
+std::vector<double> interleaved_medians(unsigned repetitions, const std::vector<std::function<double()>>& measurements) {
+  std::vector<std::vector<double>> times(measurements.size());
+  for (unsigned i = 0; i < std::max(1u, repetitions); ++i)
+    for (std::size_t k = 0; k < measurements.size(); ++k) times[k].push_back(measurements[k]());
+  std::vector<double> medians;
+  for (auto& t : times) {
+    std::sort(t.begin(), t.end());
+    medians.push_back(t[t.size() / 2]);
   }
   return medians;
 }
@@ -94,69 +92,83 @@ BenchReport run_bench(const BenchOptions& options) {
   std::vector<float> residue(n), output(n);
 
   for (std::uint32_t T : options.bin_sizes) {
+    // encode: a training step on a kept residue, whose previous step (on the same gradient, from
+    // options.residue) left its correction pending, so that every repetition does the same work.
+    Tensor start = make_tensor("bench", DType::f32, {n});
+    std::copy(options.residue.begin(), options.residue.end(), start.values.begin());
+    Residue prepared(std::move(start));
+    prepared.step(options.gradient, T, options.scale_factor, "bench", 1);
+    Residue kept = prepared;
+    // Every thread count's measurements in one round, so that speed-ups compare the same minutes.
+    std::vector<std::function<double()>> encode_runs;
     for (unsigned threads : options.threads) {
-      // encode: a training step on a kept residue, whose previous step (on the same gradient,
-      // from options.residue) left its correction pending, so that every repetition does the
-      // same work.
-      Tensor start = make_tensor("bench", DType::f32, {n});
-      std::copy(options.residue.begin(), options.residue.end(), start.values.begin());
-      Residue prepared(std::move(start));
-      prepared.step(options.gradient, T, options.scale_factor, "bench", threads);
-      Residue kept = prepared;
-      const auto [encode, one_shot, encode_reference] = interleaved_medians(
-          options.repetitions,
-          [&] {
-            kept = prepared;  // keeps its last result and working memory, as a training loop's residue does
-            return timed([&] { kept.step(options.gradient, T, options.scale_factor, "bench", threads); });
-          },
-          // one-shot: compress() on a plain residue, corrected in place by a second pass (a
-          // first step, or `adacomp encode --residue`)
-          [&] {
-            std::memcpy(residue.data(), options.residue.data(), n * 4);
-            SparseTernary dropped;
-            return timed([&] { dropped = compress(options.gradient, residue, T, options.scale_factor, "bench", threads); });
-          },
-          // the reference of both: read two float arrays, write one (the encoder's traffic)
-          [&] {
-            std::memcpy(residue.data(), options.residue.data(), n * 4);
-            return timed([&] {
-              parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
-                const float* g = options.gradient.data();
-                float* r = residue.data();
-                for (std::size_t i = begin; i < end; ++i) r[i] = r[i] + g[i];
-              });
-            });
+      encode_runs.push_back([&, threads] {
+        kept = prepared;  // keeps its last result and working memory, as a training loop's residue does
+        return timed([&] { kept.step(options.gradient, T, options.scale_factor, "bench", threads); });
+      });
+      // one-shot: compress() on a plain residue, corrected in place by a second pass (a first
+      // step, or `adacomp encode --residue`)
+      encode_runs.push_back([&, threads] {
+        std::memcpy(residue.data(), options.residue.data(), n * 4);
+        SparseTernary dropped;
+        return timed([&] { dropped = compress(options.gradient, residue, T, options.scale_factor, "bench", threads); });
+      });
+      // the reference of both: read two float arrays, write one (the encoder's traffic)
+      encode_runs.push_back([&, threads] {
+        std::memcpy(residue.data(), options.residue.data(), n * 4);
+        return timed([&] {
+          parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
+            const float* g = options.gradient.data();
+            float* r = residue.data();
+            for (std::size_t i = begin; i < end; ++i) r[i] = r[i] + g[i];
           });
-      // decode, and its reference: zero-fill the output and scatter the same entries
-      kept = prepared;
-      const SparseTernary sparse = kept.step(options.gradient, T, options.scale_factor, "bench", threads);  // as timed
-      // Plain names, not a structured binding: clang 14 cannot capture one in the lambdas below.
-      const ScatterList scatter = scatter_list(sparse);
-      const std::vector<std::uint32_t>& indices = scatter.indices;
-      const std::vector<float>& values = scatter.values;
-      const auto [decode, decode_reference] = interleaved_medians(
-          options.repetitions, [&] { return timed([&] { decompress(sparse, output, "bench", threads); }); },
-          [&] {
-            return timed([&] {
-              parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
-                std::fill(output.begin() + static_cast<std::ptrdiff_t>(begin),
-                          output.begin() + static_cast<std::ptrdiff_t>(end), 0.0f);
-              });
-              parallel_ranges(indices.size(), threads, [&](std::size_t begin, std::size_t end) {
-                for (std::size_t i = begin; i < end; ++i) output[indices[i]] = values[i];
-              });
-            });
+        });
+      });
+    }
+    const std::vector<double> encode_times = interleaved_medians(options.repetitions, encode_runs);
+
+    // decode, and its reference: zero-fill the output and scatter the same entries (threads
+    // select the same entries)
+    kept = prepared;
+    const SparseTernary sparse = kept.step(options.gradient, T, options.scale_factor, "bench", 1);  // as timed
+    const ScatterList scatter = scatter_list(sparse);
+    std::vector<std::function<double()>> decode_runs;
+    for (unsigned threads : options.threads) {
+      decode_runs.push_back([&, threads] { return timed([&] { decompress(sparse, output, "bench", threads); }); });
+      decode_runs.push_back([&, threads] {
+        return timed([&] {
+          parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
+            std::fill(output.begin() + static_cast<std::ptrdiff_t>(begin),
+                      output.begin() + static_cast<std::ptrdiff_t>(end), 0.0f);
           });
+          parallel_ranges(scatter.indices.size(), threads, [&](std::size_t begin, std::size_t end) {
+            for (std::size_t i = begin; i < end; ++i) output[scatter.indices[i]] = scatter.values[i];
+          });
+        });
+      });
+    }
+    const std::vector<double> decode_times = interleaved_medians(options.repetitions, decode_runs);
+
+    // Speed-ups against the same bin size's one-thread run, where there is one.
+    const auto one_thread = std::find(options.threads.begin(), options.threads.end(), 1u);
+    const std::size_t base = static_cast<std::size_t>(one_thread - options.threads.begin());
+    for (std::size_t t = 0; t < options.threads.size(); ++t) {
+      const double encode = encode_times[3 * t], one_shot = encode_times[3 * t + 1];
+      const double encode_reference = encode_times[3 * t + 2];
+      const double decode = decode_times[2 * t], decode_reference = decode_times[2 * t + 1];
       for (const auto& [op, seconds, reference] :
            {std::tuple{"encode", encode, encode_reference}, std::tuple{"decode", decode, decode_reference}}) {
         BenchResult result;
-        if (op == std::string("encode")) {
+        const bool encoding = op == std::string("encode");
+        if (encoding) {
           result.one_shot_seconds = one_shot;
           result.one_shot_fraction = encode_reference / one_shot;
         }
+        if (one_thread != options.threads.end())
+          result.speedup = (encoding ? encode_times[3 * base] : decode_times[2 * base]) / seconds;
         result.op = op;
         result.bin_size = T;
-        result.threads = threads;
+        result.threads = options.threads[t];
         result.elements = n;
         result.seconds = seconds;
         result.reference_seconds = reference;
@@ -176,13 +188,13 @@ BenchReport run_bench(const BenchOptions& options) {
   std::vector<char> packed(ZSTD_compressBound(bytes)), unpacked(bytes);
   for (int level : options.zstd_levels) {
     std::size_t size = 0;
-    const double compress_time = interleaved_medians(std::min(3u, options.repetitions), [&] {
+    const double compress_time = interleaved_medians(std::min(3u, options.repetitions), {[&] {
       return timed([&] { size = ZSTD_compress(packed.data(), packed.size(), options.gradient.data(), bytes, level); });
-    })[0];
+    }})[0];
     if (ZSTD_isError(size)) throw Error(ErrorKind::internal, std::string("zstd: ") + ZSTD_getErrorName(size));
-    const double decompress_time = interleaved_medians(std::min(3u, options.repetitions), [&] {
+    const double decompress_time = interleaved_medians(std::min(3u, options.repetitions), {[&] {
       return timed([&] { ZSTD_decompress(unpacked.data(), unpacked.size(), packed.data(), size); });
-    })[0];
+    }})[0];
     report.zstd.push_back({level, static_cast<double>(bytes) / static_cast<double>(size), input_gb / compress_time,
                            input_gb / decompress_time});
   }

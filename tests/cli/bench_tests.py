@@ -36,6 +36,13 @@ def main():
         T.check(abs(r["fraction"] - r["gbps"] / r["reference_gbps"]) <= 1e-12 * r["fraction"], "fraction = gbps / ref")
         T.check(r["gbps"] > 0 and r["reference_gbps"] > 0, "positive speeds")
     T.check([z["level"] for z in report["zstd"]] == [1, 3] and all(z["ratio"] > 0 for z in report["zstd"]), "zstd rows")
+    # speed-ups: against the same op and bin size's one-thread median, from the same rounds
+    seconds = {(r["op"], r["bin_size"], r["threads"]): r["seconds"] for r in report["results"]}
+    for r in report["results"]:
+        base = seconds[(r["op"], r["bin_size"], 1)]
+        T.check(abs(r["speedup"] - base / r["seconds"]) <= 1e-12 * r["speedup"], "speedup = one-thread seconds / seconds")
+    no_one = json.loads(T.run("bench", "--elements", "1000", "--repeat", "1", "--threads", "2", "--json").stdout)
+    T.check(all("speedup" not in r for r in no_one["results"]), "no speedup without a one-thread run")
     # threads do not change what is selected
     by = {(r["op"], r["bin_size"], r["threads"]): r["entries"] for r in report["results"]}
     T.check(all(by[("encode", t, 1)] == by[("encode", t, 2)] for t in (50, 500, 64)), "threads keep entries")
