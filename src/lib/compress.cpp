@@ -35,9 +35,10 @@ struct Job {
   const std::uint64_t* pending = nullptr;
   float pending_scale = 0.0f;
 
-  // r of element i as the kernels read it, the pending correction applied.
-  float residue_at(std::size_t i) const {
-    return residue.empty() ? 0.0f : detail::with_pending(residue[i], pending, pending_scale, i);
+  // r of element i as the kernels read it, the pending correction applied unless it already is.
+  float residue_at(std::size_t i, std::size_t pending_applied_end) const {
+    if (residue.empty()) return 0.0f;
+    return detail::with_pending(residue[i], i >= pending_applied_end ? pending : nullptr, pending_scale, i);
   }
 };
 
@@ -46,7 +47,7 @@ struct Job {
 [[noreturn]] void fail_first_non_finite(const Job& job, const detail::SelectResult& result) {
   for (std::size_t i = result.bad_bin * job.bin_size; i < job.gradient.size(); ++i) {
     const float g = job.gradient[i];
-    const float r = job.residue_at(i);
+    const float r = job.residue_at(i, result.pending_applied_end);
     const float k = job.scale_factor;
     const std::string where = "tensor '" + *job.tensor_name + "' element " + std::to_string(i);
     if (!std::isfinite(g)) fail_input(where + ": gradient value is " + (std::isnan(g) ? "NaN" : "infinite"));

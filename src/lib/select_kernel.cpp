@@ -158,7 +158,8 @@ class BinRun {
         selection_(a.selection, kResidue ? a.first_bin * a.bin_size : 0),
         smallest_(hn::Set(du_, 0xffffffffu)), out_(a.entries) {}
 
-  // A bin of any length. False if it holds a non-finite G or H: nothing of it is written then.
+  // A bin of any length. False if it holds a non-finite G or H: nothing of it is written then,
+  // except r corrected in place (SelectResult::pending_applied_end).
   HWY_INLINE bool any_bin(std::size_t bin) {
     const std::size_t N = hn::Lanes(d_);
     const std::size_t begin = bin * a_.bin_size;
@@ -166,10 +167,49 @@ class BinRun {
     const std::size_t full = length - length % N, tail = length - full;
     const Values last = tail_values(begin + full, tail);
     Maxima maxima = start_maxima();
-    if (full / N >= 16) return long_bin(bin, begin, full, tail, last, maxima);
-    for (std::size_t i = 0; i < full; i += N) add_maxima(maxima, load(begin + i));
+    const bool long_bin = full / N >= 16;
+    if (kPending && long_bin) {
+      // Long bins are read twice: r is corrected once, in place, for the second pass.
+      pending_applied_end_ = begin + full;
+      for (std::size_t i = 0; i < full; i += N) {
+        const VF r = with_pending(hn::LoadU(d_, residue_ + begin + i), pending_bits(begin + i));
+        hn::StoreU(r, d_, residue_ + begin + i);
+        add_maxima(maxima, values_of(hn::LoadU(d_, gradient_ + begin + i), r));
+      }
+    } else {
+      for (std::size_t i = 0; i < full; i += N) add_maxima(maxima, load(begin + i));
+    }
     add_maxima(maxima, last);
     if (!start_selection(maxima)) return false;
+    if (long_bin) {
+      // Long bins: mark first, then compact only the vectors that hold a selected element (at
+      // T = 500 fewer than half of them), reading their G back from the residue just written
+      // (or g itself, without a residue).
+      std::uint32_t marked[kMaxBinVectors];
+      std::uint32_t lane_bits[kMaxBinVectors];  // at most 16 lanes on x86
+      std::size_t n_marked = 0;
+      const std::size_t vectors = full / N + (tail ? 1 : 0);
+      for (std::size_t j = 0; j < vectors; ++j) {
+        const std::size_t lanes = j * N < full ? N : tail;
+        const Values v = lanes == N ? load(begin + j * N, 0) : last;
+        store_G(v, begin + j * N, lanes);
+        const std::uint64_t bits = mask_bits(d_, selection_of(v));
+        if (kResidue) selection_.append(bits, static_cast<unsigned>(lanes));
+        marked[n_marked] = static_cast<std::uint32_t>(j);
+        lane_bits[n_marked] = static_cast<std::uint32_t>(bits);
+        n_marked += bits != 0;
+      }
+      std::size_t count = 0;
+      for (std::size_t m = 0; m < n_marked; ++m) {
+        const std::size_t j = marked[m];
+        const float* source = (kResidue ? a_.residue : a_.gradient) + begin + j * N;
+        const auto G = j * N < full ? hn::LoadU(d_, source) : load_partial(d_, source, tail);
+        const auto base = hn::Add(first_entry_base_, hn::Set(du_, static_cast<std::uint32_t>((j * N) << 2)));
+        count += compact_selected(G, mask_from_bits(d_, lane_bits[m]), base, count);
+      }
+      end_bin(bin, count);
+      return true;
+    }
     std::size_t count = 0;
     for (std::size_t i = 0; i < full; i += N) {
       count += select(load(begin + i), begin + i, count, N);
@@ -228,7 +268,7 @@ class BinRun {
     if (bad_bin == a_.last_bin && entries &&
         !exact_sums(hn::GetLane(hn::MinOfLanes(du_, smallest_)), largest_bits_, a_.bin_size))
       ordered_bin_sums(a_);
-    return {entries, bad_bin};
+    return {entries, bad_bin, bad_bin == a_.last_bin ? 0 : std::max(pending_applied_end_, bad_bin * a_.bin_size)};
   }
 
  private:
@@ -280,47 +320,6 @@ class BinRun {
     const auto abs_mask = hn::Set(du_, 0x7fffffffu);
     m.g = hn::Max(m.g, hn::And(hn::BitCast(du_, v.G), abs_mask));
     m.h = hn::Max(m.h, v.abs_H);
-  }
-
-  // A bin of at least 16 whole vectors and a `tail`-lane one (`last`). Pass 1 keeps G and |H| in
-  // the scratch buffer (in cache: nothing of the bin is written before it is known finite), read
-  // back to mark the selected lanes; then only the vectors that hold a selected element (at
-  // T = 500 fewer than half of them) are compacted.
-  HWY_INLINE bool long_bin(std::size_t bin, std::size_t begin, std::size_t full, std::size_t tail, const Values& last,
-                           Maxima& maxima) {
-    const std::size_t N = hn::Lanes(d_);
-    float* const G_of = reinterpret_cast<float*>(a_.scratch);
-    std::uint32_t* const abs_H_of = a_.scratch + a_.bin_size;
-    for (std::size_t i = 0; i < full; i += N) {
-      const Values v = load(begin + i);
-      hn::StoreU(v.G, d_, G_of + i);
-      hn::StoreU(v.abs_H, du_, abs_H_of + i);
-      add_maxima(maxima, v);
-    }
-    add_maxima(maxima, last);
-    if (!start_selection(maxima)) return false;
-    std::uint32_t marked[kMaxBinVectors];
-    std::uint32_t lane_bits[kMaxBinVectors];  // at most 16 lanes on x86
-    std::size_t n_marked = 0;
-    const auto mark = [&](const Values& v, std::size_t i, std::size_t lanes) {
-      store_G(v, begin + i, lanes);
-      const std::uint64_t bits = mask_bits(d_, selection_of(v));
-      if (kResidue) selection_.append(bits, static_cast<unsigned>(lanes));
-      marked[n_marked] = static_cast<std::uint32_t>(i / N);
-      lane_bits[n_marked] = static_cast<std::uint32_t>(bits);
-      n_marked += bits != 0;
-    };
-    for (std::size_t i = 0; i < full; i += N) mark({hn::LoadU(d_, G_of + i), hn::LoadU(du_, abs_H_of + i)}, i, N);
-    if (tail) mark(last, full, tail);
-    std::size_t count = 0;
-    for (std::size_t m = 0; m < n_marked; ++m) {
-      const std::size_t j = marked[m];
-      const auto G = j * N < full ? hn::LoadU(d_, G_of + j * N) : last.G;
-      const auto base = hn::Add(first_entry_base_, hn::Set(du_, static_cast<std::uint32_t>((j * N) << 2)));
-      count += compact_selected(G, mask_from_bits(d_, lane_bits[m]), base, count);
-    }
-    end_bin(bin, count);
-    return true;
   }
 
   // Bit patterns of |x| are below 2^31, so signed comparisons order them; NaN lies above
@@ -410,6 +409,7 @@ class BinRun {
   VU smallest_;                     // selected |G|, as bits
   std::uint32_t largest_bits_ = 0;  // of the selected |G|: the largest bin maximum with a selection
   std::uint16_t* out_;
+  std::size_t pending_applied_end_ = 0;  // of the last bin that corrected r in place
 };
 
 // Bins of up to 8 whole vectors and a partial one stay in registers between the passes.

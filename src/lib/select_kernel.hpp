@@ -69,13 +69,15 @@ inline std::uint64_t bits_from(const std::uint64_t* words, std::size_t element) 
   return bits >> (element % 8);
 }
 
-// The kernels' scratch: G and |H| of one bin (the reference loop uses the first half).
-inline constexpr std::size_t scratch_words(std::uint32_t bin_size) { return 2 * std::size_t{bin_size}; }
+inline constexpr std::size_t scratch_words(std::uint32_t bin_size) { return bin_size; }
 
 struct SelectResult {
   std::size_t entries = 0;  // written at args.entries
-  // The first bin holding a non-finite G or H, or last_bin. Nothing of it or after it is written.
+  // The first bin holding a non-finite G or H, or last_bin. Its residue is as it was, except
+  // that elements [bad_bin * bin_size, pending_applied_end) may hold r with the pending
+  // correction applied (and their bits are then no longer to be applied).
   std::size_t bad_bin = 0;
+  std::size_t pending_applied_end = 0;
 };
 
 SelectResult select_bins_scalar(const SelectArgs& args);

@@ -42,7 +42,7 @@ SelectResult select_bins_scalar(const SelectArgs& a) {
     }
     if (worst_bits >= kInfinityBits) {
       if (r) selection.finish();
-      return {static_cast<std::size_t>(out - a.entries), bin};
+      return {static_cast<std::size_t>(out - a.entries), bin, bin * a.bin_size};
     }
     // Pass 2: write G, select |H| >= gmax and G != 0; every candidate is stored and the write
     // position advances only when it is selected.
@@ -68,7 +68,7 @@ SelectResult select_bins_scalar(const SelectArgs& a) {
     out += count;
   }
   if (a.residue) selection.finish();
-  return {static_cast<std::size_t>(out - a.entries), a.last_bin};
+  return {static_cast<std::size_t>(out - a.entries), a.last_bin, 0};
 }
 
 }  // namespace adacomp::detail
