@@ -112,22 +112,13 @@ void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, 
   }
 }
 
-// Bins [first_bin(p), first_bin(p + 1)) go to part p. Parts start on elements that are
-// multiples of 64, so that each writes whole words of the selection bits.
-struct PartSplit {
-  std::size_t bins, parts, unit;
-  PartSplit(std::size_t bin_count, std::size_t part_count, std::uint32_t bin_size)
-      : bins(bin_count), parts(part_count), unit(64 / std::gcd<std::size_t>(bin_size, 64)) {}
-  std::size_t first_bin(std::size_t p) const { return p == parts ? bins : bins * p / parts / unit * unit; }
-};
-
 // Jobs of a parallel run: bins [first_bin(j), first_bin(j + 1)) of about kJobElements elements,
-// also starting on multiples of 64 elements.
+// starting on multiples of 64 elements so that each writes whole words of the selection bits.
 struct JobSplit {
   static constexpr std::size_t kJobElements = std::size_t{1} << 17;
   std::size_t bins, job_bins, jobs;
   JobSplit(std::size_t bin_count, std::uint32_t bin_size) : bins(bin_count) {
-    const std::size_t unit = 64 / std::gcd<std::size_t>(bin_size, 64);
+    const std::size_t unit = 64 / std::gcd<std::size_t>(bin_size, 64);  // the fewest bins ending on a multiple of 64
     job_bins = std::max<std::size_t>(1, kJobElements / bin_size / unit) * unit;
     jobs = (bins + job_bins - 1) / job_bins;
   }
@@ -257,15 +248,18 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
   job.selection = selection.get();
   detail::StepBuffers buffers;
   SparseTernary out;
-  const std::size_t parts = run(job, threads, buffers, out);
+  const std::size_t threads_used = run(job, threads, buffers, out);
   // The correction, a second pass over the residue: G - sign(G) * scale at the selected.
   if (!out.entries.empty()) {
-    const PartSplit split(out.bin_count(), parts, bin_size);
-    detail::run_parts(parts, [&](std::size_t p) {
-      const std::size_t begin = split.first_bin(p) * bin_size;
-      const std::size_t end = std::min(split.first_bin(p + 1) * bin_size, residue.size());
-      detail::correct_residue(residue.data() + begin, selection.get() + begin / 64, end - begin, out.scale);
-    });
+    const JobSplit split(out.bin_count(), bin_size);
+    detail::run_jobs(
+        split.jobs, threads_used,
+        [&](std::size_t j) {
+          const std::size_t begin = split.first_bin(j) * bin_size;
+          const std::size_t end = std::min(split.first_bin(j + 1) * bin_size, residue.size());
+          detail::correct_residue(residue.data() + begin, selection.get() + begin / 64, end - begin, out.scale);
+        },
+        [](std::size_t) {});
   }
   return out;
 }
