@@ -72,6 +72,13 @@ void check_parameters(std::uint32_t bin_size, float scale_factor, const std::str
     fail_usage("tensor '" + tensor_name + "': scale factor must be between 1 and 4");
 }
 
+// Entries to make room for in `elements`, from `found` entries in the first `sampled`: a margin
+// over the sample's density (a denser remainder still grows the buffer).
+std::size_t expected_entries(std::size_t found, std::size_t sampled, std::size_t elements) {
+  const double density = static_cast<double>(found) / static_cast<double>(sampled);
+  return static_cast<std::size_t>(density * static_cast<double>(elements) * 1.125);
+}
+
 // Bins [first_bin, last_bin): counts written (indexed from first_bin), entries appended, sums
 // folded or kept, residue (if any) at G. Throws on the first non-finite value in index order.
 void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, std::uint16_t* counts,
@@ -100,12 +107,9 @@ void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, 
     args.pending_scale = job.pending_scale;
     const detail::SelectResult result = detail::select_bins(args);
     if (result.bad_bin != args.last_bin) fail_first_non_finite(job, result);
-    if (chunk == first_bin && result.entries) {
-      // A margin over the first chunk's density; a denser tail still grows the buffer.
-      const double density = static_cast<double>(result.entries) / static_cast<double>((args.last_bin - chunk) * job.bin_size);
-      const double elements = static_cast<double>(part.expected_elements);
-      part.entries.expect(static_cast<std::size_t>(density * elements * 1.125) + kChunkElements);
-    }
+    if (chunk == first_bin && result.entries)
+      part.entries.expect(expected_entries(result.entries, (args.last_bin - chunk) * job.bin_size, part.expected_elements) +
+                          kChunkElements);
     part.entries.append_chunk(result.entries);
     if (part.folds_sums)
       for (std::size_t b = 0; b < args.last_bin - chunk; ++b) part.folded_sum += chunk_sums[b];
@@ -162,16 +166,14 @@ class ParallelRun {
   }
 
   void commit(std::size_t j) {
-    const detail::Part& part = *parts_[j];
+    detail::Part& part = *parts_[j];
     for (double s : part.bin_sums) total_ += s;
     if (j == 0 && part.entries.size()) {
-      // A margin over the first job's density, as compress_bins reserves for one thread.
-      const double density = static_cast<double>(part.entries.size()) / static_cast<double>(part.expected_elements);
-      const auto expected = static_cast<std::size_t>(density * static_cast<double>(job_.gradient.size()) * 1.125);
+      const std::size_t expected = expected_entries(part.entries.size(), part.expected_elements, job_.gradient.size());
       if (expected > out_.entries.capacity()) out_.entries.reserve(expected);
     }
     out_.entries.insert(out_.entries.end(), part.entries.data(), part.entries.data() + part.entries.size());
-    release(*parts_[j]);
+    release(part);
   }
 
   detail::Part& acquire() {
