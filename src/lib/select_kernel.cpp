@@ -15,6 +15,7 @@
 #include <cstring>
 #include <utility>
 
+#include "avx512_forms-inl.h"
 #include "mask_bits-inl.h"
 #include "select_kernel.hpp"
 
@@ -24,6 +25,9 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // Vectors in the longest bin, of the narrowest vectors (EMU128's 4 lanes).
 constexpr std::size_t kMaxBinVectors = 16384 / 4 + 1;
+
+// A bin tail known only at run time (else the template argument is its length).
+constexpr std::size_t kRuntimeTail = ~std::size_t{0};
 
 // Bins shorter than this use vectors of at most 8 lanes.
 constexpr std::uint32_t kShortBin = 256;
@@ -150,6 +154,8 @@ HWY_INLINE double sum_of_lanes(D d, hn::Vec<DoubleTag<D>> low, hn::Vec<DoubleTag
 template <class D, bool kResidue, bool kPending>
 class BinRun {
  public:
+  using Tag = D;
+
   BinRun(D d, const SelectArgs& a)
       : a_(a), k_(hn::Set(d, a.scale_factor)),
         first_entry_base_(hn::Add(hn::ShiftLeft<2>(hn::Iota(du_, 0)), hn::Set(du_, 1u))),
@@ -158,13 +164,16 @@ class BinRun {
         selection_(a.selection, kResidue ? a.first_bin * a.bin_size : 0),
         smallest_(hn::Set(du_, 0xffffffffu)), out_(a.entries) {}
 
-  // A bin of any length. False if it holds a non-finite G or H: nothing of it is written then,
-  // except r corrected in place (SelectResult::pending_applied_end).
+  // A bin of any length, or a whole bin whose tail is kTail lanes. False if it holds a
+  // non-finite G or H: nothing of it is written then, except r corrected in place
+  // (SelectResult::pending_applied_end).
+  template <std::size_t kTail = kRuntimeTail>
   HWY_INLINE bool any_bin(std::size_t bin) {
     const std::size_t N = hn::Lanes(d_);
     const std::size_t begin = bin * a_.bin_size;
-    const std::size_t length = std::min<std::size_t>(a_.bin_size, a_.element_count - begin);
-    const std::size_t full = length - length % N, tail = length - full;
+    const std::size_t length =
+        kTail == kRuntimeTail ? std::min<std::size_t>(a_.bin_size, a_.element_count - begin) : a_.bin_size;
+    const std::size_t tail = kTail == kRuntimeTail ? length % N : kTail, full = length - tail;
     const Values last = tail_values(begin + full, tail);
     Maxima maxima = start_maxima();
     const bool long_bin = full / N >= 16;
@@ -223,15 +232,18 @@ class BinRun {
     return true;
   }
 
-  // A bin of kFull whole vectors and `tail` lanes, kept in registers between the two passes.
-  template <std::size_t kFull>
-  HWY_INLINE bool short_bin(std::size_t bin, std::size_t tail) {
+  // A bin of kFull whole vectors and a tail of kTail (or else runtime_tail) lanes, kept in
+  // registers between the two passes.
+  template <std::size_t kFull, std::size_t kTail>
+  HWY_INLINE bool short_bin(std::size_t bin, std::size_t runtime_tail) {
+    const std::size_t tail = kTail == kRuntimeTail ? runtime_tail : kTail;
     const std::size_t N = hn::Lanes(d_);
-    const std::size_t begin = bin * a_.bin_size;
+    const std::uint32_t bin_size = kTail == kRuntimeTail ? bin_size_ : kFull * hn::MaxLanes(D()) + kTail;
+    const std::size_t begin = bin * bin_size;
     Values v[kFull + 1];
     Maxima maxima = start_maxima();
     // The bin's pending bits in one load where they fit.
-    const bool pending_fit = (kFull + 1) * N <= 57 || bin_size_ <= 57;
+    const bool pending_fit = (kFull + 1) * N <= 57 || bin_size <= 57;
     const std::uint64_t pending = pending_bits(begin);
     const auto pending_of = [&](std::size_t j) { return pending_fit ? pending >> (j * N) : pending_bits(begin + j * N); };
 #pragma GCC unroll 16
@@ -244,7 +256,7 @@ class BinRun {
     if (!start_selection(maxima)) return false;
     std::size_t count = 0;
     // The bin's selection bits, appended at once where they fit a word.
-    const bool one_word = (kFull + 1) * N <= 64 || bin_size_ <= 64;
+    const bool one_word = (kFull + 1) * N <= 64 || bin_size <= 64;
     std::uint64_t bin_bits = 0;
 #pragma GCC unroll 16
     for (std::size_t j = 0; j < kFull; ++j) {
@@ -257,7 +269,7 @@ class BinRun {
       if (kResidue && one_word) bin_bits |= selected_bits_ << (kFull * N);
       if (kResidue && !one_word) selection_.append(selected_bits_, static_cast<unsigned>(tail));
     }
-    if (kResidue && one_word) selection_.append(bin_bits, bin_size_);
+    if (kResidue && one_word) selection_.append(bin_bits, bin_size);
     end_bin(bin, count);
     return true;
   }
@@ -346,6 +358,13 @@ class BinRun {
   // |H| >= max|G| and G != 0, with |H| and the maximum compared as bits below 2^31, signed
   // (x86 has no unsigned compare).
   HWY_INLINE hn::Mask<D> selection_of(const Values& v) const {
+    if constexpr (kAvx512Forms<D>) {
+#if HWY_TARGET <= HWY_AVX3
+      hn::Mask<D> selected;
+      selected.raw = selected_lanes(hn::BitCast(du_, hn::Abs(v.G)).raw, v.abs_H.raw, threshold_.raw);
+      return selected;
+#endif
+    }
     const auto below = hn::Gt(threshold_, hn::BitCast(di_, v.abs_H));
     return hn::AndNot(hn::RebindMask(d_, below), hn::Ne(v.G, hn::Zero(d_)));
   }
@@ -370,6 +389,15 @@ class BinRun {
     const hn::Rebind<std::uint16_t, D> d16;
     const auto selected_u = hn::RebindMask(du_, selected);
     const auto entry = hn::Add(base, hn::ShiftRight<31>(hn::BitCast(du_, G)));
+    if constexpr (kAvx512Forms<D>) {
+#if HWY_TARGET <= HWY_AVX3
+      const auto abs_G = hn::Abs(G);
+      store_low_halves(compact(du_, entry, selected_u).raw, out_ + count);
+      add_selected(abs_G.raw, selected.raw, sum_low_.raw, sum_high_.raw);
+      min_selected(hn::BitCast(du_, abs_G).raw, selected.raw, smallest_.raw);
+      return hn::CountTrue(d_, selected);
+#endif
+    }
     // Entries are below 2^16, so the signed-to-unsigned narrowing (Highway has no u32 -> u16) is exact.
     hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di_, compact(du_, entry, selected_u))), d16, out_ + count);
     const auto picked = hn::IfThenElseZero(selected, hn::Abs(G));
@@ -415,16 +443,38 @@ class BinRun {
 // Bins of up to 8 whole vectors and a partial one stay in registers between the passes.
 constexpr std::size_t kMaxShortVectors = 8;
 
-template <class Run, std::size_t kFull>
+template <class Run, std::size_t kFull, std::size_t kTail = kRuntimeTail>
 SelectResult short_bins(Run run, const SelectArgs& a, std::size_t lanes) {
   const std::size_t tail = a.bin_size - kFull * lanes;
   // The tensor's last bin may be shorter than the others.
   const std::size_t regular_end = std::min(a.last_bin, a.element_count / a.bin_size);
   for (std::size_t bin = a.first_bin; bin < regular_end; ++bin)
-    if (!run.template short_bin<kFull>(bin, tail)) return run.finish(bin);
+    if (!run.template short_bin<kFull, kTail>(bin, tail)) return run.finish(bin);
   for (std::size_t bin = std::max(regular_end, a.first_bin); bin < a.last_bin; ++bin)
     if (!run.any_bin(bin)) return run.finish(bin);
   return run.finish(a.last_bin);
+}
+
+template <class Run, std::size_t kTail = kRuntimeTail>
+SelectResult long_bins(Run run, const SelectArgs& a) {
+  const std::size_t regular_end = std::min(a.last_bin, a.element_count / a.bin_size);
+  for (std::size_t bin = a.first_bin; bin < regular_end; ++bin)
+    if (!run.template any_bin<kTail>(bin)) return run.finish(bin);
+  for (std::size_t bin = std::max(regular_end, a.first_bin); bin < a.last_bin; ++bin)
+    if (!run.any_bin(bin)) return run.finish(bin);
+  return run.finish(a.last_bin);
+}
+
+// Bins of kBinSize elements with the tail known at compile time: a runtime tail costs the
+// partial loads and stores a mask computation and a branch on the length per bin (about 6% of
+// the in-cache step at T = 50).
+template <std::size_t kBinSize, class Run>
+SelectResult bins_of_size(Run run, const SelectArgs& a, std::size_t lanes) {
+  constexpr std::size_t kLanes = hn::MaxLanes(typename Run::Tag());
+  constexpr std::size_t kFull = kBinSize / kLanes, kTail = kBinSize % kLanes;
+  if (lanes != kLanes) return long_bins(run, a);  // not on fixed-size targets
+  if constexpr (kFull <= kMaxShortVectors) return short_bins<Run, kFull, kTail>(run, a, lanes);
+  return long_bins<Run, kTail>(run, a);
 }
 
 template <class Run, std::size_t... kFull>
@@ -434,29 +484,33 @@ SelectResult dispatch_short_bins(Run run, const SelectArgs& a, std::size_t lanes
   return kernels[a.bin_size / lanes](run, a, lanes);
 }
 
-template <class D, bool kResidue, bool kPending>
+// kBinSize: a.bin_size, known at compile time, or 0 for any.
+template <std::size_t kBinSize, class D, bool kResidue, bool kPending>
 SelectResult select_bins_with(D d, const SelectArgs& a) {
   BinRun<D, kResidue, kPending> run(d, a);
+  if constexpr (kBinSize != 0) return bins_of_size<kBinSize>(run, a, hn::Lanes(d));
   if (a.bin_size / hn::Lanes(d) <= kMaxShortVectors)
     return dispatch_short_bins(run, a, hn::Lanes(d), std::make_index_sequence<kMaxShortVectors + 1>());
-  for (std::size_t bin = a.first_bin; bin < a.last_bin; ++bin)
-    if (!run.any_bin(bin)) return run.finish(bin);
-  return run.finish(a.last_bin);
+  return long_bins(run, a);
 }
 
-template <class D>
+template <std::size_t kBinSize, class D>
 SelectResult select_bins_with(D d, const SelectArgs& a) {
-  if (a.residue && a.pending) return select_bins_with<D, true, true>(d, a);
-  if (a.residue) return select_bins_with<D, true, false>(d, a);
-  return select_bins_with<D, false, false>(d, a);
+  if (a.residue && a.pending) return select_bins_with<kBinSize, D, true, true>(d, a);
+  if (a.residue) return select_bins_with<kBinSize, D, true, false>(d, a);
+  return select_bins_with<kBinSize, D, false, false>(d, a);
 }
 
 SelectResult SelectBins(const SelectArgs& a) {
   // Short bins go through vectors of at most 8 lanes: a bin of 50 is 6 vectors and 2 lanes of 8,
   // where 16 lanes would take 3 and 2, wasting more of its last vector, and 16-lane operations
-  // cost two 8-lane ones on AMD Zen 4 anyway.
-  if (a.bin_size < kShortBin) return select_bins_with(hn::CappedTag<float, 8>(), a);
-  return select_bins_with(hn::ScalableTag<float>(), a);
+  // cost two 8-lane ones on AMD Zen 4 anyway. The default bin sizes (codec.cpp) have their own
+  // instances.
+  static_assert(50 < kShortBin && 500 >= kShortBin);
+  if (a.bin_size == 50) return select_bins_with<50>(hn::CappedTag<float, 8>(), a);
+  if (a.bin_size < kShortBin) return select_bins_with<0>(hn::CappedTag<float, 8>(), a);
+  if (a.bin_size == 500) return select_bins_with<500>(hn::ScalableTag<float>(), a);
+  return select_bins_with<0>(hn::ScalableTag<float>(), a);
 }
 
 std::int64_t CompiledTarget() { return HWY_TARGET; }
