@@ -1,6 +1,6 @@
 // AVX-512 instruction forms that Highway 1.0 does not expose, for the selection kernel
-// (select_kernel.cpp): a compare under a mask, a conversion under a mask, an in-place masked
-// minimum and the 32-to-16-bit truncation. Each replaces two or three instructions of the
+// (select_kernel.cpp): a compare under a mask, a conversion under a mask and the 32-to-16-bit
+// truncation. Each replaces two or three instructions of the
 // portable form in the encoder's per-vector work, where the instruction count is the limit
 // (about 4 per cycle on Zen 4); with the bin tails known at compile time they took a step on
 // 32 Ki elements in cache from 0.54-0.55 to 0.47 ns per element at T = 50 (0.49 to 0.47 at
@@ -43,14 +43,6 @@ HWY_INLINE void add_selected(__m512 abs_G, __mmask16 selected, __m512d& low, __m
   low = _mm512_add_pd(low, _mm512_maskz_cvtps_pd(static_cast<__mmask8>(selected), _mm512_castps512_ps256(abs_G)));
   high = _mm512_add_pd(high, _mm512_maskz_cvtps_pd(static_cast<__mmask8>(selected >> 8),
                                                    _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_G), 1))));
-}
-
-// smallest = min(smallest, abs_G) in the selected lanes, unsigned.
-HWY_INLINE void min_selected(__m256i abs_G, __mmask8 selected, __m256i& smallest) {
-  smallest = _mm256_mask_min_epu32(smallest, selected, smallest, abs_G);
-}
-HWY_INLINE void min_selected(__m512i abs_G, __mmask16 selected, __m512i& smallest) {
-  smallest = _mm512_mask_min_epu32(smallest, selected, smallest, abs_G);
 }
 
 // The low 16 bits of each lane, stored.

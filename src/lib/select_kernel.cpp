@@ -1,8 +1,8 @@
 // The SIMD selection loop, compiled once per instruction set by Highway and dispatched at run
 // time. It computes exactly the bits of select_scalar.cpp: the same two float roundings per value
 // (-ffp-contract=off keeps r + k*g from fusing), the bin maximum as a maximum of bit patterns, and
-// the binary64 bin sums, added in lane order where that provably gives the index order's result
-// (bin_sums.cpp) and in index order otherwise.
+// the binary64 bin sums, added in vector lanes: no partial sum of a bin's selected |G| can round,
+// so every order gives the bits of the specified index order (wire_format.md §7 proves it).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "lib/select_kernel.cpp"  // found through the src/ include directory
 #define HWY_COMPILE_ALL_ATTAINABLE  // keep EMU128 too: the portable build, tested like the others
@@ -161,8 +161,7 @@ class BinRun {
         first_entry_base_(hn::Add(hn::ShiftLeft<2>(hn::Iota(du_, 0)), hn::Set(du_, 1u))),
         pending_scale_(hn::Set(du_, std::bit_cast<std::uint32_t>(a.pending_scale))),
         gradient_(a.gradient), residue_(a.residue), pending_(a.pending), bin_size_(a.bin_size),
-        selection_(a.selection, kResidue ? a.first_bin * a.bin_size : 0),
-        smallest_(hn::Set(du_, 0xffffffffu)), out_(a.entries) {}
+        selection_(a.selection, kResidue ? a.first_bin * a.bin_size : 0), out_(a.entries) {}
 
   // A bin of any length, or a whole bin whose tail is kTail lanes. False if it holds a
   // non-finite G or H: nothing of it is written then, except r corrected in place
@@ -277,9 +276,6 @@ class BinRun {
   HWY_INLINE SelectResult finish(std::size_t bad_bin) {
     if (kResidue) selection_.finish();
     const std::size_t entries = static_cast<std::size_t>(out_ - a_.entries);
-    if (bad_bin == a_.last_bin && entries &&
-        !exact_sums(hn::GetLane(hn::MinOfLanes(du_, smallest_)), largest_bits_, a_.bin_size))
-      ordered_bin_sums(a_);
     return {entries, bad_bin, bad_bin == a_.last_bin ? 0 : std::max(pending_applied_end_, bad_bin * a_.bin_size)};
   }
 
@@ -337,9 +333,9 @@ class BinRun {
   // Bit patterns of |x| are below 2^31, so signed comparisons order them; NaN lies above
   // infinity, so one comparison finds any non-finite G or H.
   HWY_INLINE bool start_selection(const Maxima& m) {
-    bin_max_ = hn::MaxOfLanes(du_, m.g);
-    if (!hn::AllFalse(di_, hn::Gt(hn::BitCast(di_, hn::Max(bin_max_, m.h)), hn::Set(di_, 0x7f7fffff)))) return false;
-    threshold_ = hn::BitCast(di_, bin_max_);
+    const VU bin_max = hn::MaxOfLanes(du_, m.g);
+    if (!hn::AllFalse(di_, hn::Gt(hn::BitCast(di_, hn::Max(bin_max, m.h)), hn::Set(di_, 0x7f7fffff)))) return false;
+    threshold_ = hn::BitCast(di_, bin_max);
     entry_base_ = first_entry_base_;
     sum_low_ = hn::Zero(dd_);
     sum_high_ = hn::Zero(dd_);
@@ -382,9 +378,7 @@ class BinRun {
 
   // Appends the entries ((offset << 2) | code, code 1 for G > 0 and 2 for G < 0) of the selected
   // lanes, narrowed to 16 bits, after the bin's first `count`; `base` holds (offset << 2) | 1 of
-  // each lane. Adds the selected |G| into binary64 lanes: lane sums are another order than the
-  // specified index order, so the smallest selected |G| is kept for the check that no order can
-  // round (bin_sums.cpp). Returns the number selected.
+  // each lane. Adds the selected |G| into binary64 lanes. Returns the number selected.
   HWY_INLINE std::size_t compact_selected(VF G, hn::Mask<D> selected, VU base, std::size_t count) {
     const hn::Rebind<std::uint16_t, D> d16;
     const auto selected_u = hn::RebindMask(du_, selected);
@@ -394,7 +388,6 @@ class BinRun {
       const auto abs_G = hn::Abs(G);
       store_low_halves(compact(du_, entry, selected_u).raw, out_ + count);
       add_selected(abs_G.raw, selected.raw, sum_low_.raw, sum_high_.raw);
-      min_selected(hn::BitCast(du_, abs_G).raw, selected.raw, smallest_.raw);
       return hn::CountTrue(d_, selected);
 #endif
     }
@@ -402,12 +395,10 @@ class BinRun {
     hn::StoreU(hn::DemoteTo(d16, hn::BitCast(di_, compact(du_, entry, selected_u))), d16, out_ + count);
     const auto picked = hn::IfThenElseZero(selected, hn::Abs(G));
     add_promoted(d_, picked, sum_low_, sum_high_);
-    smallest_ = hn::IfThenElse(selected_u, hn::Min(smallest_, hn::BitCast(du_, picked)), smallest_);
     return hn::CountTrue(d_, selected);
   }
 
   HWY_INLINE void end_bin(std::size_t bin, std::size_t count) {
-    largest_bits_ = std::max(largest_bits_, count ? hn::GetLane(bin_max_) : 0u);
     a_.sums[bin - a_.first_bin] = sum_of_lanes(d_, sum_low_, sum_high_);
     a_.counts[bin - a_.first_bin] = static_cast<std::uint16_t>(count);
     out_ += count;
@@ -428,14 +419,11 @@ class BinRun {
   const std::uint32_t bin_size_;
   BitAppender selection_;
   // The current bin's
-  VU bin_max_;
   hn::Vec<hn::RebindToSigned<D>> threshold_;  // the bin maximum of |G| as bits
   VU entry_base_;                              // (offset << 2) | 1 for every lane of the next vector
   VD sum_low_, sum_high_;
   std::uint64_t selected_bits_ = 0;  // of the last vector
   // The call's
-  VU smallest_;                     // selected |G|, as bits
-  std::uint32_t largest_bits_ = 0;  // of the selected |G|: the largest bin maximum with a selection
   std::uint16_t* out_;
   std::size_t pending_applied_end_ = 0;  // of the last bin that corrected r in place
 };

@@ -21,7 +21,8 @@ struct SelectArgs {
   float scale_factor = 2.0f;
   std::size_t first_bin = 0, last_bin = 0;
   std::uint16_t* counts = nullptr;  // [bin - first_bin]
-  double* sums = nullptr;           // [bin - first_bin]: binary64 sum of |G| over the selected, index order
+  double* sums = nullptr;           // [bin - first_bin]: binary64 sum of |G| over the selected (exact, so
+                                    // in any order: wire_format.md §7)
   std::uint16_t* entries = nullptr; // room for every element of the bins + kEntrySlack
   std::uint32_t* scratch = nullptr; // room for scratch_words(bin_size): the reference loop's |G|
   // Bit arrays of the whole tensor, bit j of word w standing for element 64 w + j, each of
@@ -82,15 +83,6 @@ struct SelectResult {
 
 SelectResult select_bins_scalar(const SelectArgs& args);
 SelectResult select_bins(const SelectArgs& args);  // the kernel chosen through kernels.hpp
-
-// Whether adding any of a bin's selected |G| in any order gives the same binary64 sum as the
-// specified index order, knowing only the smallest and largest of them (as float bit patterns,
-// over any run of bins) and the bin size. Kernels that add in another order check this and, if
-// it fails, recompute with ordered_bin_sums (bin_sums.cpp explains the bound).
-bool exact_sums(std::uint32_t smallest_bits, std::uint32_t largest_bits, std::uint32_t bin_size);
-// args.sums of bins [first_bin, last_bin) in index order, from the entries the kernel wrote at
-// args.entries and G (in the residue, or the gradient when there is none).
-void ordered_bin_sums(const SelectArgs& args);
 
 // Appends runs of up to 64 bits to a bit array, bit j of word w standing for position 64 w + j.
 // Every append stores the current word, so the array needs no clearing and the bits before the

@@ -84,10 +84,10 @@ TEST_CASE("every kernel matches the reference loop bit for bit") {
   }
 }
 
-TEST_CASE("every kernel matches the reference where bin sums must be added in index order") {
+TEST_CASE("every kernel matches the reference where a bin's selected |G| spread over many binades") {
   // r = -g + small: G is small while |H| ~ (k - 1)|g| reaches the bin maximum, so the selected
-  // |G| spread over more binades than lane-order sums allow (bin_sums.cpp), next to bins of
-  // ordinary values.
+  // |G| of a bin spread as far as they can (wire_format.md §7: still too little for a lane-order
+  // sum to round), next to bins of ordinary values.
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> unit(0.5f, 1.0f);
   const std::size_t n = 6000;
