@@ -431,26 +431,27 @@ class BinRun {
 // Bins of up to 8 whole vectors and a partial one stay in registers between the passes.
 constexpr std::size_t kMaxShortVectors = 8;
 
-template <class Run, std::size_t kFull, std::size_t kTail = kRuntimeTail>
-SelectResult short_bins(Run run, const SelectArgs& a, std::size_t lanes) {
-  const std::size_t tail = a.bin_size - kFull * lanes;
-  // The tensor's last bin may be shorter than the others.
-  const std::size_t regular_end = std::min(a.last_bin, a.element_count / a.bin_size);
-  for (std::size_t bin = a.first_bin; bin < regular_end; ++bin)
-    if (!run.template short_bin<kFull, kTail>(bin, tail)) return run.finish(bin);
-  for (std::size_t bin = std::max(regular_end, a.first_bin); bin < a.last_bin; ++bin)
+// The bins of a call: whole ones through whole_bin(bin), the tensor's last one, which may be
+// shorter than the others, through any_bin.
+template <class Run, class WholeBin>
+HWY_INLINE SelectResult all_bins(Run& run, const SelectArgs& a, WholeBin whole_bin) {
+  const std::size_t whole_end = std::min(a.last_bin, a.element_count / a.bin_size);
+  for (std::size_t bin = a.first_bin; bin < whole_end; ++bin)
+    if (!whole_bin(bin)) return run.finish(bin);
+  for (std::size_t bin = std::max(whole_end, a.first_bin); bin < a.last_bin; ++bin)
     if (!run.any_bin(bin)) return run.finish(bin);
   return run.finish(a.last_bin);
 }
 
+template <class Run, std::size_t kFull, std::size_t kTail = kRuntimeTail>
+SelectResult short_bins(Run run, const SelectArgs& a, std::size_t lanes) {
+  const std::size_t tail = a.bin_size - kFull * lanes;
+  return all_bins(run, a, [&](std::size_t bin) { return run.template short_bin<kFull, kTail>(bin, tail); });
+}
+
 template <class Run, std::size_t kTail = kRuntimeTail>
 SelectResult long_bins(Run run, const SelectArgs& a) {
-  const std::size_t regular_end = std::min(a.last_bin, a.element_count / a.bin_size);
-  for (std::size_t bin = a.first_bin; bin < regular_end; ++bin)
-    if (!run.template any_bin<kTail>(bin)) return run.finish(bin);
-  for (std::size_t bin = std::max(regular_end, a.first_bin); bin < a.last_bin; ++bin)
-    if (!run.any_bin(bin)) return run.finish(bin);
-  return run.finish(a.last_bin);
+  return all_bins(run, a, [&](std::size_t bin) { return run.template any_bin<kTail>(bin); });
 }
 
 // Bins of kBinSize elements with the tail known at compile time: a runtime tail costs the
