@@ -1,10 +1,8 @@
 // AVX-512 instruction forms that Highway 1.0 does not expose, for the selection kernel
 // (select_kernel.cpp): a compare under a mask, a conversion under a mask and the 32-to-16-bit
-// truncation. Each replaces two or three instructions of the
-// portable form in the encoder's per-vector work, where the instruction count is the limit
-// (about 4 per cycle on Zen 4); with the bin tails known at compile time they took a step on
-// 32 Ki elements in cache from 0.54-0.55 to 0.47 ns per element at T = 50 (0.49 to 0.47 at
-// T = 500), best of 8 alternations on the CI-kind VM.
+// truncation. Each replaces two or three instructions of the portable form in the encoder's
+// per-vector work, where the instruction count is the limit (about 4 per cycle on Zen 4); the
+// README's Performance section has the figures.
 // Included once per target, after <hwy/highway.h>; the guard toggles with HWY_TARGET_TOGGLE.
 #if defined(ADACOMP_LIB_AVX512_FORMS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef ADACOMP_LIB_AVX512_FORMS_INL_H_
