@@ -84,6 +84,20 @@ TEST_CASE("every kernel matches the reference loop bit for bit") {
   }
 }
 
+TEST_CASE("every kernel matches the reference where every element of the longest bins is selected") {
+  // |g| equal everywhere and no residue: |H| = k|g| >= max|G| = |g| at every element, so every
+  // vector of a bin is marked (the 1-lane kernel's bound on marked vectors once overran here).
+  const std::size_t n = 2 * std::size_t{kMaxBinSize} + 37;
+  std::vector<float> g(n), r(n, 0.0f);
+  for (std::size_t i = 0; i < n; ++i) g[i] = i % 3 ? 0.75f : -0.75f;
+  for (std::uint32_t T : {4096u, kMaxBinSize}) {
+    const Outcome expected = run_kernel("reference", g, r, T, 2.0f, 1, false);
+    REQUIRE(expected.sparse.entries.size() == n);
+    for (const auto& kernel : available_kernels())
+      require_same(run_kernel(kernel, g, r, T, 2.0f, 1, false), expected, kernel + " T=" + std::to_string(T));
+  }
+}
+
 TEST_CASE("every kernel matches the reference where a bin's selected |G| spread over many binades") {
   // r = -g + small: G is small while |H| ~ (k - 1)|g| reaches the bin maximum, so the selected
   // |G| of a bin spread as far as they can (wire_format.md §7: still too little for a lane-order
