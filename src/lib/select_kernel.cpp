@@ -158,7 +158,8 @@ class BinRun {
       : a_(a), k_(hn::Set(d, a.scale_factor)),
         first_entry_base_(hn::Add(hn::ShiftLeft<2>(hn::Iota(du_, 0)), hn::Set(du_, 1u))),
         pending_scale_(hn::Set(du_, std::bit_cast<std::uint32_t>(a.pending_scale))),
-        gradient_(a.gradient), residue_(a.residue), pending_(a.pending), bin_size_(a.bin_size),
+        gradient_(a.gradient), residue_(a.residue), pending_(a.pending), last_element_(a.element_count - 1),
+        bin_size_(a.bin_size),
         selection_(a.selection, kResidue ? a.first_bin * a.bin_size : 0), out_(a.entries) {}
 
   // A bin of any length, or a whole bin whose tail is kTail lanes. False if it holds a
@@ -201,6 +202,7 @@ class BinRun {
         for (std::size_t j = first; j < std::min(vectors, first + 64); ++j) {
           const std::size_t lanes = j * N < full ? N : tail;
           const Values v = lanes == N ? load(begin + j * N, 0) : last;
+          prefetch_ahead(begin + j * N);
           store_G(v, begin + j * N, lanes);
           const std::uint64_t bits = mask_bits(d_, selection_of(v));
           if (kResidue && !kSixteenLanes) selection_.append(bits, static_cast<unsigned>(lanes));
@@ -275,6 +277,18 @@ class BinRun {
     if (kResidue && one_word) selection_.append(bin_bits, bin_size);
     end_bin(bin, count);
     return true;
+  }
+
+  // Asks for the lines of g and r kPrefetchAhead elements after `at` to be brought into L2,
+  // from a long bin's second pass. The hardware prefetchers run ahead of demand misses only, and
+  // a long bin's second and third passes make none, so the next bin's first pass would start
+  // on a cold stream: at T = 500 on 16 Mi elements this took a step 3-35% faster on one thread
+  // and 10-20% on two (interleaved in one process; 4 KiB and 6 KiB ahead did the same).
+  static constexpr std::size_t kPrefetchAhead = 1024;
+  HWY_INLINE void prefetch_ahead(std::size_t at) const {
+    const std::size_t ahead = std::min(at + kPrefetchAhead, last_element_);  // no pointer past the arrays
+    __builtin_prefetch(gradient_ + ahead, 0, 2);
+    if (kResidue) __builtin_prefetch(residue_ + ahead, 1, 2);
   }
 
   // Appends a long bin's selection bits, which lane_bits holds 16 to a vector (vectors of 16
@@ -437,6 +451,7 @@ class BinRun {
   const float* const gradient_;
   float* const residue_;
   const std::uint64_t* const pending_;
+  const std::size_t last_element_;
   const std::uint32_t bin_size_;
   BitAppender selection_;
   // The current bin's
