@@ -13,6 +13,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include "adacomp/codec.hpp"
@@ -151,6 +152,13 @@ HWY_INLINE double sum_of_lanes(D d, hn::Vec<DoubleTag<D>> low, hn::Vec<DoubleTag
 // compiler keeps the state in registers.
 template <class D, bool kResidue, bool kPending>
 class BinRun {
+  // Vectors in the longest bin (vectors sized at run time may have a single lane).
+  static constexpr std::size_t kMaxBinVectors = kMaxBinSize / (HWY_HAVE_SCALABLE ? 1 : hn::MaxLanes(D())) + 1;
+  // A vector's selected lanes, as bits.
+  using LaneBits = std::conditional_t<(hn::MaxLanes(D()) <= 16), std::uint16_t, std::uint64_t>;
+  // Vectors of exactly 16 lanes: four vectors' lane bits make one word of the selection.
+  static constexpr bool kSixteenLanes = !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR && hn::MaxLanes(D()) == 16;
+
  public:
   using Tag = D;
 
@@ -194,7 +202,7 @@ class BinRun {
       // (or g itself, without a residue). The marks are a word's bits per 64 vectors and each
       // vector's lane bits are stored at its index: stores at addresses that depend on the
       // selection (a list of the marked vectors) made a step at T = 500 6-9% slower in cache.
-      std::uint16_t lane_bits[kMaxBinVectors + 4];  // + room for append_lane_bits' last read
+      LaneBits lane_bits[kMaxBinVectors + 4];  // + room for append_lane_bits' last read
       std::uint64_t marked[(kMaxBinVectors + 63) / 64];
       const std::size_t vectors = full / N + (tail ? 1 : 0);
       for (std::size_t first = 0; first < vectors; first += 64) {
@@ -206,12 +214,12 @@ class BinRun {
           store_G(v, begin + j * N, lanes);
           const std::uint64_t bits = mask_bits(d_, selection_of(v));
           if (kResidue && !kSixteenLanes) selection_.append(bits, static_cast<unsigned>(lanes));
-          lane_bits[j] = static_cast<std::uint16_t>(bits);
+          lane_bits[j] = static_cast<LaneBits>(bits);
           marks |= std::uint64_t{bits != 0} << (j - first);
         }
         marked[first / 64] = marks;
       }
-      if (kResidue && kSixteenLanes) append_lane_bits(lane_bits, vectors, length);
+      if constexpr (kResidue && kSixteenLanes) append_lane_bits(lane_bits, vectors, length);
       std::size_t count = 0;
       for (std::size_t first = 0; first < vectors; first += 64)
         for (std::uint64_t marks = marked[first / 64]; marks != 0; marks &= marks - 1) {
@@ -294,8 +302,9 @@ class BinRun {
   // Appends a long bin's selection bits, which lane_bits holds 16 to a vector (vectors of 16
   // lanes), 64 at a time: a quarter of the appends of one per vector. The bits of lanes past
   // the bin are 0, as its tail lanes hold G = 0.
-  HWY_INLINE void append_lane_bits(std::uint16_t* lane_bits, std::size_t vectors, std::size_t length) {
-    std::memset(lane_bits + vectors, 0, 4 * sizeof(std::uint16_t));
+  HWY_INLINE void append_lane_bits(LaneBits* lane_bits, std::size_t vectors, std::size_t length) {
+    static_assert(sizeof(LaneBits) * 8 == 16);
+    std::memset(lane_bits + vectors, 0, 4 * sizeof(LaneBits));
     for (std::size_t j = 0; j < vectors; j += 4) {
       std::uint64_t word;
       std::memcpy(&word, lane_bits + j, sizeof word);
@@ -310,11 +319,6 @@ class BinRun {
   }
 
  private:
-  // Vectors in the longest bin (vectors sized at run time may have a single lane).
-  static constexpr std::size_t kMaxBinVectors = kMaxBinSize / (HWY_HAVE_SCALABLE ? 1 : hn::MaxLanes(D())) + 1;
-  // Vectors of exactly 16 lanes: four vectors' lane bits make one word of the selection.
-  static constexpr bool kSixteenLanes = !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR && hn::MaxLanes(D()) == 16;
-
   using VF = hn::Vec<D>;
   using VU = hn::Vec<hn::RebindToUnsigned<D>>;
   using VD = hn::Vec<DoubleTag<D>>;
