@@ -5,33 +5,25 @@
 #include <cstddef>
 #include <exception>
 #include <mutex>
-#include <system_error>
-#include <thread>
 #include <vector>
+
+#include "worker_pool.hpp"
 
 namespace adacomp::detail {
 
-// Threads for a tensor: at most one per 256 Ki elements. Starting and joining a thread costs about
-// 100 us on the CI VM, so a 256 Ki element tensor encoded 10-25% slower on two threads than on
-// one, and 1 Mi elements 1.7-2x faster.
+// Threads for a tensor: at most one per 256 Ki elements. Even with pooled threads a 256 Ki-element
+// tensor (two of the selection's jobs) encoded 0.83-1.35x as fast on two threads as on one on the
+// 2-vCPU VM, and 512 Ki elements 1.33-1.70x.
 inline std::size_t thread_parts(std::size_t elements, unsigned threads) {
   constexpr std::size_t kMinElementsPerThread = std::size_t{1} << 18;
   return std::max<std::size_t>(1, std::min<std::size_t>(threads, elements / kMinElementsPerThread));
 }
 
-// work(p) for p in [0, parts): parts 1.. on their own threads, part 0 on the caller's (and any
-// part whose thread could not be started: fewer threads, same result).
+// work(p) for p in [0, parts), part 0 on the caller's thread and the others on the pool's
+// (worker_pool.hpp), or on the caller's where no pooled thread is free: fewer threads, same result.
 template <typename Work>
 void run_parts(std::size_t parts, Work&& work) {
-  std::vector<std::thread> pool;
-  std::vector<std::size_t> on_caller{0};
-  for (std::size_t p = 1; p < parts; ++p) try {
-      pool.emplace_back(work, p);
-    } catch (const std::system_error&) {
-      on_caller.push_back(p);
-    }
-  for (std::size_t p : on_caller) work(p);
-  for (auto& thread : pool) thread.join();
+  run_pooled(parts, PartWork(work));
 }
 
 // do_job(j) for j in [0, jobs) on `threads` threads (the caller's among them), each taking the
