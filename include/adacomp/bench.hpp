@@ -33,9 +33,18 @@ struct BenchResult {
   // encode only: compress() on a plain residue, which it corrects in a second pass; "encode"
   // itself is a step on a kept Residue (residue.hpp), whose correction the next step applies.
   double one_shot_seconds = 0, one_shot_fraction = 0;
+  // encode only: the ideal split, as many one-thread steps at once as threads, each on its own
+  // equal run of whole bins with a residue of its own (the step itself on one thread), and its
+  // speed-up over the one-thread step (0 without one): what any parallel encoder reaches here.
+  double ideal_split_seconds = 0, ideal_split_speedup = 0;
   // The same op and bin size's one-thread median time over this one's, both from the same
   // interleaved rounds; 0 when the run has no one-thread measurement.
   double speedup = 0;
+  // What the machine allows this thread count, from the same rounds (0 likewise):
+  // reference_speedup, the reference loop's one-thread time over its time on these threads (how
+  // the memory traffic scales); speedup_bound, the op's one-thread time over the reference's time
+  // on these threads (the speed-up if the op ran as fast as its reference on them).
+  double reference_speedup = 0, speedup_bound = 0;
 };
 
 struct ZstdBenchResult {

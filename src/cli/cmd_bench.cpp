@@ -95,11 +95,17 @@ int run_bench_command(BenchCliOptions& cli) {
                          {"elements_per_second", r.elements_per_second},
                          {"entries", r.entries},
                          {"density", r.density}};
-      if (r.speedup > 0) row["speedup"] = r.speedup;
+      if (r.speedup > 0) {
+        row["speedup"] = r.speedup;
+        row["reference_speedup"] = r.reference_speedup;
+        row["speedup_bound"] = r.speedup_bound;
+      }
       if (r.op == "encode") {
         row["one_shot_seconds"] = r.one_shot_seconds;
         row["one_shot_gbps"] = static_cast<double>(r.elements) * 4.0 / 1e9 / r.one_shot_seconds;
         row["one_shot_fraction"] = r.one_shot_fraction;
+        row["ideal_split_seconds"] = r.ideal_split_seconds;
+        if (r.speedup > 0) row["ideal_split_speedup"] = r.ideal_split_speedup;
       }
       results.push_back(std::move(row));
     }
@@ -114,15 +120,17 @@ int run_bench_command(BenchCliOptions& cli) {
   }
   std::printf("bench: %s, %zu elements, median of %u runs, kernel %s\n", source.c_str(), options.gradient.size(),
               options.repetitions, active_kernel().c_str());
-  std::printf("%-7s %6s %7s %10s %14s %10s %9s %9s %12s %9s %9s\n", "op", "T", "threads", "GB/s", "Melements/s",
-              "ref GB/s", "fraction", "speed-up", "entries", "density", "one-shot");
+  std::printf("%-7s %6s %7s %10s %14s %10s %9s %9s %9s %9s %12s %9s %9s\n", "op", "T", "threads", "GB/s",
+              "Melements/s", "ref GB/s", "fraction", "speed-up", "ideal", "bound", "entries", "density", "one-shot");
   for (const auto& r : report.results) {
     std::printf("%-7s %6u %7u %10.3f %14.1f %10.3f %9.3f", r.op.c_str(), r.bin_size, r.threads, r.gbps,
                 r.elements_per_second / 1e6, r.reference_gbps, r.fraction);
-    if (r.speedup > 0)
-      std::printf(" %9.3f", r.speedup);
+    if (r.speedup > 0 && r.op == "encode")
+      std::printf(" %9.3f %9.3f %9.3f", r.speedup, r.ideal_split_speedup, r.speedup_bound);
+    else if (r.speedup > 0)
+      std::printf(" %9.3f %9s %9.3f", r.speedup, "-", r.speedup_bound);
     else
-      std::printf(" %9s", "-");
+      std::printf(" %9s %9s %9s", "-", "-", "-");
     std::printf(" %12llu %9.4f", static_cast<unsigned long long>(r.entries), r.density);
     if (r.op == "encode")
       std::printf(" %9.3f\n", r.one_shot_fraction);
@@ -135,6 +143,10 @@ int run_bench_command(BenchCliOptions& cli) {
               "the same entries\n");
   std::printf("speed-up: the one-thread median time over this one's; every thread count of a bin size is measured in "
               "the same interleaved rounds\n");
+  std::printf("ideal: the speed-up of the ideal split, one one-thread step per thread at once on equal parts, each with "
+              "a residue of its own\n");
+  std::printf("bound: the one-thread median time over the reference's on these threads, the speed-up of an op as fast "
+              "as its reference (this machine's memory allows no more)\n");
   for (const auto& z : report.zstd)
     std::printf("zstd -%d (lossless, same float32 bytes): ratio %.3f, compress %.3f GB/s, decompress %.3f GB/s\n",
                 z.level, z.ratio, z.compress_gbps, z.decompress_gbps);

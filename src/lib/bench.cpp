@@ -6,7 +6,6 @@
 #include <cstring>
 #include <functional>
 #include <random>
-#include <thread>
 #include <tuple>
 
 #include <zstd.h>
@@ -14,6 +13,7 @@
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/residue.hpp"
+#include "worker_pool.hpp"
 
 namespace adacomp {
 
@@ -43,14 +43,50 @@ double timed(F&& work) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Runs work(begin, end) over [0, n) split in `threads` contiguous parts.
+// Runs work(begin, end) over [0, n) split in `threads` contiguous parts, on the codec's pooled
+// threads, so that the references pay for threads what the codec pays.
 template <typename F>
 void parallel_ranges(std::size_t n, unsigned threads, F&& work) {
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work, n * t / threads, n * (t + 1) / threads);
-  work(0, n / std::max(1u, threads));
-  for (auto& thread : pool) thread.join();
+  auto part = [&](std::size_t t) { work(n * t / threads, n * (t + 1) / threads); };
+  detail::run_pooled(threads, detail::PartWork(part));
 }
+
+// The ideal split of an encode on `threads` threads: as many one-thread steps at once on equal
+// runs of whole bins, each on a residue of its own, as if each thread had a tensor of its own
+// (no shared state, no job queue, no merge). What it reaches on a machine bounds any parallel
+// encoder there.
+class IdealSplit {
+ public:
+  IdealSplit(const BenchOptions& options, std::uint32_t bin_size, unsigned threads)
+      : options_(options), bin_size_(bin_size) {
+    const std::size_t bins = (options.gradient.size() + bin_size - 1) / bin_size;
+    for (unsigned t = 0; t <= threads; ++t) bounds_.push_back(std::min(options.gradient.size(), bins * t / threads * bin_size));
+    for (unsigned t = 0; t < threads; ++t) {
+      Tensor start = make_tensor("bench", DType::f32, {bounds_[t + 1] - bounds_[t]});
+      std::copy(options.residue.begin() + static_cast<std::ptrdiff_t>(bounds_[t]),
+                options.residue.begin() + static_cast<std::ptrdiff_t>(bounds_[t + 1]), start.values.begin());
+      prepared_.emplace_back(std::move(start));
+      prepared_.back().step(part(t), bin_size, options.scale_factor, "bench", 1);
+    }
+    kept_ = prepared_;
+  }
+
+  double timed_step() {
+    for (std::size_t t = 0; t < kept_.size(); ++t) kept_[t] = prepared_[t];
+    auto step = [&](std::size_t t) { kept_[t].step(part(t), bin_size_, options_.scale_factor, "bench", 1); };
+    return timed([&] { detail::run_pooled(kept_.size(), detail::PartWork(step)); });
+  }
+
+ private:
+  std::span<const float> part(std::size_t t) const {
+    return std::span<const float>(options_.gradient).subspan(bounds_[t], bounds_[t + 1] - bounds_[t]);
+  }
+
+  const BenchOptions& options_;
+  std::uint32_t bin_size_;
+  std::vector<std::size_t> bounds_;
+  std::vector<Residue> prepared_, kept_;
+};
 
 }  // namespace
 
@@ -101,7 +137,14 @@ BenchReport run_bench(const BenchOptions& options) {
     Residue kept = prepared;
     // Every thread count's measurements in one round, so that speed-ups compare the same minutes.
     std::vector<std::function<double()>> encode_runs;
+    std::vector<std::unique_ptr<IdealSplit>> splits;
     for (unsigned threads : options.threads) {
+      if (threads > 1) {
+        splits.push_back(std::make_unique<IdealSplit>(options, T, threads));
+        encode_runs.push_back([&split = *splits.back()] { return split.timed_step(); });
+      } else {
+        encode_runs.push_back([] { return 0.0; });  // the one-thread step itself
+      }
       encode_runs.push_back([&, threads] {
         kept = prepared;  // keeps its last result and working memory, as a training loop's residue does
         return timed([&] { kept.step(options.gradient, T, options.scale_factor, "bench", threads); });
@@ -153,8 +196,8 @@ BenchReport run_bench(const BenchOptions& options) {
     const auto one_thread = std::find(options.threads.begin(), options.threads.end(), 1u);
     const std::size_t base = static_cast<std::size_t>(one_thread - options.threads.begin());
     for (std::size_t t = 0; t < options.threads.size(); ++t) {
-      const double encode = encode_times[3 * t], one_shot = encode_times[3 * t + 1];
-      const double encode_reference = encode_times[3 * t + 2];
+      const double split = encode_times[4 * t], encode = encode_times[4 * t + 1], one_shot = encode_times[4 * t + 2];
+      const double encode_reference = encode_times[4 * t + 3];
       const double decode = decode_times[2 * t], decode_reference = decode_times[2 * t + 1];
       for (const auto& [op, seconds, reference] :
            {std::tuple{"encode", encode, encode_reference}, std::tuple{"decode", decode, decode_reference}}) {
@@ -163,9 +206,16 @@ BenchReport run_bench(const BenchOptions& options) {
         if (encoding) {
           result.one_shot_seconds = one_shot;
           result.one_shot_fraction = encode_reference / one_shot;
+          result.ideal_split_seconds = options.threads[t] > 1 ? split : encode;
         }
-        if (one_thread != options.threads.end())
-          result.speedup = (encoding ? encode_times[3 * base] : decode_times[2 * base]) / seconds;
+        if (one_thread != options.threads.end()) {
+          const double one = encoding ? encode_times[4 * base + 1] : decode_times[2 * base];
+          const double one_reference = encoding ? encode_times[4 * base + 3] : decode_times[2 * base + 1];
+          result.speedup = one / seconds;
+          result.reference_speedup = one_reference / reference;
+          result.speedup_bound = one / reference;
+          if (encoding) result.ideal_split_speedup = one / result.ideal_split_seconds;
+        }
         result.op = op;
         result.bin_size = T;
         result.threads = options.threads[t];

@@ -37,12 +37,30 @@ def main():
         T.check(r["gbps"] > 0 and r["reference_gbps"] > 0, "positive speeds")
     T.check([z["level"] for z in report["zstd"]] == [1, 3] and all(z["ratio"] > 0 for z in report["zstd"]), "zstd rows")
     # speed-ups: against the same op and bin size's one-thread median, from the same rounds
+    # and what the machine allows: the reference loop's speed-up, and the op's at its reference's rate
     seconds = {(r["op"], r["bin_size"], r["threads"]): r["seconds"] for r in report["results"]}
+    reference = {(r["op"], r["bin_size"], r["threads"]): r["reference_seconds"] for r in report["results"]}
     for r in report["results"]:
-        base = seconds[(r["op"], r["bin_size"], 1)]
-        T.check(abs(r["speedup"] - base / r["seconds"]) <= 1e-12 * r["speedup"], "speedup = one-thread seconds / seconds")
+        key = (r["op"], r["bin_size"], 1)
+        T.check(abs(r["speedup"] - seconds[key] / r["seconds"]) <= 1e-12 * r["speedup"],
+                "speedup = one-thread seconds / seconds")
+        T.check(abs(r["reference_speedup"] - reference[key] / r["reference_seconds"]) <= 1e-12 * r["reference_speedup"],
+                "reference_speedup = one-thread reference seconds / reference seconds")
+        T.check(abs(r["speedup_bound"] - seconds[key] / r["reference_seconds"]) <= 1e-12 * r["speedup_bound"],
+                "speedup_bound = one-thread seconds / reference seconds")
+        if r["op"] == "encode":
+            T.check(r["ideal_split_seconds"] > 0 and abs(r["ideal_split_speedup"] - seconds[key] / r["ideal_split_seconds"])
+                    <= 1e-12 * r["ideal_split_speedup"], "ideal_split_speedup = one-thread seconds / ideal split seconds")
+            if r["threads"] == 1:
+                T.check(r["ideal_split_seconds"] == r["seconds"], "one thread's ideal split is the step itself")
+        else:
+            T.check("ideal_split_seconds" not in r, "decode rows have no ideal split")
     no_one = json.loads(T.run("bench", "--elements", "1000", "--repeat", "1", "--threads", "2", "--json").stdout)
-    T.check(all("speedup" not in r for r in no_one["results"]), "no speedup without a one-thread run")
+    T.check(all("speedup" not in r and "speedup_bound" not in r and "reference_speedup" not in r
+                and "ideal_split_speedup" not in r for r in no_one["results"]), "no speed-ups without a one-thread run")
+    text = T.run("bench", "--elements", "1000", "--repeat", "1", "--threads", "1,2")
+    T.check(text.returncode == 0 and "ideal" in text.stdout.splitlines()[1] and "bound" in text.stdout.splitlines()[1],
+            "the table has the ideal and bound columns")
     # threads do not change what is selected
     by = {(r["op"], r["bin_size"], r["threads"]): r["entries"] for r in report["results"]}
     T.check(all(by[("encode", t, 1)] == by[("encode", t, 2)] for t in (50, 500, 64)), "threads keep entries")
