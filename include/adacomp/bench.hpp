@@ -33,10 +33,10 @@ struct BenchResult {
   // encode only: compress() on a plain residue, which it corrects in a second pass; "encode"
   // itself is a step on a kept Residue (residue.hpp), whose correction the next step applies.
   double one_shot_seconds = 0, one_shot_fraction = 0;
-  // encode only: the ideal split, as many one-thread steps at once as threads, each on its own
-  // equal run of whole bins with a residue of its own (the step itself on one thread), and its
-  // speed-up over the one-thread step (0 without one): what any parallel encoder reaches here.
-  double ideal_split_seconds = 0, ideal_split_speedup = 0;
+  // encode only: threads each encoding a tensor of their own, the tensor cut into as many equal
+  // runs of whole bins, each stepped on one thread with a residue of its own, all at once (the
+  // step itself on one thread); and its speed-up over the one-thread step (0 without one).
+  double tensor_split_seconds = 0, tensor_split_speedup = 0;
   // The same op and bin size's one-thread median time over this one's, both from the same
   // interleaved rounds; 0 when the run has no one-thread measurement.
   double speedup = 0;

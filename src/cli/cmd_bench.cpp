@@ -104,8 +104,8 @@ int run_bench_command(BenchCliOptions& cli) {
         row["one_shot_seconds"] = r.one_shot_seconds;
         row["one_shot_gbps"] = static_cast<double>(r.elements) * 4.0 / 1e9 / r.one_shot_seconds;
         row["one_shot_fraction"] = r.one_shot_fraction;
-        row["ideal_split_seconds"] = r.ideal_split_seconds;
-        if (r.speedup > 0) row["ideal_split_speedup"] = r.ideal_split_speedup;
+        row["tensor_split_seconds"] = r.tensor_split_seconds;
+        if (r.speedup > 0) row["tensor_split_speedup"] = r.tensor_split_speedup;
       }
       results.push_back(std::move(row));
     }
@@ -121,12 +121,12 @@ int run_bench_command(BenchCliOptions& cli) {
   std::printf("bench: %s, %zu elements, median of %u runs, kernel %s\n", source.c_str(), options.gradient.size(),
               options.repetitions, active_kernel().c_str());
   std::printf("%-7s %6s %7s %10s %14s %10s %9s %9s %9s %9s %12s %9s %9s\n", "op", "T", "threads", "GB/s",
-              "Melements/s", "ref GB/s", "fraction", "speed-up", "ideal", "bound", "entries", "density", "one-shot");
+              "Melements/s", "ref GB/s", "fraction", "speed-up", "tensors", "bound", "entries", "density", "one-shot");
   for (const auto& r : report.results) {
     std::printf("%-7s %6u %7u %10.3f %14.1f %10.3f %9.3f", r.op.c_str(), r.bin_size, r.threads, r.gbps,
                 r.elements_per_second / 1e6, r.reference_gbps, r.fraction);
     if (r.speedup > 0 && r.op == "encode")
-      std::printf(" %9.3f %9.3f %9.3f", r.speedup, r.ideal_split_speedup, r.speedup_bound);
+      std::printf(" %9.3f %9.3f %9.3f", r.speedup, r.tensor_split_speedup, r.speedup_bound);
     else if (r.speedup > 0)
       std::printf(" %9.3f %9s %9.3f", r.speedup, "-", r.speedup_bound);
     else
@@ -143,8 +143,8 @@ int run_bench_command(BenchCliOptions& cli) {
               "the same entries\n");
   std::printf("speed-up: the one-thread median time over this one's; every thread count of a bin size is measured in "
               "the same interleaved rounds\n");
-  std::printf("ideal: the speed-up of the ideal split, one one-thread step per thread at once on equal parts, each with "
-              "a residue of its own\n");
+  std::printf("tensors: the speed-up of threads each encoding a tensor of their own (equal parts of this one, each with "
+              "a residue of its own) at once\n");
   std::printf("bound: the one-thread median time over the reference's on these threads, the speed-up of an op as fast "
               "as its reference (this machine's memory allows no more)\n");
   for (const auto& z : report.zstd)

@@ -51,13 +51,13 @@ void parallel_ranges(std::size_t n, unsigned threads, F&& work) {
   detail::run_pooled(threads, detail::PartWork(part));
 }
 
-// The ideal split of an encode on `threads` threads: as many one-thread steps at once on equal
-// runs of whole bins, each on a residue of its own, as if each thread had a tensor of its own
-// (no shared state, no job queue, no merge). What it reaches on a machine bounds any parallel
-// encoder there.
-class IdealSplit {
+// An encode parallel over tensors rather than bins: as many one-thread steps at once as threads,
+// on equal runs of whole bins, each with a residue of its own (no shared state, no job queue, no
+// merge). Where the cores run at unequal speeds it waits for the slowest, which the codec's jobs
+// do not (compress.cpp).
+class TensorSplit {
  public:
-  IdealSplit(const BenchOptions& options, std::uint32_t bin_size, unsigned threads)
+  TensorSplit(const BenchOptions& options, std::uint32_t bin_size, unsigned threads)
       : options_(options), bin_size_(bin_size) {
     const std::size_t bins = (options.gradient.size() + bin_size - 1) / bin_size;
     for (unsigned t = 0; t <= threads; ++t) bounds_.push_back(std::min(options.gradient.size(), bins * t / threads * bin_size));
@@ -137,10 +137,10 @@ BenchReport run_bench(const BenchOptions& options) {
     Residue kept = prepared;
     // Every thread count's measurements in one round, so that speed-ups compare the same minutes.
     std::vector<std::function<double()>> encode_runs;
-    std::vector<std::unique_ptr<IdealSplit>> splits;
+    std::vector<std::unique_ptr<TensorSplit>> splits;
     for (unsigned threads : options.threads) {
       if (threads > 1) {
-        splits.push_back(std::make_unique<IdealSplit>(options, T, threads));
+        splits.push_back(std::make_unique<TensorSplit>(options, T, threads));
         encode_runs.push_back([&split = *splits.back()] { return split.timed_step(); });
       } else {
         encode_runs.push_back([] { return 0.0; });  // the one-thread step itself
@@ -206,7 +206,7 @@ BenchReport run_bench(const BenchOptions& options) {
         if (encoding) {
           result.one_shot_seconds = one_shot;
           result.one_shot_fraction = encode_reference / one_shot;
-          result.ideal_split_seconds = options.threads[t] > 1 ? split : encode;
+          result.tensor_split_seconds = options.threads[t] > 1 ? split : encode;
         }
         if (one_thread != options.threads.end()) {
           const double one = encoding ? encode_times[4 * base + 1] : decode_times[2 * base];
@@ -214,7 +214,7 @@ BenchReport run_bench(const BenchOptions& options) {
           result.speedup = one / seconds;
           result.reference_speedup = one_reference / reference;
           result.speedup_bound = one / reference;
-          if (encoding) result.ideal_split_speedup = one / result.ideal_split_seconds;
+          if (encoding) result.tensor_split_speedup = one / result.tensor_split_seconds;
         }
         result.op = op;
         result.bin_size = T;

@@ -49,18 +49,18 @@ def main():
         T.check(abs(r["speedup_bound"] - seconds[key] / r["reference_seconds"]) <= 1e-12 * r["speedup_bound"],
                 "speedup_bound = one-thread seconds / reference seconds")
         if r["op"] == "encode":
-            T.check(r["ideal_split_seconds"] > 0 and abs(r["ideal_split_speedup"] - seconds[key] / r["ideal_split_seconds"])
-                    <= 1e-12 * r["ideal_split_speedup"], "ideal_split_speedup = one-thread seconds / ideal split seconds")
+            T.check(r["tensor_split_seconds"] > 0 and abs(r["tensor_split_speedup"] - seconds[key] / r["tensor_split_seconds"])
+                    <= 1e-12 * r["tensor_split_speedup"], "tensor_split_speedup = one-thread seconds / tensor split seconds")
             if r["threads"] == 1:
-                T.check(r["ideal_split_seconds"] == r["seconds"], "one thread's ideal split is the step itself")
+                T.check(r["tensor_split_seconds"] == r["seconds"], "one thread's tensor split is the step itself")
         else:
-            T.check("ideal_split_seconds" not in r, "decode rows have no ideal split")
+            T.check("tensor_split_seconds" not in r, "decode rows have no tensor split")
     no_one = json.loads(T.run("bench", "--elements", "1000", "--repeat", "1", "--threads", "2", "--json").stdout)
     T.check(all("speedup" not in r and "speedup_bound" not in r and "reference_speedup" not in r
-                and "ideal_split_speedup" not in r for r in no_one["results"]), "no speed-ups without a one-thread run")
+                and "tensor_split_speedup" not in r for r in no_one["results"]), "no speed-ups without a one-thread run")
     text = T.run("bench", "--elements", "1000", "--repeat", "1", "--threads", "1,2")
-    T.check(text.returncode == 0 and "ideal" in text.stdout.splitlines()[1] and "bound" in text.stdout.splitlines()[1],
-            "the table has the ideal and bound columns")
+    T.check(text.returncode == 0 and "tensors" in text.stdout.splitlines()[1] and "bound" in text.stdout.splitlines()[1],
+            "the table has the tensors and bound columns")
     # threads do not change what is selected
     by = {(r["op"], r["bin_size"], r["threads"]): r["entries"] for r in report["results"]}
     T.check(all(by[("encode", t, 1)] == by[("encode", t, 2)] for t in (50, 500, 64)), "threads keep entries")
