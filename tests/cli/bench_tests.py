@@ -58,6 +58,9 @@ def main():
     no_one = json.loads(T.run("bench", "--elements", "1000", "--repeat", "1", "--threads", "2", "--json").stdout)
     T.check(all("speedup" not in r and "speedup_bound" not in r and "reference_speedup" not in r
                 and "tensor_split_speedup" not in r for r in no_one["results"]), "no speed-ups without a one-thread run")
+    tiny = T.run("bench", "--elements", "100", "--repeat", "1", "--threads", "1,3", "--json")
+    T.check(tiny.returncode == 0 and all(r["tensor_split_seconds"] > 0 for r in json.loads(tiny.stdout)["results"]
+                                         if r["op"] == "encode"), "fewer bins than threads: the tensor split has empty parts")
     text = T.run("bench", "--elements", "1000", "--repeat", "1", "--threads", "1,2")
     T.check(text.returncode == 0 and "tensors" in text.stdout.splitlines()[1] and "bound" in text.stdout.splitlines()[1],
             "the table has the tensors and bound columns")
