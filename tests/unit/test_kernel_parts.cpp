@@ -4,13 +4,11 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
-#include <chrono>
 #include <mutex>
 #include <cmath>
 #include <random>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -19,6 +17,7 @@
 #include "lib/correct_kernel.hpp"
 #include "lib/parallel_parts.hpp"
 #include "lib/select_kernel.hpp"
+#include "test_support.hpp"
 
 using namespace adacomp;
 
@@ -171,17 +170,7 @@ TEST_CASE("tensors split over threads only where each part gets 256 Ki elements"
   CHECK(detail::thread_parts(100, 0) == 1);
 }
 
-namespace {
-
-// Waits until `condition` holds, for at most a few seconds (a thread that could not start must not
-// hang the suite; the checks after the wait then fail).
-template <typename Condition>
-void wait_for(Condition condition) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!condition() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
-}
-
-}  // namespace
+using test_support::wait_for;
 
 TEST_CASE("run_jobs commits in job order whatever order the jobs finish in") {
   // Job 0 waits until jobs 1-4 are done, so the other thread finishes them first.

@@ -1,10 +1,12 @@
 #pragma once
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "adacomp/byte_io.hpp"
@@ -12,6 +14,14 @@
 #include "adacomp/wire.hpp"
 
 namespace test_support {
+
+// Waits until `condition` holds, for at most a few seconds (a thread that never comes must not
+// hang the suite; the checks after the wait then fail).
+template <typename Condition>
+void wait_for(Condition condition) {
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!condition() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+}
 
 inline std::vector<std::byte> bytes_of(const std::string& text) {
   const auto* p = reinterpret_cast<const std::byte*>(text.data());

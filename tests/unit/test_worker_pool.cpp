@@ -16,18 +16,13 @@
 #include <doctest/doctest.h>
 
 #include "lib/worker_pool.hpp"
+#include "test_support.hpp"
 
 using namespace adacomp;
 
 namespace {
 
-// Waits until `condition` holds, for at most a few seconds (a thread that never comes must not
-// hang the suite; the checks after the wait then fail).
-template <typename Condition>
-void wait_for(Condition condition) {
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!condition() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
-}
+using test_support::wait_for;
 
 // Runs `parts` parts, each of which waits until `threads` different threads have entered one, and
 // returns the threads that ran them, how often each part ran, and how many ran on a thread that
