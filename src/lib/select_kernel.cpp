@@ -295,9 +295,7 @@ class BinRun {
   // and 10-20% on two (interleaved in one process; 4 KiB and 6 KiB ahead did the same).
   static constexpr std::size_t kPrefetchAhead = 1024;
   HWY_INLINE void prefetch_ahead(std::size_t at) const {
-    const std::size_t ahead = std::min(at + kPrefetchAhead, last_element_);  // no pointer past the arrays
-    __builtin_prefetch(gradient_ + ahead, 0, 2);
-    if (kResidue) __builtin_prefetch(residue_ + ahead, 1, 2);
+    prefetch_line<2>(std::min(at + kPrefetchAhead, last_element_));  // no pointer past the arrays
   }
 
   // Asks for the lines of g and r that a short bin kShortPrefetchAhead elements after `begin`
@@ -312,10 +310,15 @@ class BinRun {
     constexpr std::size_t kLineFloats = 64 / sizeof(float);
     // Whole bins end by the last element, so this keeps every request inside the arrays.
     const std::size_t at = std::min(begin + kShortPrefetchAhead, last_element_ + 1 - bin_size);
-    for (std::size_t offset = 0; offset < bin_size; offset += kLineFloats) {
-      __builtin_prefetch(gradient_ + at + offset, 0, 3);
-      if (kResidue) __builtin_prefetch(residue_ + at + offset, 1, 3);
-    }
+    for (std::size_t offset = 0; offset < bin_size; offset += kLineFloats) prefetch_line<3>(at + offset);
+  }
+
+  // Asks for the line of g (to read) and of r (to write) that hold element `at`, which the
+  // caller keeps inside the arrays, into the cache level of __builtin_prefetch's kLocality.
+  template <int kLocality>
+  HWY_INLINE void prefetch_line(std::size_t at) const {
+    __builtin_prefetch(gradient_ + at, 0, kLocality);
+    if (kResidue) __builtin_prefetch(residue_ + at, 1, kLocality);
   }
 
   // Appends a long bin's selection bits, which lane_bits holds 16 to a vector (vectors of 16
