@@ -7,7 +7,9 @@ usage: bench_tests.py ADACOMP_BINARY REPO_ROOT
 """
 import json
 import os
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -81,7 +83,49 @@ def main():
             _, entries, _, _, _ = ref.compress(flat, residue, r["bin_size"])
             T.check(r["entries"] == len(entries), "bin size %d: entries match the reference" % r["bin_size"])
     T.check(T.run("bench", "--threads", "0").returncode == 2, "bad --threads is a usage error")
+    check_summarize_runs(report)
     return T.finish("bench")
+
+
+def check_summarize_runs(real_report):
+    """bench/summarize_runs.py: medians over runs of figures taken within each run, and its targets."""
+    script = os.path.join(T.root, "bench", "summarize_runs.py")
+
+    def summarize(*reports):
+        with tempfile.TemporaryDirectory() as folder:
+            paths = []
+            for i, report in enumerate(reports):
+                paths.append(os.path.join(folder, "run-%d.json" % i))
+                with open(paths[-1], "w", encoding="utf-8") as f:
+                    f.write(report if isinstance(report, str) else json.dumps(report))
+            return subprocess.run([sys.executable, script, "--targets", *paths], capture_output=True, text=True)
+
+    def encode_row(threads, fraction, speedup):
+        return {"op": "encode", "bin_size": 50, "threads": threads, "gbps": 2 * fraction, "reference_gbps": 2.0,
+                "fraction": fraction, "speedup": speedup}
+
+    # three runs: the median is the middle value of each figure, not the mean (0.6 / 1.8 here)
+    fractions, speedups = [0.4, 0.6, 0.95], [1.2, 1.8, 1.9]
+    reports = [{"results": [encode_row(1, f, 1.0), encode_row(2, f, s)], "zstd": []} for f, s in zip(fractions, speedups)]
+    result = summarize(*reports)
+    T.check(result.returncode == 0, "summarize_runs.py runs: " + result.stderr)
+    rows = {tuple(cells[1:4]): cells for cells in
+            ([c.strip() for c in line.split("|")] for line in result.stdout.splitlines() if line.startswith("| encode"))}
+    T.check(rows.get(("encode", "50", "1"), [""] * 6)[6] == "0.600 [0.400-0.950]", "fraction: median [range] over the runs")
+    T.check(rows.get(("encode", "50", "2"), [""] * 8)[7] == "1.80 [1.20-1.90]", "speed-up: median [range] over the runs")
+    T.check(rows.get(("encode", "50", "1"), [""] * 8)[7] == "", "a one-thread speed-up is left blank")
+    T.check("encode T=50 1 thread: fraction 0.600 (target >= 0.5): met" in result.stdout, "a met target")
+    T.check("encode T=50 2 threads: speed-up 1.800 (target >= 1.7): met" in result.stdout, "the 2-thread target")
+    low = summarize({"results": [encode_row(1, 0.45, 1.0), encode_row(2, 0.45, 1.5)], "zstd": []})
+    T.check("fraction 0.450 (target >= 0.5): NOT met" in low.stdout and "speed-up 1.500 (target >= 1.7): NOT met"
+            in low.stdout, "unmet targets are reported as such")
+    # a real report parses, every row of it
+    real = summarize(real_report)
+    T.check(real.returncode == 0 and sum(line.startswith("| ") for line in real.stdout.splitlines())
+            == 2 + len(real_report["results"]), "a real bench report gives a row per result")
+    bad = summarize("{\"not\": \"bench\"}")
+    T.check(bad.returncode != 0 and "run-0.json" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1,
+            "a file that is no bench report is named in a one-line error")
 
 
 if __name__ == "__main__":
