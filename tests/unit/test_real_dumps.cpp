@@ -1,7 +1,8 @@
 // The round-trip property on real gradients: for the shipped sample dump and the shared dumps
 // (when ../shared is present), learner 0's steps are encoded with residues carried over, the
 // stream is decoded, and both the decoded values and the residues must equal the reference
-// computation bit for bit.
+// computation bit for bit. Every encoder kernel this CPU runs is also stepped over the same
+// gradients and must give the reference loop's frames and residues.
 #include <bit>
 #include <filesystem>
 #include <map>
@@ -9,6 +10,8 @@
 #include <doctest/doctest.h>
 
 #include "adacomp/encoder.hpp"
+#include "adacomp/kernels.hpp"
+#include "adacomp/residue.hpp"
 #include "adacomp/tensor_file.hpp"
 #include "reference.hpp"
 #include "test_support.hpp"
@@ -63,21 +66,102 @@ void check_run(const fs::path& run, int zstd_level) {
   }
 }
 
+// Puts the best kernel back however the test case ends.
+struct KernelChoice {
+  explicit KernelChoice(const std::string& name) { select_kernel(name); }
+  ~KernelChoice() { select_kernel("auto"); }
+  KernelChoice(const KernelChoice&) = delete;
+  KernelChoice& operator=(const KernelChoice&) = delete;
+};
+
+// Learner 0's steps, each tensor's residue kept from step to step on every kernel (a training
+// loop's path: each step's correction pending until the next reads r), at a short and a long bin
+// size, against the reference loop's frames at every step and its residues after the last.
+void check_kernels_on_run(const fs::path& run) {
+  CAPTURE(run.string());
+  const auto steps = step_files(run, 0);
+  REQUIRE(!steps.empty());
+  const auto kernels = available_kernels();
+  REQUIRE(kernels.back() == "reference");
+  // residues[bin size][kernel][tensor]
+  std::map<std::uint32_t, std::map<std::string, std::map<std::string, Residue>>> residues;
+  std::size_t entries_compared = 0;
+  for (const fs::path& file : steps) {
+    CAPTURE(file.string());
+    const auto tensors = parse_tensor_file(test_support::read_file(file), file.string(), {});
+    for (const Tensor& g : tensors) {
+      for (const std::uint32_t T : {50u, 500u}) {
+        auto kept = [&](const std::string& kernel) -> Residue& {
+          auto& by_name = residues[T][kernel];
+          auto it = by_name.find(g.name);
+          if (it == by_name.end()) it = by_name.emplace(g.name, Residue::zeros(g.name, g.shape())).first;
+          return it->second;
+        };
+        SparseTernary expected;
+        {
+          KernelChoice reference("reference");
+          expected = kept("reference").step(g.flat(), T, 2.0f, g.name);
+        }
+        for (const auto& kernel : kernels) {
+          if (kernel == "reference") continue;
+          CAPTURE(kernel);
+          CAPTURE(g.name);
+          CAPTURE(T);
+          KernelChoice choice(kernel);
+          const SparseTernary& got = kept(kernel).step(g.flat(), T, 2.0f, g.name);
+          REQUIRE(std::bit_cast<std::uint32_t>(got.scale) == std::bit_cast<std::uint32_t>(expected.scale));
+          REQUIRE(got.bin_counts == expected.bin_counts);
+          REQUIRE(got.entries == expected.entries);
+          entries_compared += got.entries.size();
+        }
+      }
+    }
+  }
+  CHECK(entries_compared > 0);  // not vacuous: something was selected and compared
+  for (auto& [T, by_kernel] : residues)
+    for (auto& [kernel, by_name] : by_kernel)
+      for (auto& [name, residue] : by_name) {
+        CAPTURE(kernel);
+        CAPTURE(name);
+        CAPTURE(T);
+        const auto got = residue.values().flat();
+        const auto expected = by_kernel.at("reference").at(name).values().flat();
+        REQUIRE(got.size() == expected.size());
+        std::size_t first_difference = 0;
+        while (first_difference < got.size() && std::bit_cast<std::uint32_t>(got[first_difference]) ==
+                                                    std::bit_cast<std::uint32_t>(expected[first_difference]))
+          ++first_difference;
+        REQUIRE(first_difference == got.size());  // one assertion a tensor: millions under ASan are slow
+      }
+}
+
+// The shared real dumps, all three expected once ../shared is there; none, said so, when absent.
+std::vector<fs::path> shared_runs() {
+  const fs::path shared = ADACOMP_SHARED_GRADIENTS;
+  std::vector<fs::path> runs;
+  if (!fs::exists(shared)) {
+    MESSAGE("skipped: " << shared.string() << " not present");
+    return runs;
+  }
+  for (const char* name : {"cnn-digits", "mlp-digits", "cnn-digits-fp16"})
+    if (fs::exists(shared / name)) runs.push_back(shared / name);
+  CHECK(runs.size() == 3);
+  return runs;
+}
+
 }  // namespace
+
+TEST_CASE("every kernel steps a kept residue as the reference loop does: shipped sample dump") {
+  check_kernels_on_run(ADACOMP_SAMPLE_DUMP);
+}
+
+TEST_CASE("every kernel steps a kept residue as the reference loop does: shared real dumps (skipped when ../shared is absent)") {
+  for (const fs::path& run : shared_runs()) check_kernels_on_run(run);
+}
 
 TEST_CASE("round trip with carried residue: shipped sample dump") { check_run(ADACOMP_SAMPLE_DUMP, 0); }
 
 TEST_CASE("round trip with carried residue: shared real dumps (skipped when ../shared is absent)") {
-  const fs::path shared = ADACOMP_SHARED_GRADIENTS;
-  if (!fs::exists(shared)) {
-    MESSAGE("skipped: " << shared.string() << " not present");
-    return;
-  }
   int runs = 0;
-  for (const char* name : {"cnn-digits", "mlp-digits", "cnn-digits-fp16"}) {
-    if (!fs::exists(shared / name)) continue;
-    check_run(shared / name, runs % 2 ? 3 : 0);
-    ++runs;
-  }
-  CHECK(runs == 3);
+  for (const fs::path& run : shared_runs()) check_run(run, runs++ % 2 ? 3 : 0);
 }
