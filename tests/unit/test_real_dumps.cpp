@@ -118,14 +118,18 @@ void check_kernels_on_run(const fs::path& run) {
     }
   }
   CHECK(entries_compared > 0);  // not vacuous: something was selected and compared
-  for (auto& [T, by_kernel] : residues)
-    for (auto& [kernel, by_name] : by_kernel)
-      for (auto& [name, residue] : by_name) {
+  // Named references, not structured bindings: clang 14 cannot capture those in CAPTURE's lambda.
+  for (auto& of_bin_size : residues)
+    for (auto& of_kernel : of_bin_size.second)
+      for (auto& of_tensor : of_kernel.second) {
+        const std::uint32_t T = of_bin_size.first;
+        const std::string& kernel = of_kernel.first;
+        const std::string& name = of_tensor.first;
         CAPTURE(kernel);
         CAPTURE(name);
         CAPTURE(T);
-        const auto got = residue.values().flat();
-        const auto expected = by_kernel.at("reference").at(name).values().flat();
+        const auto got = of_tensor.second.values().flat();
+        const auto expected = of_bin_size.second.at("reference").at(name).values().flat();
         REQUIRE(got.size() == expected.size());
         std::size_t first_difference = 0;
         while (first_difference < got.size() && std::bit_cast<std::uint32_t>(got[first_difference]) ==
