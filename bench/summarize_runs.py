@@ -38,16 +38,16 @@ def load_runs(paths):
         try:
             with open(path, encoding="utf-8") as f:
                 report = json.load(f)
-            runs.append((path, report["results"], report.get("zstd", [])))
+            runs.append((report["results"], report.get("zstd", [])))
         except (OSError, ValueError, KeyError) as error:
             sys.exit(f"summarize_runs.py: {path}: not an `adacomp bench --json` report ({error})")
     return runs
 
 
 def gather(runs):
-    """{(op, bin_size, threads): {field: [value of each run that has it]}}, in first-seen order."""
+    """{(op, bin_size, threads): {field: [value of each run that has it]}}."""
     rows = {}
-    for _, results, _ in runs:
+    for results, _ in runs:
         for result in results:
             key = (result["op"], result["bin_size"], result["threads"])
             fields = rows.setdefault(key, {})
@@ -98,8 +98,7 @@ def main():
     rows = gather(runs)
     print(f"{len(runs)} runs; each figure the median over the runs, range in brackets")
     print(table(rows))
-    first_zstd = runs[0][2]
-    for z in first_zstd:
+    for z in runs[0][1]:
         print(f"zstd -{z['level']} (first run): ratio {z['ratio']:.3f} at {z['compress_gbps']:.2f} GB/s")
     if arguments.targets:
         for line in targets(rows):

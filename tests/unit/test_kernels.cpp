@@ -3,7 +3,6 @@
 // residue, with any thread count; and fail on the same first non-finite element.
 #include <algorithm>
 #include <bit>
-#include <cstring>
 #include <limits>
 #include <random>
 
@@ -41,10 +40,8 @@ Outcome run_kernel(const std::string& kernel, const std::vector<float>& g, const
 void require_same(const Outcome& got, const Outcome& expected, const std::string& what) {
   INFO(what);
   REQUIRE(got.error == expected.error);
-  REQUIRE(std::bit_cast<std::uint32_t>(got.sparse.scale) == std::bit_cast<std::uint32_t>(expected.sparse.scale));
-  REQUIRE(got.sparse.bin_counts == expected.sparse.bin_counts);
-  REQUIRE(got.sparse.entries == expected.sparse.entries);
-  if (expected.error.empty()) REQUIRE(std::memcmp(got.residue.data(), expected.residue.data(), got.residue.size() * 4) == 0);
+  test_support::require_same_frame(got.sparse, expected.sparse);
+  if (expected.error.empty()) test_support::require_same_bits(got.residue, expected.residue);
 }
 
 }  // namespace

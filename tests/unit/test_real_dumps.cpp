@@ -109,9 +109,7 @@ void check_kernels_on_run(const fs::path& run) {
           CAPTURE(T);
           KernelChoice choice(kernel);
           const SparseTernary& got = kept(kernel).step(g.flat(), T, 2.0f, g.name);
-          REQUIRE(std::bit_cast<std::uint32_t>(got.scale) == std::bit_cast<std::uint32_t>(expected.scale));
-          REQUIRE(got.bin_counts == expected.bin_counts);
-          REQUIRE(got.entries == expected.entries);
+          test_support::require_same_frame(got, expected);
           entries_compared += got.entries.size();
         }
       }
@@ -128,14 +126,8 @@ void check_kernels_on_run(const fs::path& run) {
         CAPTURE(kernel);
         CAPTURE(name);
         CAPTURE(T);
-        const auto got = of_tensor.second.values().flat();
-        const auto expected = of_bin_size.second.at("reference").at(name).values().flat();
-        REQUIRE(got.size() == expected.size());
-        std::size_t first_difference = 0;
-        while (first_difference < got.size() && std::bit_cast<std::uint32_t>(got[first_difference]) ==
-                                                    std::bit_cast<std::uint32_t>(expected[first_difference]))
-          ++first_difference;
-        REQUIRE(first_difference == got.size());  // one assertion a tensor: millions under ASan are slow
+        test_support::require_same_bits(of_tensor.second.values().flat(),
+                                        of_bin_size.second.at("reference").at(name).values().flat());
       }
 }
 

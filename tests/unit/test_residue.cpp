@@ -33,14 +33,6 @@ double l2(const std::vector<float>& x) {
   return std::sqrt(sum);
 }
 
-void require_same_bits(std::span<const float> got, const std::vector<float>& expected) {
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    INFO("element " << i);
-    REQUIRE(std::bit_cast<std::uint32_t>(got[i]) == std::bit_cast<std::uint32_t>(expected[i]));
-  }
-}
-
 // Steps of a kept Residue with `kernel` against the reference loop correcting a
 // plain residue in place; with `read_between`, the residue is read (corrected) after step 1.
 void check_steps(const std::string& kernel, std::size_t n, std::uint32_t T, unsigned threads, bool read_between) {
@@ -58,18 +50,16 @@ void check_steps(const std::string& kernel, std::size_t n, std::uint32_t T, unsi
     // Thread counts change between steps, as the buffers kept from step to step must allow.
     const SparseTernary got = residue.step(g, T, 2.0f, "t", step % 2 ? 1 : threads);
     select_kernel("auto");
-    REQUIRE(std::bit_cast<std::uint32_t>(got.scale) == std::bit_cast<std::uint32_t>(expected.scale));
-    REQUIRE(got.bin_counts == expected.bin_counts);
-    REQUIRE(got.entries == expected.entries);
+    test_support::require_same_frame(got, expected);
     CHECK(residue.correction_pending() == !expected.entries.empty());
     // The norm reads through the pending correction without applying it.
     REQUIRE(residue.l2_norm() == l2(expected_residue));
     if (read_between && step == 1) {
-      require_same_bits(residue.values().flat(), expected_residue);
+      test_support::require_same_bits(residue.values().flat(), expected_residue);
       CHECK_FALSE(residue.correction_pending());
     }
   }
-  require_same_bits(residue.values().flat(), expected_residue);
+  test_support::require_same_bits(residue.values().flat(), expected_residue);
 }
 
 }  // namespace
@@ -177,14 +167,14 @@ TEST_CASE("a copy of a kept residue carries its pending correction and steps on 
   const SparseTernary expected = compress(g, plain, 50, 2.0f, "t");
   const SparseTernary got = stepped.step(g, 50, 2.0f, "t");
   CHECK(got.entries == expected.entries);
-  require_same_bits(stepped.values().flat(), plain);
+  test_support::require_same_bits(stepped.values().flat(), plain);
   // The originals are untouched by the copy's step.
   Residue original = copy;
   CHECK(original.correction_pending());
   std::vector<float> once = test_support::adversarial(n, 9, 1e-3f);
   compress(g, once, 50, 2.0f, "t");
-  require_same_bits(original.values().flat(), once);
-  require_same_bits(kept.values().flat(), once);
+  test_support::require_same_bits(original.values().flat(), once);
+  test_support::require_same_bits(kept.values().flat(), once);
 }
 
 TEST_CASE("a residue of the wrong size is refused and values are moved out corrected") {
@@ -202,7 +192,7 @@ TEST_CASE("a residue of the wrong size is refused and values are moved out corre
   REQUIRE(residue.correction_pending());
   const Tensor taken = residue.take();
   CHECK(taken.name == "w");
-  require_same_bits(taken.flat(), plain);
+  test_support::require_same_bits(taken.flat(), plain);
   CHECK(residue.size() == 0);
   CHECK_FALSE(residue.correction_pending());
 }

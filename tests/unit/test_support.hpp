@@ -1,15 +1,20 @@
 #pragma once
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <random>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <doctest/doctest.h>
+
 #include "adacomp/byte_io.hpp"
+#include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/wire.hpp"
 
@@ -21,6 +26,23 @@ template <typename Condition>
 void wait_for(Condition condition) {
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (!condition() && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+}
+
+// The same float bits (-0 and NaN count) in one assertion that names the first element that
+// differs: an assertion per element made millions under ASan, and slow.
+inline void require_same_bits(std::span<const float> got, std::span<const float> expected) {
+  REQUIRE(got.size() == expected.size());
+  const auto same = [](float a, float b) { return std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b); };
+  const auto first_difference = static_cast<std::size_t>(std::mismatch(got.begin(), got.end(), expected.begin(), same).first - got.begin());
+  INFO("first element whose bits differ: " << first_difference);
+  REQUIRE(first_difference == got.size());
+}
+
+// The same frame: scale bits, bin counts and entries.
+inline void require_same_frame(const adacomp::SparseTernary& got, const adacomp::SparseTernary& expected) {
+  REQUIRE(std::bit_cast<std::uint32_t>(got.scale) == std::bit_cast<std::uint32_t>(expected.scale));
+  REQUIRE(got.bin_counts == expected.bin_counts);
+  REQUIRE(got.entries == expected.entries);
 }
 
 inline std::vector<std::byte> bytes_of(const std::string& text) {
