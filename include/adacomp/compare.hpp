@@ -21,11 +21,15 @@ struct DiffTensor {
 struct DiffInput {
   std::string source;
   bool is_stream = false;
+  // A .npy file: one tensor whose only name is the one given to it (encode names it after the
+  // file's stem), so it is compared with the other side's only tensor whatever that one's name.
+  bool unnamed = false;
   std::vector<DiffTensor> tensors;
 };
 
-// Reads a wire stream (by its magic) or a .npy/.npz/.safetensors file.
-DiffInput load_diff_input(const std::string& path);
+// Reads a wire stream (by its magic) or a .npy/.npz/.safetensors file; the tensor of a .npy is
+// named `single_name`.
+DiffInput load_diff_input(const std::string& path, const std::string& single_name = "tensor");
 
 struct IndexOverlap {
   std::uint64_t common = 0, only_a = 0, only_b = 0, sign_disagreements = 0;
@@ -44,6 +48,8 @@ struct TensorDiff {
   bool identical = false;                // no differences and equal values (and equal index sets)
 };
 
+// Tensors are matched by name; when A and B hold one tensor each and either is unnamed, those two
+// are matched, under the named side's name.
 struct DiffResult {
   std::vector<TensorDiff> tensors;  // matched names, in A's order
   std::vector<std::string> only_in_a, only_in_b;

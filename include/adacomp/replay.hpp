@@ -62,11 +62,19 @@ struct TensorSummary {
   std::optional<double> baseline_vs_final;   // ||w_b - w_final|| / ||w_final||
 };
 
+// A baseline replay further than this (relative L2) from final.npz does not reproduce the recorded
+// run: the dump's lr, momentum or steps do not match what meta.json says.
+inline constexpr double kFinalMismatchWarning = 1e-4;
+
 struct ReplayResult {
   std::string dump;
   std::size_t learners = 0;
   double lr = 0, momentum = 0;
   bool has_weights = false, has_final = false;
+  std::string final_file;  // final.npz (or .safetensors) when has_final
+  // Why baseline_vs_final is not computed although final weights exist: only part of the dump
+  // was replayed (learners, steps) or its steps have gaps. Empty when it is computed.
+  std::string final_comparison_skipped;
   std::vector<StepStats> steps;
   std::vector<TensorSummary> tensors;
   TensorSummary total;            // name "total"; drift figures over all tensors together

@@ -42,7 +42,7 @@ std::vector<std::pair<std::uint64_t, std::uint16_t>> selected(const SparseTernar
 
 }  // namespace
 
-DiffInput load_diff_input(const std::string& path) {
+DiffInput load_diff_input(const std::string& path, const std::string& single_name) {
   DiffInput input;
   input.source = path == "-" ? std::string(FileInput::kStdinName) : path;
   const std::vector<std::byte> bytes = read_all(path);
@@ -50,6 +50,8 @@ DiffInput load_diff_input(const std::string& path) {
   if (!input.is_stream) {
     TensorReadOptions options;
     options.dtype = DType::bf16;
+    options.single_name = single_name;
+    input.unnamed = sniff_format(bytes) == TensorFormat::npy;
     for (Tensor& tensor : parse_tensor_file(bytes, input.source, options)) input.tensors.push_back({std::move(tensor), {}, {}});
     return input;
   }
@@ -84,11 +86,52 @@ IndexOverlap index_overlap(const SparseTernary& a, const SparseTernary& b) {
   return overlap;
 }
 
+namespace {
+
+TensorDiff diff_tensors(const DiffTensor& ta, const DiffTensor& tb) {
+  TensorDiff d;
+  d.name = ta.tensor.name;
+  d.shapes_match = ta.tensor.shape() == tb.tensor.shape();
+  if (!d.shapes_match)
+    d.differences.push_back("shape " + shape_string(ta.tensor.shape()) + " vs " + shape_string(tb.tensor.shape()));
+  compare_field(d.differences, "dtype", std::string(dtype_name(ta.tensor.dtype)), std::string(dtype_name(tb.tensor.dtype)));
+  if (ta.frame && tb.frame) {
+    compare_field(d.differences, "kind",
+                  std::string(ta.frame->kind == wire::FrameKind::compressed ? "compressed" : "passthrough"),
+                  std::string(tb.frame->kind == wire::FrameKind::compressed ? "compressed" : "passthrough"));
+    if (ta.sparse && tb.sparse) {
+      compare_field(d.differences, "bin_size", ta.frame->bin_size, tb.frame->bin_size);
+      compare_field(d.differences, "index_width", unsigned{ta.frame->index_width}, unsigned{tb.frame->index_width});
+      compare_field(d.differences, "scale", ta.frame->scale, tb.frame->scale);
+      if (d.shapes_match) d.overlap = index_overlap(*ta.sparse, *tb.sparse);
+    }
+  }
+  if (d.shapes_match) {
+    ErrorStats stats;
+    stats.add(ta.tensor.flat(), tb.tensor.flat());
+    d.values = stats;
+  }
+  const bool same_sets =
+      !d.overlap || (d.overlap->only_a == 0 && d.overlap->only_b == 0 && d.overlap->sign_disagreements == 0);
+  d.identical = d.differences.empty() && d.values && d.values->max_abs_diff == 0.0 && same_sets;
+  return d;
+}
+
+}  // namespace
+
 DiffResult diff_inputs(const DiffInput& a, const DiffInput& b) {
   DiffResult result;
   std::map<std::string, const DiffTensor*> in_b;
   for (const auto& t : b.tensors) in_b.emplace(t.tensor.name, &t);
   std::map<std::string, bool> matched;
+  const bool pair_single = (a.unnamed || b.unnamed) && a.tensors.size() == 1 && b.tensors.size() == 1;
+  if (pair_single) {
+    const std::string& name = a.unnamed && !b.unnamed ? b.tensors[0].tensor.name : a.tensors[0].tensor.name;
+    TensorDiff d = diff_tensors(a.tensors[0], b.tensors[0]);
+    d.name = name;
+    result.tensors.push_back(std::move(d));
+    return result;
+  }
   for (const auto& ta : a.tensors) {
     const auto it = in_b.find(ta.tensor.name);
     if (it == in_b.end()) {
@@ -96,33 +139,7 @@ DiffResult diff_inputs(const DiffInput& a, const DiffInput& b) {
       continue;
     }
     matched[ta.tensor.name] = true;
-    const DiffTensor& tb = *it->second;
-    TensorDiff d;
-    d.name = ta.tensor.name;
-    d.shapes_match = ta.tensor.shape() == tb.tensor.shape();
-    if (!d.shapes_match)
-      d.differences.push_back("shape " + shape_string(ta.tensor.shape()) + " vs " + shape_string(tb.tensor.shape()));
-    compare_field(d.differences, "dtype", std::string(dtype_name(ta.tensor.dtype)), std::string(dtype_name(tb.tensor.dtype)));
-    if (ta.frame && tb.frame) {
-      compare_field(d.differences, "kind",
-                    std::string(ta.frame->kind == wire::FrameKind::compressed ? "compressed" : "passthrough"),
-                    std::string(tb.frame->kind == wire::FrameKind::compressed ? "compressed" : "passthrough"));
-      if (ta.sparse && tb.sparse) {
-        compare_field(d.differences, "bin_size", ta.frame->bin_size, tb.frame->bin_size);
-        compare_field(d.differences, "index_width", unsigned{ta.frame->index_width}, unsigned{tb.frame->index_width});
-        compare_field(d.differences, "scale", ta.frame->scale, tb.frame->scale);
-        if (d.shapes_match) d.overlap = index_overlap(*ta.sparse, *tb.sparse);
-      }
-    }
-    if (d.shapes_match) {
-      ErrorStats stats;
-      stats.add(ta.tensor.flat(), tb.tensor.flat());
-      d.values = stats;
-    }
-    const bool same_sets =
-        !d.overlap || (d.overlap->only_a == 0 && d.overlap->only_b == 0 && d.overlap->sign_disagreements == 0);
-    d.identical = d.differences.empty() && d.values && d.values->max_abs_diff == 0.0 && same_sets;
-    result.tensors.push_back(std::move(d));
+    result.tensors.push_back(diff_tensors(ta, *it->second));
   }
   for (const auto& tb : b.tensors)
     if (!matched.count(tb.tensor.name)) result.only_in_b.push_back(tb.tensor.name);

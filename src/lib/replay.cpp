@@ -1,6 +1,7 @@
 #include "adacomp/replay.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -37,8 +38,12 @@ struct DumpStep {
 };
 
 struct Dump {
-  std::vector<DumpStep> steps;
+  std::vector<DumpStep> steps;       // the replayed ones, in order
+  std::size_t steps_in_dump = 0;     // all step directories, in the --steps range or not
+  std::uint64_t first_step = 0, last_step = 0;  // of the whole dump
+  std::optional<std::uint64_t> missing_step;    // the first gap in the dump's numbering
   std::optional<fs::path> init, final;
+  fs::path meta_file;
   nlohmann::json meta;
 };
 
@@ -48,9 +53,43 @@ std::string step_name(std::uint64_t step) {
   return text;
 }
 
+// The entries of a directory; every failure (unreadable, vanished) is an I/O error naming it.
+std::vector<fs::directory_entry> list_directory(const fs::path& dir) {
+  std::vector<fs::directory_entry> entries;
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) entries.push_back(*it);
+  if (ec) fail_io(dir.string() + ": cannot read the directory: " + ec.message());
+  return entries;
+}
+
+bool is_directory(const fs::directory_entry& entry) {
+  std::error_code ec;
+  const bool directory = entry.is_directory(ec);
+  if (ec && ec != std::errc::no_such_file_or_directory)
+    fail_io(entry.path().string() + ": cannot look at it: " + ec.message());
+  return directory;
+}
+
+bool path_exists(const fs::path& path) {
+  std::error_code ec;
+  const bool found = fs::exists(path, ec);
+  if (ec) fail_io(path.string() + ": cannot look at it: " + ec.message());
+  return found;
+}
+
+// The decimal number of a step or learner name, which the pattern has already limited to digits.
+std::uint64_t name_number(const std::string& digits, const fs::path& where) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec != std::errc() || end != digits.data() + digits.size())
+    fail_input(where.string() + ": the number " + digits + " does not fit in 64 bits");
+  return value;
+}
+
 std::optional<fs::path> weights_file(const fs::path& dump, const std::string& stem) {
   for (const char* ext : {".npz", ".safetensors"})
-    if (fs::exists(dump / (stem + ext))) return dump / (stem + ext);
+    if (path_exists(dump / (stem + ext))) return dump / (stem + ext);
   return std::nullopt;
 }
 
@@ -58,11 +97,11 @@ std::optional<fs::path> weights_file(const fs::path& dump, const std::string& st
 std::vector<fs::path> learner_files(const fs::path& dir) {
   static const std::regex pattern(R"(learner-(\d+)\.(npz|safetensors))");
   std::map<std::uint64_t, fs::path> found;
-  for (const auto& entry : fs::directory_iterator(dir)) {
+  for (const auto& entry : list_directory(dir)) {
     std::smatch match;
     const std::string name = entry.path().filename().string();
     if (!std::regex_match(name, match, pattern)) continue;
-    const std::uint64_t learner = std::stoull(match[1]);
+    const std::uint64_t learner = name_number(match[1], entry.path());
     if (!found.emplace(learner, entry.path()).second)
       fail_input(dir.string() + ": learner " + std::to_string(learner) + " has both a .npz and a .safetensors file");
   }
@@ -78,22 +117,31 @@ std::vector<fs::path> learner_files(const fs::path& dir) {
 
 Dump discover(const ReplayOptions& options) {
   const fs::path root = options.dump;
-  if (!fs::is_directory(root)) fail_io(options.dump + ": not a directory");
+  std::error_code ec;
+  const bool directory = fs::is_directory(root, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) fail_io(options.dump + ": cannot look at it: " + ec.message());
+  if (!directory) fail_io(options.dump + ": not a directory");
   Dump dump;
   static const std::regex step_pattern(R"(step-(\d+))");
-  for (const auto& entry : fs::directory_iterator(root)) {
+  std::vector<DumpStep> all;
+  for (const auto& entry : list_directory(root)) {
     std::smatch match;
     const std::string name = entry.path().filename().string();
-    if (!entry.is_directory() || !std::regex_match(name, match, step_pattern)) continue;
-    const std::uint64_t number = std::stoull(match[1]);
-    if (number < options.step_begin.value_or(0) || (options.step_end && number >= *options.step_end)) continue;
-    dump.steps.push_back({number, entry.path(), {}});
+    if (!std::regex_match(name, match, step_pattern) || !is_directory(entry)) continue;
+    all.push_back({name_number(match[1], entry.path()), entry.path(), {}});
   }
-  std::sort(dump.steps.begin(), dump.steps.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+  std::sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+  for (std::size_t i = 1; i < all.size(); ++i) {
+    if (all[i].number == all[i - 1].number)
+      fail_input(options.dump + ": two directories for step " + std::to_string(all[i].number));
+    if (!dump.missing_step && all[i].number != all[i - 1].number + 1) dump.missing_step = all[i - 1].number + 1;
+  }
+  dump.steps_in_dump = all.size();
+  if (!all.empty()) dump.first_step = all.front().number, dump.last_step = all.back().number;
+  for (DumpStep& step : all)
+    if (step.number >= options.step_begin.value_or(0) && (!options.step_end || step.number < *options.step_end))
+      dump.steps.push_back(std::move(step));
   if (dump.steps.empty()) fail_input(options.dump + ": no step-NNNNN directories (in the --steps range)");
-  for (std::size_t i = 1; i < dump.steps.size(); ++i)
-    if (dump.steps[i].number == dump.steps[i - 1].number)
-      fail_input(options.dump + ": two directories for step " + std::to_string(dump.steps[i].number));
   for (DumpStep& step : dump.steps) {
     step.learner_files = learner_files(step.dir);
     const auto& first = dump.steps.front();
@@ -104,16 +152,62 @@ Dump discover(const ReplayOptions& options) {
   }
   dump.init = weights_file(root, "init");
   dump.final = weights_file(root, "final");
-  if (fs::exists(root / "meta.json")) {
-    const auto bytes = read_all((root / "meta.json").string());
+  dump.meta_file = root / "meta.json";
+  if (path_exists(dump.meta_file)) {
+    const auto bytes = read_all(dump.meta_file.string());
     try {
       dump.meta = nlohmann::json::parse(reinterpret_cast<const char*>(bytes.data()),
                                         reinterpret_cast<const char*>(bytes.data()) + bytes.size());
     } catch (const nlohmann::json::exception& e) {
-      fail_input((root / "meta.json").string() + ": not valid JSON: " + e.what());
+      fail_input(dump.meta_file.string() + ": not valid JSON: " + e.what());
     }
+    if (!dump.meta.is_object()) fail_input(dump.meta_file.string() + ": not a JSON object");
   }
   return dump;
+}
+
+// meta.json's "parameters" (a list of {"name", "shape"}), when present, must describe the tensors
+// of the learner files: a dump whose description disagrees with its data is not replayed.
+void check_meta_parameters(const Dump& dump, const std::vector<Tensor>& layout, const fs::path& layout_file) {
+  if (!dump.meta.is_object() || !dump.meta.contains("parameters")) return;
+  const std::string meta = dump.meta_file.string();
+  const nlohmann::json& parameters = dump.meta["parameters"];
+  if (!parameters.is_array()) fail_input(meta + ": 'parameters' is not a list");
+  std::map<std::string, std::vector<std::uint64_t>> described;
+  for (const auto& parameter : parameters) {
+    if (!parameter.is_object() || !parameter.contains("name") || !parameter["name"].is_string() ||
+        !parameter.contains("shape") || !parameter["shape"].is_array())
+      fail_input(meta + ": every entry of 'parameters' needs a string 'name' and a list 'shape'");
+    std::vector<std::uint64_t> shape;
+    for (const auto& dim : parameter["shape"]) {
+      if (!dim.is_number_unsigned()) fail_input(meta + ": parameter '" + parameter["name"].get<std::string>() + "': shape holds a non-integer");
+      shape.push_back(dim.get<std::uint64_t>());
+    }
+    described[parameter["name"].get<std::string>()] = std::move(shape);
+  }
+  for (const Tensor& t : layout) {
+    const auto it = described.find(t.name);
+    if (it == described.end())
+      fail_input(meta + ": 'parameters' does not list tensor '" + t.name + "' of " + layout_file.string());
+    if (it->second != t.shape())
+      fail_input(meta + ": parameter '" + t.name + "' has shape " + shape_string(it->second) + " but " +
+                 shape_string(t.shape()) + " in " + layout_file.string());
+    described.erase(it);
+  }
+  if (!described.empty())
+    fail_input(meta + ": parameter '" + described.begin()->first + "' is not in " + layout_file.string());
+}
+
+// Why the baseline cannot be held against final.npz, or empty: final.npz is the end of the whole
+// recorded run, so only a replay of every learner over every step, without gaps, should reach it.
+std::string final_comparison_skipped(const Dump& dump, std::size_t learners, std::size_t available) {
+  if (learners < available)
+    return "only " + std::to_string(learners) + " of the " + std::to_string(available) + " learners were replayed";
+  if (dump.steps.size() < dump.steps_in_dump)
+    return "only steps " + std::to_string(dump.steps.front().number) + "-" + std::to_string(dump.steps.back().number) +
+           " of the dump's " + std::to_string(dump.first_step) + "-" + std::to_string(dump.last_step) + " were replayed";
+  if (dump.missing_step) return "the dump has no step " + std::to_string(*dump.missing_step);
+  return {};
 }
 
 std::vector<Tensor> read_tensors(const fs::path& file) {
@@ -176,9 +270,11 @@ std::vector<Tensor> read_weights(const fs::path& file, const std::vector<Tensor>
   return out;
 }
 
-std::optional<double> meta_number(const nlohmann::json& meta, const char* key) {
-  if (meta.is_object() && meta.contains(key) && meta[key].is_number()) return meta[key].get<double>();
-  return std::nullopt;
+std::optional<double> meta_number(const Dump& dump, const char* key) {
+  const nlohmann::json& meta = dump.meta;
+  if (!meta.is_object() || !meta.contains(key)) return std::nullopt;
+  if (!meta[key].is_number()) fail_input(dump.meta_file.string() + ": '" + key + "' is not a number");
+  return meta[key].get<double>();
 }
 
 // What one learner produces in one step.
@@ -262,12 +358,21 @@ ReplayResult replay(const ReplayOptions& options) {
   result.dump = options.dump;
   result.learners = learners;
   result.has_weights = dump.init.has_value();
-  const auto meta_lr = meta_number(dump.meta, "lr");
+  const auto meta_lr = meta_number(dump, "lr");
+  const auto meta_momentum = meta_number(dump, "momentum");
+  if (meta_lr && !options.lr && !(std::isfinite(*meta_lr) && *meta_lr > 0))
+    fail_input(dump.meta_file.string() + ": 'lr' must be a number above 0 (or give --lr)");
+  if (meta_momentum && !options.momentum && !(*meta_momentum >= 0 && *meta_momentum < 1))
+    fail_input(dump.meta_file.string() + ": 'momentum' must be from 0 up to (not including) 1 (or give --momentum)");
+  if (options.lr && !(std::isfinite(*options.lr) && *options.lr > 0)) fail_usage("--lr must be a finite number above 0");
+  if (options.momentum && !(*options.momentum >= 0 && *options.momentum < 1))
+    fail_usage("--momentum must be a number from 0 up to (not including) 1");
   result.lr = options.lr.value_or(meta_lr.value_or(0.0));
-  result.momentum = options.momentum.value_or(meta_number(dump.meta, "momentum").value_or(0.0));
+  result.momentum = options.momentum.value_or(meta_momentum.value_or(0.0));
   if (dump.init && !options.lr && !meta_lr)
     fail_usage(options.dump + ": init weights are present but the learning rate is unknown: meta.json has no "
                "'lr' and --lr is not given");
+  result.final_comparison_skipped = final_comparison_skipped(dump, learners, available);
 
   std::vector<ResidueMap> residues(learners);
   std::vector<Tensor> layout;
@@ -290,6 +395,7 @@ ReplayResult replay(const ReplayOptions& options) {
         Tensor shape_only = make_tensor(t.name, t.dtype, t.shape());
         layout.push_back(std::move(shape_only));
       }
+      check_meta_parameters(dump, layout, layout_file);
       if (dump.init) {
         weights = read_weights(*dump.init, layout);
         baseline = weights;
@@ -388,6 +494,8 @@ ReplayResult replay(const ReplayOptions& options) {
   std::vector<Tensor> final_weights;
   if (dump.final && dump.init) final_weights = read_weights(*dump.final, layout);
   result.has_final = !final_weights.empty();
+  if (result.has_final) result.final_file = dump.final->string();
+  const bool compare_final = result.has_final && result.final_comparison_skipped.empty();
   TensorSummary& total = result.total;
   total.name = "total";
   std::uint64_t total_entries = 0, total_compressed_elements = 0;
@@ -420,7 +528,7 @@ ReplayResult replay(const ReplayOptions& options) {
       drift.add(weights[t].flat(), baseline[t].flat());
       summary.weight_drift = drift.rel_l2();
       total_drift.merge(drift);
-      if (result.has_final) {
+      if (compare_final) {
         ErrorStats reproduction;
         reproduction.add(baseline[t].flat(), final_weights[t].flat());
         summary.baseline_vs_final = reproduction.rel_l2();
@@ -439,7 +547,7 @@ ReplayResult replay(const ReplayOptions& options) {
   for (const auto& step : result.steps) total.mean_update_rel_l2 += step.update_rel_l2;
   total.mean_update_rel_l2 /= static_cast<double>(result.steps.size());
   if (dump.init) total.weight_drift = total_drift.rel_l2();
-  if (result.has_final) total.baseline_vs_final = total_reproduction.rel_l2();
+  if (compare_final) total.baseline_vs_final = total_reproduction.rel_l2();
   result.weights = std::move(weights);
   result.baseline = std::move(baseline);
   return result;

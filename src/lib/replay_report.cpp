@@ -69,6 +69,8 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
   report["exclude"] = options.settings.exclude;
   report["has_init"] = result.has_weights;
   report["has_final"] = result.has_final;
+  report["final_comparison_skipped"] =
+      result.final_comparison_skipped.empty() ? Json(nullptr) : Json(result.final_comparison_skipped);
   Json steps = Json::array();
   for (const auto& step : result.steps) {
     Json s;
@@ -101,7 +103,7 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
   for (const auto& summary : result.tensors) tensors.push_back(summary_json(summary, true));
   report["tensors"] = std::move(tensors);
   report["total"] = summary_json(result.total, false);
-  return report.dump(1) + "\n";
+  return report.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string replay_report_csv(const ReplayResult& result) {

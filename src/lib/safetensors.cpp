@@ -127,7 +127,12 @@ std::vector<std::byte> serialize_safetensors(const std::vector<Tensor>& tensors)
                            {"data_offsets", {offset, offset + size}}};
     offset += size;
   }
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::type_error&) {
+    fail_usage("a tensor name is not valid UTF-8, which a safetensors header cannot hold");
+  }
   text.append((8 - text.size() % 8) % 8, ' ');  // data starts 8-byte aligned, as safetensors writes
   std::vector<std::byte> out;
   out.reserve(8 + text.size() + offset);
