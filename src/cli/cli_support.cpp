@@ -1,10 +1,15 @@
 #include "cli_support.hpp"
 
+#include <filesystem>
+#include <ios>
 #include <iostream>
 #include <new>
+#include <system_error>
 
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "adacomp/error.hpp"
 
@@ -38,12 +43,29 @@ std::string stem_of(const std::string& path) {
 
 int report_error(const std::exception& error) {
   int code = kExitInternal;
-  if (const auto* e = dynamic_cast<const Error*>(&error)) code = e->exit_code();
-  else if (dynamic_cast<const std::bad_alloc*>(&error)) code = kExitInternal;
   std::string message = error.what();
+  if (const auto* e = dynamic_cast<const Error*>(&error)) {
+    code = e->exit_code();
+  } else if (const auto* e = dynamic_cast<const std::filesystem::filesystem_error*>(&error)) {
+    code = kExitIo;
+    message = (e->path1().empty() ? std::string("file system") : e->path1().string()) + ": " + e->code().message();
+  } else if (const auto* e = dynamic_cast<const std::system_error*>(&error)) {
+    code = kExitIo;  // the system refused a resource: a thread, a file descriptor
+    message = std::string("system error: ") + e->what();
+  } else if (dynamic_cast<const std::bad_alloc*>(&error)) {
+    code = kExitIo;
+    message = "out of memory";
+  } else if (dynamic_cast<const std::ios_base::failure*>(&error)) {
+    code = kExitIo;
+    message = std::string("I/O error: ") + error.what();
+  } else if (dynamic_cast<const nlohmann::json::exception*>(&error)) {
+    code = kExitInvalidInput;
+    message = std::string("invalid JSON content: ") + error.what();
+  } else {
+    message = std::string("internal error (a bug in adacomp; please report it): ") + error.what();
+  }
   for (char& c : message)
     if (c == '\n' || c == '\r') c = ' ';
-  if (dynamic_cast<const std::bad_alloc*>(&error)) message = "out of memory";
   std::cerr << "adacomp: " << message << '\n';
   return code;
 }

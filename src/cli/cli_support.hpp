@@ -17,6 +17,10 @@ enum ExitCode : int {
   kExitInternal = 5,
 };
 
+// The most threads a --threads option takes: far beyond any machine's use, far below a count
+// whose thread stacks alone would exhaust memory.
+inline constexpr unsigned kMaxThreads = 1024;
+
 struct Verbosity {
   int verbose = 0;
   int quiet = 0;

@@ -10,6 +10,7 @@
 #include "adacomp/tensor_file.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "json_output.hpp"
 
 namespace adacomp::cli {
@@ -115,7 +116,7 @@ int run_bench_command(BenchCliOptions& cli) {
       zstd.push_back({{"level", z.level}, {"ratio", z.ratio}, {"compress_gbps", z.compress_gbps},
                       {"decompress_gbps", z.decompress_gbps}});
     out["zstd"] = std::move(zstd);
-    std::printf("%s\n", out.dump(1).c_str());
+    std::printf("%s\n", json_text(out).c_str());
     return kExitSuccess;
   }
   std::printf("bench: %s, %zu elements, median of %u runs, kernel %s\n", source.c_str(), options.gradient.size(),
@@ -159,17 +160,22 @@ Command add_bench_command(CLI::App& parent) {
   auto cli = std::make_shared<BenchCliOptions>();
   CLI::App* app = parent.add_subcommand("bench", "Measure encode and decode speed against in-run memory references");
   app->add_option("input", cli->input, "Tensor file to use (default: synthetic gradients)");
-  app->add_option("--elements", cli->elements, "Synthetic tensor size")->default_val(std::uint64_t{1} << 24);
+  app->add_option("--elements", cli->elements, "Synthetic tensor size")
+      ->default_val(std::uint64_t{1} << 24)
+      ->check(integer_from(1, std::uint64_t{1} << 31));
   app->add_option("--distribution", cli->distribution, "laplace or gennorm")
       ->check(CLI::IsMember({"laplace", "gennorm"}));
-  app->add_option("--beta", cli->beta, "Shape of the generalized normal (1: Laplace, 2: normal)");
-  app->add_option("--seed", cli->seed, "Seed of the synthetic values");
+  app->add_option("--beta", cli->beta, "Shape of the generalized normal (1: Laplace, 2: normal)")
+      ->check(number_from(0.05, 100));
+  app->add_option("--seed", cli->seed, "Seed of the synthetic values")->check(integer_from(0));
   app->add_option("--bin-size", cli->bin_sizes, "Bin sizes besides 50 and 500 (repeatable)")
+      ->check(integer_from(1, 16384))
       ->expected(1)
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app->add_option("--threads", cli->threads, "Thread counts, comma-separated")->default_val("1,2");
-  app->add_option("--repeat", cli->repetitions, "Repetitions per measurement (the median is reported)")->default_val(5u);
+  app->add_option("--repeat", cli->repetitions, "Repetitions per measurement (the median is reported)")->default_val(5u)
+      ->check(integer_from(1, 1000));
   app->add_flag("--json", cli->json, "Print JSON");
   app->add_option("--kernel", cli->kernel, "Encoder kernel: auto, reference (the plain C++ loop) or an instruction set "
                                           "this CPU has (see `adacomp --version`)")->default_val("auto");

@@ -7,6 +7,7 @@
 #include "cli_support.hpp"
 #include "commands.hpp"
 #include "output_file.hpp"
+#include "path_policy.hpp"
 #include "report_table.hpp"
 
 namespace adacomp::cli {
@@ -35,6 +36,10 @@ std::optional<TensorFormat> requested_format(const DecodeOptions& options) {
 int run_decode(DecodeOptions& options) {
   const auto format = requested_format(options);
   refuse_terminal_input(options.input);
+  IoPlan plan;
+  plan.add_input(options.input, "input");
+  plan.add_output(options.output, "-o");
+  plan.check();
   OutputFile output(options.output, options.force);
 
   FileInput input(options.input);

@@ -6,6 +6,7 @@
 #include "adacomp/error.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "json_output.hpp"
 
 namespace adacomp::cli {
@@ -67,8 +68,8 @@ int run_diff(DiffOptions& options) {
   if (options.tolerance && !(*options.tolerance >= 0.0)) fail_usage("--tolerance must be a non-negative number");
   if (options.a == "-" && options.b == "-") fail_usage("only one of A and B can be stdin");
   if (options.a == "-" || options.b == "-") refuse_terminal_input("-");
-  const DiffInput a = load_diff_input(options.a);
-  const DiffInput b = load_diff_input(options.b);
+  const DiffInput a = load_diff_input(options.a, stem_of(options.a));
+  const DiffInput b = load_diff_input(options.b, stem_of(options.b));
   const DiffResult result = diff_inputs(a, b);
 
   std::size_t differing = 0;
@@ -90,7 +91,7 @@ int run_diff(DiffOptions& options) {
     out["only_in_a"] = result.only_in_a;
     out["only_in_b"] = result.only_in_b;
     out["same"] = all_same;
-    std::printf("%s\n", out.dump(1).c_str());
+    std::printf("%s\n", json_text(out).c_str());
   } else if (options.verbosity.level() >= 1) {
     std::printf("A: %s (%s)\nB: %s (%s)\n", a.source.c_str(), a.is_stream ? "stream" : "tensors", b.source.c_str(),
                 b.is_stream ? "stream" : "tensors");
@@ -111,7 +112,8 @@ Command add_diff_command(CLI::App& parent) {
       "diff", "Compare two streams or tensor files tensor by tensor (exit 0 same, 1 different, >= 2 trouble)");
   app->add_option("a", options->a, "Stream or tensor file A ('-': stdin)")->required();
   app->add_option("b", options->b, "Stream or tensor file B, the reference for errors ('-': stdin)")->required();
-  app->add_option("--tolerance", options->tolerance, "Count tensors within this relative L2 error as the same");
+  app->add_option("--tolerance", options->tolerance, "Count tensors within this relative L2 error as the same")
+      ->check(number_from(0, std::numeric_limits<double>::max()));
   app->add_flag("--json", options->json, "Print JSON (schema: format_spec/cli_json.md)");
   add_verbosity_flags(*app, options->verbosity);
   return {app, [options] { return run_diff(*options); }};

@@ -6,11 +6,15 @@
 #include "adacomp/encoder.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/tensor_file.hpp"
+#include "adacomp/wire.hpp"
 #include "cli_support.hpp"
 #include "codec_options.hpp"
 #include "commands.hpp"
+#include "option_checks.hpp"
 #include "output_file.hpp"
+#include "path_policy.hpp"
 #include "report_table.hpp"
+#include "residue_lock.hpp"
 
 namespace adacomp::cli {
 
@@ -26,6 +30,7 @@ struct EncodeOptions {
   std::string dtype;
   std::string name;
   unsigned threads = 1;
+  double lock_timeout = 60;
   Verbosity verbosity;
 };
 
@@ -49,6 +54,13 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// A residue is a regular file or nothing yet: a device or FIFO cannot be replaced atomically.
+void check_residue_path(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+    fail_usage("--residue '" + path + "': not a regular file");
+}
+
 TensorFormat residue_format(const std::string& path) {
   const auto format = format_from_extension(path);
   if (format != TensorFormat::npz && format != TensorFormat::safetensors)
@@ -69,9 +81,12 @@ ResidueMap load_residues(const std::string& path) {
 
 int run_encode(EncodeOptions& options) {
   EncodeSettings settings = make_encode_settings(options.codec);
-  if (options.threads < 1) fail_usage("--threads must be at least 1");
   settings.threads = options.threads;
-  if (options.residue.size()) residue_format(options.residue);
+  const bool keeps_residue = !options.residue.empty();
+  if (keeps_residue) {
+    residue_format(options.residue);
+    check_residue_path(options.residue);
+  }
 
   TensorReadOptions read_options;
   if (!options.dtype.empty()) {
@@ -82,32 +97,43 @@ int run_encode(EncodeOptions& options) {
   read_options.single_name = options.name.empty() ? stem_of(options.input) : options.name;
 
   refuse_terminal_input(options.input);
+  IoPlan plan;
+  plan.add_input(options.input, "input");
+  plan.add_output(options.output, "-o");
+  if (keeps_residue) plan.add_updated(options.residue, "--residue");
+  plan.check();
   OutputFile output(options.output, options.force);
+  // Held from before the residue is read until after its successor has replaced it.
+  std::unique_ptr<ResidueLock> lock;
+  if (keeps_residue) lock = std::make_unique<ResidueLock>(options.residue, options.lock_timeout);
 
   const std::vector<Tensor> tensors = read_tensor_file(options.input, read_options);
 
   ResidueMap residues;
-  if (!options.residue.empty()) {
+  if (keeps_residue) {
     residues = load_residues(options.residue);
     if (!residues.empty()) check_residues(residues, tensors, settings, options.residue);
   }
 
   std::vector<std::byte> stream;
-  const auto frames = options.residue.empty() ? encode_stream_fresh(tensors, settings, stream)
-                                              : encode_stream(tensors, residues, settings, stream);
+  const auto frames = keeps_residue ? encode_stream(tensors, residues, settings, stream)
+                                    : encode_stream_fresh(tensors, settings, stream);
 
   std::unique_ptr<OutputFile> residue_output;
-  if (!options.residue.empty()) {
+  if (keeps_residue) {
     std::vector<Tensor> ordered;
     for (const Tensor& tensor : tensors)
       if (!settings.excluded(tensor.name)) ordered.push_back(residues.at(tensor.name).take());
     residue_output = std::make_unique<OutputFile>(options.residue, true);
     residue_output->write(serialize_tensor_file(ordered, residue_format(options.residue)));
   }
-  output.write(stream);
-  // Both files are complete before either replaces its predecessor.
-  output.commit();
-  if (residue_output) residue_output->commit();
+  // The end record goes out last, with the residue already in place: a stream on stdout is
+  // complete only for an update that was kept, and if it cannot be finished the residue is put
+  // back.
+  const std::span<const std::byte> bytes(stream);
+  output.write(bytes.first(bytes.size() - wire::kEndRecordBytes));
+  output.write_at_commit(bytes.last(wire::kEndRecordBytes));
+  commit_together({residue_output.get(), &output});
 
   if (options.verbosity.level() >= 2 || (options.verbosity.level() == 1 && is_terminal(2)))
     print_frame_table(frames, options.verbosity.level() >= 2);
@@ -129,7 +155,12 @@ Command add_encode_command(CLI::App& parent) {
   app->add_option("--dtype", options->dtype, "Element type of raw input, or bf16 for .npy 'V2' arrays")
       ->check(CLI::IsMember({"f32", "f16", "bf16"}));
   app->add_option("--name", options->name, "Tensor name for .npy and raw input (default: the file's stem)");
-  app->add_option("--threads", options->threads, "Threads per tensor (the output is identical)")->default_val(1u);
+  app->add_option("--threads", options->threads, "Threads per tensor (the output is identical)")
+      ->default_val(1u)
+      ->check(integer_from(1, kMaxThreads));
+  app->add_option("--lock-timeout", options->lock_timeout,
+                  "Seconds to wait for another encode holding the same --residue (default 60)")
+      ->check(number_from(0, 86400));
   add_verbosity_flags(*app, options->verbosity);
   return {app, [options] { return run_encode(*options); }};
 }

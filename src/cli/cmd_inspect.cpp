@@ -165,7 +165,7 @@ int run_inspect(InspectOptions& options) {
                      {"bits_per_element", json_number(8.0 * frame_bytes / elements)}};
     out["error"] = failure ? Json{{"message", failure->what()}, {"frame", reader.frames_read()}, {"offset", reader.offset()}}
                            : Json(nullptr);
-    std::printf("%s\n", out.dump(1).c_str());
+    std::printf("%s\n", json_text(out).c_str());
   } else {
     std::printf("total: %llu frames, %llu elements, %llu entries, %llu raw bytes -> %llu frame bytes (ratio %.2f, "
                 "%.3f bits/element); %llu bytes read\n",

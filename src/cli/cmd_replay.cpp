@@ -3,7 +3,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <memory>
 
 #include <unistd.h>
@@ -14,17 +13,19 @@
 #include "cli_support.hpp"
 #include "codec_options.hpp"
 #include "commands.hpp"
+#include "option_checks.hpp"
+#include "output_directory.hpp"
 #include "output_file.hpp"
+#include "path_policy.hpp"
 
 namespace adacomp::cli {
 
 namespace {
 
-namespace fs = std::filesystem;
 
 struct ReplayCliOptions {
   std::string dump;
-  std::size_t learners = 0;
+  std::optional<std::size_t> learners;
   std::string steps;
   CodecOptions codec;
   std::uint64_t warmup_steps = 0;
@@ -52,37 +53,6 @@ void parse_steps(const std::string& text, ReplayOptions& options) {
   if (options.step_begin && options.step_end && *options.step_end <= *options.step_begin)
     fail_usage("--steps '" + text + "': the range is empty");
 }
-
-// Streams go to a temporary directory beside DIR, renamed into place when the replay succeeded.
-class StreamDirectory {
- public:
-  StreamDirectory(const std::string& path, bool overwrite) : path_(path) {
-    if (path_.empty()) return;
-    if (fs::exists(path_) && !overwrite) fail_usage(path_ + ": already exists; use -f to replace it");
-    fs::path parent = fs::path(path_).parent_path();
-    if (parent.empty()) parent = ".";
-    std::string pattern = (parent / ("." + fs::path(path_).filename().string() + ".adacomp-XXXXXX")).string();
-    if (!::mkdtemp(pattern.data())) fail_io(path_ + ": cannot create a directory in " + parent.string() + ": " + std::strerror(errno));
-    temp_ = pattern;
-  }
-  ~StreamDirectory() {
-    std::error_code ec;
-    if (!temp_.empty() && !committed_) fs::remove_all(temp_, ec);
-  }
-  const std::string& temp() const { return temp_; }
-  void commit() {
-    if (temp_.empty()) return;
-    std::error_code ec;
-    if (fs::exists(path_)) fs::remove_all(path_, ec);
-    if (ec || std::rename(temp_.c_str(), path_.c_str()) != 0)
-      fail_io(path_ + ": cannot move the streams into place: " + std::strerror(errno));
-    committed_ = true;
-  }
-
- private:
-  std::string path_, temp_;
-  bool committed_ = false;
-};
 
 // By the extension; a device or FIFO without one gets JSON. nullopt: not a report file name.
 std::optional<bool> report_is_csv(const std::string& path) {
@@ -134,9 +104,12 @@ void print_summary(const ReplayResult& result) {
   std::printf("update_err: mean over steps of ||avg decoded - avg exact|| / ||avg exact||; drift: ||w - w_baseline|| / "
               "||w_baseline|| after the last step%s\n",
               result.has_weights ? "" : " (no init weights in the dump: no drift)");
-  if (result.has_final)
+  if (result.has_final && result.final_comparison_skipped.empty())
     std::printf("baseline replay vs final weights of the dump: %s (relative L2)\n",
                 sci(result.total.baseline_vs_final).c_str());
+  else if (result.has_final)
+    std::printf("baseline replay vs final weights of the dump: not compared, %s\n",
+                result.final_comparison_skipped.c_str());
   StepTimes total;
   for (const auto& step : result.steps) {
     total.read += step.times.read;
@@ -178,16 +151,23 @@ class ProgressBar {
 int run_replay(ReplayCliOptions& cli) {
   ReplayOptions options;
   options.dump = cli.dump;
-  if (cli.learners) options.learners = cli.learners;
+  options.learners = cli.learners;
   if (!cli.steps.empty()) parse_steps(cli.steps, options);
   options.settings = make_encode_settings(cli.codec);
   options.warmup_steps = cli.warmup_steps;
   options.lr = cli.lr;
   options.momentum = cli.momentum;
-  if (cli.threads < 1) fail_usage("--threads must be at least 1");
   options.threads = cli.threads;
 
-  // Every output is checked before the work and written only when all of it succeeded.
+  // Every output is checked before the work and written only when all of it succeeded; none may
+  // be an input, another output, or lie inside the dump.
+  IoPlan plan;
+  plan.add_input_tree(cli.dump, "the dump");
+  if (!cli.report.empty()) plan.add_output(cli.report, "--report");
+  if (!cli.save_weights.empty()) plan.add_output(cli.save_weights, "--save-weights");
+  if (!cli.save_baseline.empty()) plan.add_output(cli.save_baseline, "--save-baseline");
+  if (!cli.save_stream.empty()) plan.add_output_tree(cli.save_stream, "--save-stream");
+  plan.check();
   std::unique_ptr<OutputFile> report, weights, baseline;
   if (!cli.report.empty()) {
     if (report_is_csv(cli.report) == std::nullopt)
@@ -202,7 +182,7 @@ int run_replay(ReplayCliOptions& cli) {
     weights_format(cli.save_baseline, "--save-baseline");
     baseline = std::make_unique<OutputFile>(cli.save_baseline, cli.force);
   }
-  StreamDirectory streams(cli.save_stream, cli.force);
+  OutputDirectory streams(cli.save_stream, cli.force, "--save-stream");
   options.stream_dir = streams.temp();
 
   const bool show_progress =
@@ -220,11 +200,17 @@ int run_replay(ReplayCliOptions& cli) {
   }
   if (weights) weights->write(serialize_tensor_file(result.weights, weights_format(cli.save_weights, "")));
   if (baseline) baseline->write(serialize_tensor_file(result.baseline, weights_format(cli.save_baseline, "")));
-  if (report) report->commit();
-  if (weights) weights->commit();
-  if (baseline) baseline->commit();
-  streams.commit();
-  if (cli.verbosity.level() >= 1) print_summary(result);
+  commit_together({report.get(), weights.get(), baseline.get(), &streams});
+  if (cli.verbosity.level() >= 1) {
+    print_summary(result);
+    std::fflush(stdout);
+    const auto& reproduction = result.total.baseline_vs_final;
+    if (reproduction && !(*reproduction <= kFinalMismatchWarning))
+      std::fprintf(stderr,
+                   "adacomp: warning: %s: the baseline replay ends %.3e (relative L2) from %s, above %g: the "
+                   "dump's lr, momentum or steps do not match meta.json (or --lr, --momentum)\n",
+                   cli.dump.c_str(), *reproduction, result.final_file.c_str(), kFinalMismatchWarning);
+  }
   return kExitSuccess;
 }
 
@@ -235,14 +221,18 @@ Command add_replay_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand(
       "replay", "Replay a gradient dump through the real wire format: bytes and fidelity of AdaComp vs exact SGD");
   app->add_option("dump", cli->dump, "Dump directory (format_spec/dump_layout.md)")->required();
-  app->add_option("--learners", cli->learners, "Use the first N learners of each step (default: all)");
+  app->add_option("--learners", cli->learners, "Use the first N learners of each step (default: all)")
+      ->check(integer_from(1));
   app->add_option("--steps", cli->steps, "Replay step numbers A to B-1 (A:B, either side may be empty)");
   add_codec_options(*app, cli->codec);
-  app->add_option("--warmup-steps", cli->warmup_steps, "Send the first N replayed steps uncompressed");
-  app->add_option("--lr", cli->lr, "Learning rate (default: meta.json)");
-  app->add_option("--momentum", cli->momentum, "Momentum (default: meta.json, else 0)");
+  app->add_option("--warmup-steps", cli->warmup_steps, "Send the first N replayed steps uncompressed")
+      ->check(integer_from(0));
+  app->add_option("--lr", cli->lr, "Learning rate (default: meta.json)")->check(number_above(0));
+  app->add_option("--momentum", cli->momentum, "Momentum, from 0 up to 1 (default: meta.json, else 0)")
+      ->check(number_from(0, 1, true));
   app->add_option("--threads", cli->threads, "Learners processed in parallel (results are identical)")
-      ->default_val(1u);
+      ->default_val(1u)
+      ->check(integer_from(1, kMaxThreads));
   app->add_option("--report", cli->report, "Write every figure to FILE (.json or .csv)");
   app->add_option("--save-weights", cli->save_weights, "Write the compressed replay's final weights (.npz/.safetensors)");
   app->add_option("--save-baseline", cli->save_baseline, "Write the baseline's final weights (.npz/.safetensors)");

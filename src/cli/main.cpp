@@ -60,6 +60,9 @@ int main(int argc, char** argv) {
       return command.run();
     } catch (const std::exception& e) {
       return report_error(e);
+    } catch (...) {
+      std::cerr << "adacomp: internal error (a bug in adacomp; please report it): unknown exception\n";
+      return kExitInternal;
     }
   }
   return kExitUsage;

@@ -1,9 +1,7 @@
 #include "output_file.hpp"
 
-#include <array>
-#include <atomic>
 #include <cerrno>
-#include <csignal>
+#include <cstdio>
 #include <cstring>
 
 #include <fcntl.h>
@@ -16,35 +14,6 @@
 namespace adacomp::cli {
 
 namespace {
-
-// Paths of pending temporary files, readable from a signal handler.
-constexpr std::size_t kMaxPending = 8;
-constexpr std::size_t kMaxPath = 4096;
-std::array<std::array<char, kMaxPath>, kMaxPending> g_pending{};
-std::array<std::atomic<bool>, kMaxPending> g_pending_used{};
-
-int register_pending(const std::string& path) {
-  if (path.size() >= kMaxPath) return -1;
-  for (std::size_t i = 0; i < kMaxPending; ++i) {
-    if (!g_pending_used[i].load()) {
-      std::memcpy(g_pending[i].data(), path.c_str(), path.size() + 1);
-      g_pending_used[i].store(true);
-      return static_cast<int>(i);
-    }
-  }
-  return -1;
-}
-
-void unregister_pending(int slot) {
-  if (slot >= 0) g_pending_used[static_cast<std::size_t>(slot)].store(false);
-}
-
-void on_fatal_signal(int signal) {
-  for (std::size_t i = 0; i < kMaxPending; ++i)
-    if (g_pending_used[i].load()) ::unlink(g_pending[i].data());
-  std::signal(signal, SIG_DFL);
-  std::raise(signal);
-}
 
 std::string directory_of(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -59,11 +28,6 @@ std::string base_of(const std::string& path) {
 
 }  // namespace
 
-void install_signal_handlers() {
-  std::signal(SIGPIPE, SIG_IGN);
-  for (int signal : {SIGINT, SIGTERM, SIGHUP}) std::signal(signal, on_fatal_signal);
-}
-
 OutputFile::OutputFile(std::string path, bool overwrite) : path_(std::move(path)) {
   if (path_ == "-") {
     if (is_terminal(STDOUT_FILENO))
@@ -72,6 +36,7 @@ OutputFile::OutputFile(std::string path, bool overwrite) : path_(std::move(path)
     direct_ = true;
     return;
   }
+  if (path_.empty() || path_.back() == '/') fail_usage("'" + path_ + "': not a file name");
   struct stat st;
   if (::stat(path_.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) fail_usage(path_ + ": is a directory");
@@ -88,7 +53,7 @@ OutputFile::OutputFile(std::string path, bool overwrite) : path_(std::move(path)
   fd_ = ::mkstemp(temp.data());
   if (fd_ < 0) fail_io(path_ + ": cannot create a file in " + directory_of(path_) + ": " + std::strerror(errno));
   temp_path_ = temp;
-  pending_slot_ = register_pending(temp_path_);
+  pending_temp_ = PendingRemoval(temp_path_, PendingKind::file);
   // mkstemp creates 0600; give the file the mode a plain creat() would.
   const mode_t mask = ::umask(0);
   ::umask(mask);
@@ -104,10 +69,10 @@ OutputFile::~OutputFile() {
     if (fd_ >= 0) ::close(fd_);
     ::unlink(temp_path_.c_str());
   }
-  unregister_pending(pending_slot_);
+  finish_commit();
 }
 
-void OutputFile::write(std::span<const std::byte> bytes) {
+void OutputFile::write_now(std::span<const std::byte> bytes) {
   const std::string name = is_stdout() ? "<stdout>" : path_;
   std::size_t done = 0;
   while (done < bytes.size()) {
@@ -120,18 +85,65 @@ void OutputFile::write(std::span<const std::byte> bytes) {
   }
 }
 
-void OutputFile::commit() {
-  if (direct_) {
-    committed_ = true;
-    return;
-  }
+void OutputFile::write(std::span<const std::byte> bytes) { write_now(bytes); }
+
+void OutputFile::write_at_commit(std::span<const std::byte> bytes) { tail_.insert(tail_.end(), bytes.begin(), bytes.end()); }
+
+void OutputFile::write_tail_and_close() {
+  write_now(tail_);
+  tail_.clear();
+  if (direct_) return;
   if (::fsync(fd_) != 0) fail_io(path_ + ": write error: " + std::strerror(errno));
   const int close_result = ::close(fd_);
   fd_ = -1;
   if (close_result != 0) fail_io(path_ + ": write error: " + std::strerror(errno));
-  if (::rename(temp_path_.c_str(), path_.c_str()) != 0)
-    fail_io(path_ + ": cannot replace: " + std::strerror(errno));
+}
+
+void OutputFile::commit() {
+  commit_keeping_previous();
+  finish_commit();
+}
+
+void OutputFile::commit_keeping_previous() {
+  write_tail_and_close();
+  if (direct_) {
+    committed_ = true;
+    return;
+  }
+  struct stat st;
+  replaced_ = ::lstat(path_.c_str(), &st) == 0;
+  if (replaced_) {
+    // A second name for the file being replaced, so that roll_back() can put it back.
+    for (int attempt = 0; attempt < 100 && previous_path_.empty(); ++attempt) {
+      std::string name = directory_of(path_) + "/." + base_of(path_) + ".adacomp-previous-" +
+                         std::to_string(::getpid()) + "-" + std::to_string(attempt);
+      if (::linkat(AT_FDCWD, path_.c_str(), AT_FDCWD, name.c_str(), 0) == 0) {
+        pending_previous_ = PendingRemoval(name, PendingKind::file);
+        previous_path_ = std::move(name);
+      } else if (errno != EEXIST) {
+        break;  // no hard links here: the replaced file cannot be put back
+      }
+    }
+  }
+  if (::rename(temp_path_.c_str(), path_.c_str()) != 0) fail_io(path_ + ": cannot replace: " + std::strerror(errno));
+  pending_temp_.release();
   committed_ = true;
+}
+
+void OutputFile::roll_back() noexcept {
+  if (!committed_ || direct_) return;
+  if (!previous_path_.empty()) {
+    if (::rename(previous_path_.c_str(), path_.c_str()) == 0) previous_path_.clear();
+  } else if (!replaced_) {
+    ::unlink(path_.c_str());
+  }
+  pending_previous_.release();
+}
+
+void OutputFile::finish_commit() noexcept {
+  if (!previous_path_.empty()) ::unlink(previous_path_.c_str());
+  previous_path_.clear();
+  pending_previous_.release();
 }
 
 }  // namespace adacomp::cli

@@ -1,0 +1,25 @@
+#pragma once
+// Several outputs that stand or fall together (encode's stream and --residue; replay's report,
+// weights and stream directory): each is complete before any replaces its predecessor, and
+// commit_together moves them into place in order, with the fatal signals held off. When one
+// fails, those already in place are put back as they were, so that no residue is kept for a
+// stream that was not written, and no stream is written for a residue that was not kept.
+#include <initializer_list>
+
+namespace adacomp::cli {
+
+class GroupOutput {
+ public:
+  virtual ~GroupOutput() = default;
+  // Moves the output into place, keeping what it replaced until finish_commit() or roll_back().
+  virtual void commit_keeping_previous() = 0;
+  // Puts back what was there before commit_keeping_previous().
+  virtual void roll_back() noexcept = 0;
+  // Drops what the output replaced.
+  virtual void finish_commit() noexcept = 0;
+};
+
+// Null entries are skipped. Throws the first failure after rolling back the committed ones.
+void commit_together(std::initializer_list<GroupOutput*> outputs);
+
+}  // namespace adacomp::cli
