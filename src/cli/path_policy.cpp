@@ -43,6 +43,7 @@ std::optional<Identity> identity_of(const struct stat& st) { return Identity{st.
 struct Facts {
   std::string name;    // the name a rename would replace: resolved parent + the last component
   std::string target;  // the file the name resolves to
+  std::vector<std::string> linked_targets;  // a tree: what its symbolic links resolve to
   std::optional<Identity> file;  // stat: the file read or written through
   std::optional<Identity> link;  // lstat: the name itself
   bool standard_stream = false;
@@ -69,6 +70,18 @@ Facts facts_of(const std::string& path, bool output) {
   if (::stat(path.c_str(), &st) == 0) facts.file = identity_of(st);
   if (::lstat(path.c_str(), &st) == 0) facts.link = identity_of(st);
   return facts;
+}
+
+// A dump's files may be symbolic links to files elsewhere (a dump assembled from shared
+// storage): those files are read too. Its own layout is two levels deep; a little more is looked at.
+void add_linked_targets(const std::string& tree, Facts& facts) {
+  std::error_code ec;
+  fs::recursive_directory_iterator it(tree, fs::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it.depth() >= 3) it.disable_recursion_pending();
+    std::error_code link_ec;
+    if (it->is_symlink(link_ec)) facts.linked_targets.push_back(resolved_path(it->path().string()));
+  }
 }
 
 bool same_file(const std::optional<Identity>& a, const std::optional<Identity>& b) {
@@ -108,7 +121,10 @@ void IoPlan::add_output_tree(const std::string& path, const std::string& option)
 
 void IoPlan::check() const {
   std::vector<Facts> facts;
-  for (const Entry& e : entries_) facts.push_back(facts_of(e.path, e.written && !e.read));
+  for (const Entry& e : entries_) {
+    facts.push_back(facts_of(e.path, e.written && !e.read));
+    if (e.tree && e.read) add_linked_targets(e.path, facts.back());
+  }
   for (std::size_t o = 0; o < entries_.size(); ++o) {
     const Entry& out = entries_[o];
     if (!out.written) continue;
@@ -123,6 +139,9 @@ void IoPlan::check() const {
         if (!of.standard_stream && path_within(of.name, f.target))
           refuse(what, "lies inside " + against);
         if (out.tree && path_within(f.target, of.target)) refuse(what, "would hold " + against);
+        for (const std::string& linked : f.linked_targets)
+          if ((!out.tree && !of.standard_stream && of.name == linked) || (out.tree && path_within(linked, of.target)))
+            refuse(what, (out.tree ? "holds " : "is ") + linked + ", which a symbolic link in " + against + " points to");
         continue;
       }
       if (out.tree) {

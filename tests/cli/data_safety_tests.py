@@ -124,6 +124,18 @@ def replay_output_cases(tmp):
         target = os.path.join(dump, name)
         refused("replay %s DUMP/%s -f" % (option, name), [dump], [option, "inside the dump"],
                 "replay", dump, option, target, "-f")
+    # a dump assembled from symbolic links: the files they point to are inputs too
+    elsewhere = os.path.join(tmp, "shared-storage")
+    os.makedirs(elsewhere)
+    linked_dump = os.path.join(tmp, "linked-dump")
+    shutil.copytree(SAMPLE, linked_dump)
+    target = os.path.join(elsewhere, "g.npz")
+    shutil.move(os.path.join(linked_dump, "step-00002", "learner-1.npz"), target)
+    os.symlink(target, os.path.join(linked_dump, "step-00002", "learner-1.npz"))
+    refused("--save-weights onto a file the dump links to", [elsewhere, linked_dump],
+            ["--save-weights", "which a symbolic link in the dump"], "replay", linked_dump, "--save-weights", target, "-f")
+    refused("--save-stream holding a file the dump links to", [elsewhere, linked_dump],
+            ["--save-stream", "which a symbolic link in the dump"], "replay", linked_dump, "--save-stream", elsewhere, "-f")
     out = os.path.join(tmp, "same.npz")
     refused("--save-weights and --save-baseline the same file", [tmp], ["--save-baseline", "--save-weights", "same file"],
             "replay", dump, "--save-weights", out, "--save-baseline", out)
