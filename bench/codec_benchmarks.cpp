@@ -10,7 +10,7 @@
 
 #include <benchmark/benchmark.h>
 
-#include "adacomp/bench.hpp"
+#include "bench_harness.hpp"
 #include "adacomp/codec.hpp"
 #include "adacomp/kernels.hpp"
 #include "adacomp/residue.hpp"

@@ -3,7 +3,7 @@
 #include <sstream>
 #include <thread>
 
-#include "adacomp/bench.hpp"
+#include "bench_harness.hpp"
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/kernels.hpp"

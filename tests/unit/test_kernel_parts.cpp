@@ -14,9 +14,9 @@
 #include <doctest/doctest.h>
 
 #include "adacomp/kernels.hpp"
-#include "lib/correct_kernel.hpp"
-#include "lib/parallel_parts.hpp"
-#include "lib/select_kernel.hpp"
+#include "codec/kernels/correct_kernel.hpp"
+#include "common/parallel_parts.hpp"
+#include "codec/kernels/select_kernel.hpp"
 #include "test_support.hpp"
 
 using namespace adacomp;

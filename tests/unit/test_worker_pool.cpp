@@ -15,7 +15,7 @@
 
 #include <doctest/doctest.h>
 
-#include "lib/worker_pool.hpp"
+#include "common/worker_pool.hpp"
 #include "test_support.hpp"
 
 using namespace adacomp;

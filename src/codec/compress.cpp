@@ -14,9 +14,9 @@
 #include "adacomp/error.hpp"
 #include "adacomp/residue.hpp"
 #include "codec_detail.hpp"
-#include "correct_kernel.hpp"
-#include "parallel_parts.hpp"
-#include "select_kernel.hpp"
+#include "codec/kernels/correct_kernel.hpp"
+#include "common/parallel_parts.hpp"
+#include "codec/kernels/select_kernel.hpp"
 #include "step_buffers.hpp"
 
 namespace adacomp {

@@ -1,16 +1,16 @@
 // The dense residue correction, compiled once per instruction set by Highway and dispatched at
 // run time like the selection kernel (select_kernel.cpp), whose target it follows.
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "lib/correct_kernel.cpp"  // found through the src/ include directory
+#define HWY_TARGET_INCLUDE "codec/kernels/correct_kernel.cpp"  // found through the src/ include directory
 #define HWY_COMPILE_ALL_ATTAINABLE
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include <bit>
 
-#include "correct_kernel.hpp"
+#include "codec/kernels/correct_kernel.hpp"
 #include "mask_bits-inl.h"
-#include "select_kernel.hpp"
+#include "codec/kernels/select_kernel.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace adacomp::detail::HWY_NAMESPACE {

@@ -1,4 +1,4 @@
-#include "adacomp/bench.hpp"
+#include "bench_harness.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,7 @@
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/residue.hpp"
-#include "worker_pool.hpp"
+#include "common/worker_pool.hpp"
 
 namespace adacomp {
 

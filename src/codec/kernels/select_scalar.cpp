@@ -2,7 +2,7 @@
 #include <bit>
 #include <cmath>
 
-#include "select_kernel.hpp"
+#include "codec/kernels/select_kernel.hpp"
 
 namespace adacomp::detail {
 

@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "select_kernel.hpp"
+#include "codec/kernels/select_kernel.hpp"
 
 namespace adacomp::detail {
 

@@ -7,7 +7,7 @@
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
 #include "codec_detail.hpp"
-#include "parallel_parts.hpp"
+#include "common/parallel_parts.hpp"
 
 namespace adacomp {
 

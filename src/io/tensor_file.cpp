@@ -4,7 +4,7 @@
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/tensor_file.hpp"
-#include "lib/tensor_layout.hpp"
+#include "io/tensor_layout.hpp"
 
 namespace adacomp {
 

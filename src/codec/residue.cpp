@@ -3,8 +3,8 @@
 #include <cmath>
 #include <utility>
 
-#include "correct_kernel.hpp"
-#include "select_kernel.hpp"
+#include "codec/kernels/correct_kernel.hpp"
+#include "codec/kernels/select_kernel.hpp"
 #include "step_buffers.hpp"
 
 namespace adacomp {

@@ -4,7 +4,7 @@
 // the binary64 bin sums, added in vector lanes: no partial sum of a bin's selected |G| can round,
 // so every order gives the bits of the specified index order (wire_format.md §7 proves it).
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "lib/select_kernel.cpp"  // found through the src/ include directory
+#define HWY_TARGET_INCLUDE "codec/kernels/select_kernel.cpp"  // found through the src/ include directory
 #define HWY_COMPILE_ALL_ATTAINABLE  // keep EMU128 too: the portable build, tested like the others
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
@@ -19,7 +19,7 @@
 #include "adacomp/codec.hpp"
 #include "avx512_forms-inl.h"
 #include "mask_bits-inl.h"
-#include "select_kernel.hpp"
+#include "codec/kernels/select_kernel.hpp"
 
 HWY_BEFORE_NAMESPACE();
 namespace adacomp::detail::HWY_NAMESPACE {
