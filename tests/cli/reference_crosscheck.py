@@ -75,7 +75,7 @@ def replay_learner(run_dir, tmp, extra_args=(), bin_size_of=None, scale_factor=2
 
 def main():
     runs = [os.path.join(ROOT, "samples", "digits-cnn-tiny")]
-    shared = os.path.join(ROOT, "..", "shared", "data", "gradients")
+    shared = T.shared
     if os.path.isdir(shared):
         runs += [os.path.join(shared, n) for n in ("cnn-digits", "mlp-digits", "cnn-digits-fp16")]
     else:

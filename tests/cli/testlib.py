@@ -39,4 +39,5 @@ class Checks:
 
     @property
     def shared(self):
-        return os.path.join(self.root, "..", "shared", "data", "gradients")
+        """The shared real dumps: CMake's ADACOMP_SHARED_GRADIENTS, passed through the environment."""
+        return os.environ.get("ADACOMP_SHARED_GRADIENTS") or os.path.join(self.root, "..", "shared", "data", "gradients")
