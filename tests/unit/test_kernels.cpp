@@ -7,6 +7,7 @@
 #include <random>
 
 #include <doctest/doctest.h>
+#include <hwy/targets.h>
 
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
@@ -55,9 +56,13 @@ TEST_CASE("the reference loop and at least one SIMD kernel are available") {
   CHECK(active_kernel() == "reference");
   select_kernel("auto");
   CHECK_THROWS_AS(select_kernel("NEON-on-x86"), Error);
+  // The choice picks the entry of the kernels' own dispatch tables (active_kernel names the target
+  // of the function found there) and leaves Highway's process-wide target set alone.
+  const std::int64_t supported = hwy::SupportedTargets();
   for (const auto& name : kernels) {
     select_kernel(name);
     CHECK(active_kernel() == name);
+    CHECK(hwy::SupportedTargets() == supported);
   }
   select_kernel("auto");
 }

@@ -1,5 +1,6 @@
 // The dense residue correction, compiled once per instruction set by Highway and dispatched at
-// run time like the selection kernel (select_kernel.cpp), whose target it follows.
+// run time like the selection kernel (select_kernel.cpp), whose chosen target it follows
+// (kernel_registry.hpp).
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "codec/kernels/correct_kernel.cpp"  // found through the src/ include directory
 #define HWY_COMPILE_ALL_ATTAINABLE
@@ -9,7 +10,7 @@
 #include <bit>
 
 #include "codec/kernels/correct_kernel.hpp"
-#include "mask_bits-inl.h"
+#include "codec/kernels/mask_bits-inl.h"
 #include "codec/kernels/select_kernel.hpp"
 
 HWY_BEFORE_NAMESPACE();
@@ -44,11 +45,15 @@ void CorrectResidue(float* residue, const std::uint64_t* selection, std::size_t 
 HWY_AFTER_NAMESPACE();
 
 #if HWY_ONCE
+#include "codec/kernels/kernel_registry.hpp"
+
 namespace adacomp::detail {
 
 HWY_EXPORT(CorrectResidue);
 
 void correct_residue(float* residue, const std::uint64_t* selection, std::size_t count, float scale) {
+  if (const auto entry = dispatch_entry(HWY_DISPATCH_TABLE(CorrectResidue), chosen_kernel(), HWY_TARGETS))
+    return entry(residue, selection, count, scale);
   HWY_DYNAMIC_DISPATCH(CorrectResidue)(residue, selection, count, scale);
 }
 
