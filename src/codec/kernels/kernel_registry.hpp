@@ -12,7 +12,7 @@
 namespace adacomp::detail {
 
 inline constexpr std::int64_t kBestKernel = 0;        // Highway's choice: the fastest this CPU runs
-inline constexpr std::int64_t kReferenceKernel = -1;  // the plain C++ loop (select_scalar.cpp)
+inline constexpr std::int64_t kReferenceKernel = -1;  // the plain C++ loop (select_reference.cpp)
 
 // kBestKernel, kReferenceKernel or one Highway target; set by adacomp::select_kernel.
 std::int64_t chosen_kernel();

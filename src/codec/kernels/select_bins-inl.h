@@ -1,7 +1,7 @@
 // The selection loop of one instruction set: AdaComp's selection over a run of whole bins, for
 // short bins (vectors of up to 8 lanes, a bin in registers between its passes) and long ones
 // (full vectors, the next lines prefetched), with the AVX-512 forms of avx512_forms-inl.h.
-// It computes exactly the bits of select_scalar.cpp: the same two float roundings per value
+// It computes exactly the bits of select_reference.cpp: the same two float roundings per value
 // (-ffp-contract=off keeps r + k*g from fusing), the bin maximum as a maximum of bit patterns, and
 // the binary64 bin sums, added in vector lanes: no partial sum of a bin's selected |G| can round,
 // so every order gives the bits of the specified index order (wire_format.md §7 proves it).

@@ -27,7 +27,7 @@ HWY_EXPORT(CompiledTarget);
 
 SelectResult select_bins(const SelectArgs& args) {
   const std::int64_t kernel = chosen_kernel();
-  if (kernel == kReferenceKernel) return select_bins_scalar(args);
+  if (kernel == kReferenceKernel) return select_bins_reference(args);
   if (const auto entry = dispatch_entry(HWY_DISPATCH_TABLE(SelectBins), kernel, HWY_TARGETS)) return entry(args);
   return HWY_DYNAMIC_DISPATCH(SelectBins)(args);
 }

@@ -81,7 +81,7 @@ struct SelectResult {
   std::size_t pending_applied_end = 0;
 };
 
-SelectResult select_bins_scalar(const SelectArgs& args);
+SelectResult select_bins_reference(const SelectArgs& args);
 SelectResult select_bins(const SelectArgs& args);  // the kernel chosen through kernels.hpp
 
 // Appends runs of up to 64 bits to a bit array, bit j of word w standing for position 64 w + j.

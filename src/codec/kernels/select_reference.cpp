@@ -18,7 +18,7 @@ float residue_at(const SelectArgs& a, std::size_t i) {
 
 }  // namespace
 
-SelectResult select_bins_scalar(const SelectArgs& a) {
+SelectResult select_bins_reference(const SelectArgs& a) {
   const float k = a.scale_factor;
   std::uint16_t* out = a.entries;
   BitAppender selection(a.selection, a.residue ? a.first_bin * a.bin_size : 0);
