@@ -1,6 +1,7 @@
 #pragma once
 // Figures of one frame, as `adacomp inspect` shows them (definitions: format_spec/wire_format.md
-// section 11 and format_spec/cli_json.md).
+// section 11 and format_spec/cli_json.md); the one place they are computed, for inspect, encode -v
+// and replay alike.
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -18,6 +19,7 @@ struct FrameStats {
   std::uint64_t payload_stored_bytes = 0;
   std::uint64_t checksum_bytes = wire::kChecksumBytes;
   std::uint64_t frame_bytes = 0;
+  std::uint64_t source_bytes = 0;      // elements * sizeof(source dtype): the tensor uncompressed
   double density = 0;                  // entries / elements (1 for passthrough)
   double bits_per_element = 0;
   double ratio_source = 0;             // elements * sizeof(source dtype) / frame bytes
@@ -28,7 +30,8 @@ struct FrameStats {
   double empty_bin_share = 0, full_bin_share = 0;
 };
 
-// `sparse` is the frame's validated content (compressed frames) or null (passthrough).
+// `sparse` is the frame's validated content (compressed frames), or null: passthrough frames, or
+// when the per-bin figures are not wanted.
 FrameStats frame_stats(const wire::FrameInfo& info, const SparseTernary* sparse);
 
 }  // namespace adacomp

@@ -16,6 +16,7 @@
 
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
+#include "adacomp/frame_stats.hpp"
 #include "adacomp/metrics.hpp"
 #include "adacomp/tensor_file.hpp"
 #include "adacomp/wire.hpp"
@@ -431,13 +432,14 @@ ReplayResult replay(const ReplayOptions& options) {
       std::uint64_t frame_total = 0;
       for (std::size_t t = 0; t < layout.size(); ++t) {
         const auto& frame = out.frames[t];
+        const FrameStats figures = frame_stats(frame, nullptr);
         TensorStepStats& ts = stats.tensors[t];
         ts.compressed = frame.kind == wire::FrameKind::compressed;
-        ts.raw_bytes += frame.element_count * dtype_size(frame.dtype);
-        ts.wire_bytes += frame.frame_bytes();
+        ts.raw_bytes += figures.source_bytes;
+        ts.wire_bytes += figures.frame_bytes;
         ts.entries += frame.entry_count;
         ts.scale += frame.scale / static_cast<double>(learners);
-        frame_total += frame.frame_bytes();
+        frame_total += figures.frame_bytes;
       }
       stats.stream_overhead_bytes += out.stream_bytes - frame_total;
     }

@@ -11,6 +11,7 @@ FrameStats frame_stats(const wire::FrameInfo& info, const SparseTernary* sparse)
   stats.header_bytes = info.header_bytes;
   stats.payload_stored_bytes = info.payload_stored_bytes;
   stats.frame_bytes = info.frame_bytes();
+  stats.source_bytes = info.element_count * dtype_size(info.dtype);
   if (compressed) {
     stats.bins = info.bin_count();
     stats.bin_header_bytes = stats.bins * info.index_width;
@@ -22,7 +23,7 @@ FrameStats frame_stats(const wire::FrameInfo& info, const SparseTernary* sparse)
   }
   const double frame = static_cast<double>(stats.frame_bytes);
   stats.bits_per_element = ratio_or_nan(8.0 * frame, n);
-  stats.ratio_source = n * static_cast<double>(dtype_size(info.dtype)) / frame;
+  stats.ratio_source = static_cast<double>(stats.source_bytes) / frame;
   stats.ratio_f32 = n * 4.0 / frame;
   if (info.zstd)
     stats.zstd_gain = static_cast<double>(info.payload_raw_bytes) / static_cast<double>(info.payload_stored_bytes);

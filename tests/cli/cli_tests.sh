@@ -90,6 +90,11 @@ run 2 "tensor name appears twice" "$ADACOMP" decode both.adc -o both.npz
 run 0 "" "$ADACOMP" decode both.adc --format raw -o both.raw
 check "concatenated streams decode to both parts" test "$(stat -c %s both.raw)" = "$((2 * $(stat -c %s d0.raw)))"
 
+# encode -v names frame kinds as inspect does
+"$ADACOMP" encode -v --exclude 'fc2.*' "$G0" -o verbose.adc 2>verbose.err
+check "encode -v names compressed frames as inspect does" grep -q "^conv1.weight  *compressed " verbose.err
+check "encode -v names passthrough frames as inspect does" grep -q "^fc2.bias  *passthrough " verbose.err
+
 # repeatable options take one value each and never swallow the input argument
 run 0 "" "$ADACOMP" encode --bin-size 64 --exclude 'fc2.*' "$G0" -o opt.adc
 check "options before the input leave the input alone" test -s opt.adc
