@@ -49,7 +49,7 @@ SparseTernary compress(std::span<const float> gradient, std::span<float> residue
                        std::uint32_t bin_size, float scale_factor, const std::string& tensor_name,
                        unsigned threads = 1);
 
-// A step of a fresh learner whose residue is not kept (`adacomp encode` without --residue-out):
+// A step of a fresh learner whose residue is not kept (`adacomp encode` without --residue):
 // the residue is taken as zeros and none is allocated or written. Same bits as compress() on a
 // zero residue.
 SparseTernary compress_fresh(std::span<const float> gradient, std::uint32_t bin_size, float scale_factor,

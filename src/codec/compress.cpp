@@ -130,8 +130,8 @@ struct JobSplit {
 };
 
 // A tensor encoded by several threads, in jobs (detail::run_jobs): a core slowed by a neighbour
-// does fewer of them. On the 2-vCPU VM we measure on, fixed halves of a 16 Mi-element step left
-// one thread idle for up to 2.7 ms of 12 (at T = 50, 1.1-2.2 ms of 7.5). Committed in job order,
+// does fewer of them, where fixed halves left one thread idle (README, "Performance"). Committed
+// in job order,
 // each job's bin sums are folded into the tensor sum and its entries appended to the result: the
 // additions of one thread, in the same order.
 class ParallelRun {

@@ -1,8 +1,8 @@
 #pragma once
 // The encoder's working memory for one tensor (library-internal): per thread part, the entries
 // and bin sums of its run of bins. A kept Residue holds one across steps, so that a training
-// loop's steps reuse it: on the VMs we measure, faulting in fresh pages costs about 5 us per
-// 4 KiB, as much as encoding the page's elements several times over.
+// loop's steps reuse it: faulting in a fresh page costs as much as encoding its elements several
+// times over (README, "Performance").
 #include <cstddef>
 #include <cstdint>
 #include <memory>

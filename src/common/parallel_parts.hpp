@@ -11,9 +11,8 @@
 
 namespace adacomp::detail {
 
-// Threads for a tensor: at most one per 256 Ki elements. Even with pooled threads a 256 Ki-element
-// tensor (two of the selection's jobs) encoded 0.83-1.35x as fast on two threads as on one on the
-// 2-vCPU VM, and 512 Ki elements 1.33-1.70x.
+// Threads for a tensor: at most one per 256 Ki elements, below which a second thread gains too
+// little or nothing even with pooled threads (README, "Performance").
 inline std::size_t thread_parts(std::size_t elements, unsigned threads) {
   constexpr std::size_t kMinElementsPerThread = std::size_t{1} << 18;
   return std::max<std::size_t>(1, std::min<std::size_t>(threads, elements / kMinElementsPerThread));

@@ -1,7 +1,7 @@
 #pragma once
-// Threads kept for the codec's parallel parts (library-internal). Starting and joining a thread
-// cost 50-100 us on the 2-vCPU VM we measure on, about 1% of a 16 Mi-element step on two threads
-// each time, and a new thread faults in its stack afresh; waking a parked one costs a fraction.
+// Threads kept for the codec's parallel parts (library-internal): starting and joining a thread
+// per call costs a noticeable share of a step (README, "Performance"), and a new thread faults in
+// its stack afresh; waking a parked one costs a fraction.
 #include <cstddef>
 #include <type_traits>
 #include <utility>
@@ -23,7 +23,8 @@ class PartWork {
 // Runs work(p) for every p in [0, parts) and returns when all are done. The calling thread runs
 // parts too, and whatever part no pooled thread has taken by the time it is free (so a busy or
 // smaller pool, a failed thread start, a forked child or a nested call gives fewer threads and
-// the same result). `work` must not throw. Callers on several threads may share the pool.
+// the same result). When parts throw, the first exception is rethrown to the caller once every
+// part is done. Callers on several threads may share the pool.
 void run_pooled(std::size_t parts, PartWork work);
 
 }  // namespace adacomp::detail

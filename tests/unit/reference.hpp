@@ -1,6 +1,6 @@
 #pragma once
 // A straightforward AdaComp written from the spec with xtensor array maths, independent of
-// src/lib/codec.cpp: whole-array G and H, a mask per bin, then the mean. Tests compare the codec
+// src/codec/: whole-array G and H, a mask per bin, then the mean. Tests compare the codec
 // with it bit for bit.
 #include <cmath>
 #include <cstdint>

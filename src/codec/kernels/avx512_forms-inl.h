@@ -1,8 +1,7 @@
 // AVX-512 instruction forms that Highway 1.0 does not expose, for the selection kernel
-// (select_kernel.cpp): a compare under a mask, a conversion under a mask and the 32-to-16-bit
+// (select_bins-inl.h): a compare under a mask, a conversion under a mask and the 32-to-16-bit
 // truncation. Each replaces two or three instructions of the portable form in the encoder's
-// per-vector work, where the instruction count is the limit (about 4 per cycle on Zen 4); the
-// README's Performance section has the figures.
+// per-vector work, where the instruction count is the limit (README, "Performance").
 // Included once per target, after <hwy/highway.h>; the guard toggles with HWY_TARGET_TOGGLE.
 #if defined(ADACOMP_LIB_AVX512_FORMS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef ADACOMP_LIB_AVX512_FORMS_INL_H_

@@ -85,10 +85,9 @@ HWY_INLINE hn::Vec<D> load_partial(D d, const float* p, std::size_t count) {
 #endif
 }
 
-// Stores go through a copy on every target: masked stores are slow on AMD (vmaskmovps; on Zen 4
-// AVX-512's took a 16M-element encode at T = 50 from 7.9 to 9.2 ms). Copies of a fixed size
-// compile to a move or two, and a bin's tail has the same length in every bin, so the branch
-// is predicted.
+// Stores go through a copy on every target, because masked stores are slow on AMD (vmaskmovps,
+// and AVX-512's too; README, "Performance"). Copies of a fixed size compile to a move or two, and
+// a bin's tail has the same length in every bin, so the branch is predicted.
 template <std::size_t... kCount>
 HWY_INLINE void copy_first_floats(float* to, const float* from, std::size_t count, std::index_sequence<kCount...>) {
   (void)to, (void)from;  // unused where a vector has one lane
@@ -205,8 +204,8 @@ class BinRun {
       // Long bins: mark first, then compact only the vectors that hold a selected element (at
       // T = 500 fewer than half of them), reading their G back from the residue just written
       // (or g itself, without a residue). The marks are a word's bits per 64 vectors and each
-      // vector's lane bits are stored at its index: stores at addresses that depend on the
-      // selection (a list of the marked vectors) made a step at T = 500 6-9% slower in cache.
+      // vector's lane bits are stored at its index, rather than kept in a list of the marked
+      // vectors, whose store addresses would depend on the selection (slower: README).
       LaneBits lane_bits[kMaxBinVectors + 4];  // + room for append_lane_bits' last read
       std::uint64_t marked[(kMaxBinVectors + 63) / 64];
       const std::size_t vectors = full / N + (tail ? 1 : 0);
@@ -296,8 +295,7 @@ class BinRun {
   // Asks for the lines of g and r kPrefetchAhead elements after `at` to be brought into L2,
   // from a long bin's second pass. The hardware prefetchers run ahead of demand misses only, and
   // a long bin's second and third passes make none, so the next bin's first pass would start
-  // on a cold stream: at T = 500 on 16 Mi elements this took a step 3-35% faster on one thread
-  // and 10-20% on two (interleaved in one process; 4 KiB and 6 KiB ahead did the same).
+  // on a cold stream (README, "Performance", has what it gains).
   static constexpr std::size_t kPrefetchAhead = 1024;
   HWY_INLINE void prefetch_ahead(std::size_t at) const {
     prefetch_line<2>(std::min(at + kPrefetchAhead, last_element_));  // no pointer past the arrays
@@ -305,11 +303,8 @@ class BinRun {
 
   // Asks for the lines of g and r that a short bin kShortPrefetchAhead elements after `begin`
   // will read to be brought into L1, one request per line: the hardware prefetchers alone fall
-  // behind when two threads share the memory or the VM is slow. On 16 Mi elements at T = 50,
-  // interleaved in one process (10 rounds), the median 2-thread step was 5% faster (0-12%) and
-  // the one-thread step 1.5% slower (16% faster to 4% slower, faster when the VM was slow); in 8
-  // alternated bench runs, compress() on a plain residue went from 0.34-0.39 of its reference
-  // to 0.42-0.50. One request per bin, or requests into L2 only, were slower.
+  // behind when two threads share the memory or the VM is slow. (One request per bin, or
+  // requests into L2 only, measured slower: README, "Performance".)
   static constexpr std::size_t kShortPrefetchAhead = 384;
   HWY_INLINE void prefetch_bin_ahead(std::size_t begin, std::uint32_t bin_size) const {
     constexpr std::size_t kLineFloats = 64 / sizeof(float);
@@ -522,8 +517,7 @@ SelectResult long_bins(Run run, const SelectArgs& a) {
 }
 
 // Bins of kBinSize elements with the tail known at compile time: a runtime tail costs the
-// partial loads and stores a mask computation and a branch on the length per bin (about 7% of
-// the in-cache step at T = 50).
+// partial loads and stores a mask computation and a branch on the length per bin.
 template <std::size_t kBinSize, class Run>
 SelectResult bins_of_size(Run run, const SelectArgs& a, std::size_t lanes) {
   constexpr std::size_t kLanes = hn::MaxLanes(typename Run::Tag());
@@ -562,8 +556,8 @@ SelectResult select_bins_with(D d, const SelectArgs& a) {
 SelectResult SelectBins(const SelectArgs& a) {
   // Short bins go through vectors of at most 8 lanes: a bin of 50 is 6 vectors and 2 lanes of 8,
   // where 16 lanes would take 3 and 2, wasting more of its last vector, and 16-lane operations
-  // cost two 8-lane ones on AMD Zen 4 anyway. The default bin sizes (codec.cpp) have their own
-  // instances.
+  // cost two 8-lane ones on some CPUs (AMD Zen 4) anyway. The default bin sizes (codec.cpp) have
+  // their own instances.
   static_assert(50 < kShortBin && 500 >= kShortBin);
   if (a.bin_size == 50) return select_bins_with<50>(hn::CappedTag<float, 8>(), a);
   if (a.bin_size < kShortBin) return select_bins_with<0>(hn::CappedTag<float, 8>(), a);
