@@ -1,0 +1,79 @@
+#include "replay/exchange.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+#include "adacomp/byte_io.hpp"
+#include "adacomp/error.hpp"
+#include "common/parallel_parts.hpp"
+#include "replay/dump.hpp"
+
+namespace adacomp::replay_detail {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void write_stream_file(const fs::path& path, const std::vector<std::byte>& bytes) {
+  std::error_code ec;
+  fs::create_directories(path.parent_path(), ec);
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  out.close();
+  if (!out) fail_io(path.string() + ": write error");
+}
+
+// Read, check, encode to wire bytes and decode them back: the learner's side of the exchange.
+void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& residues, const ReplayOptions& options,
+                 LearnerOutput& out) {
+  const fs::path& file = (*step.learner_files)[learner];
+  try {
+    auto start = Clock::now();
+    out.gradients = read_gradients(file);
+    if (step.layout) check_layout(out.gradients, file, *step.layout, step.layout_file);
+    out.read = seconds_since(start);
+
+    start = Clock::now();
+    EncodeSettings settings = options.settings;
+    if (!step.compress) settings.exclude = {"*"};
+    std::vector<std::byte> stream;
+    try {
+      out.frames = encode_stream(out.gradients, residues, settings, stream);
+    } catch (const Error& e) {
+      throw Error(e.kind(), file.string() + ": " + e.what());
+    }
+    out.stream_bytes = stream.size();
+    out.encode = seconds_since(start);
+    if (!options.stream_dir.empty())
+      write_stream_file(fs::path(options.stream_dir) / step_name(step.step) / ("learner-" + std::to_string(learner) + ".adc"),
+                        stream);
+
+    start = Clock::now();
+    MemoryInput input(stream, file.string() + " (exchanged stream)");
+    wire::StreamReader reader(input);
+    while (auto frame = reader.next()) out.decoded.push_back(wire::decode_frame(*frame, input.name()));
+    out.decode = seconds_since(start);
+  } catch (...) {
+    out.error = std::current_exception();
+  }
+}
+
+}  // namespace
+
+void exchange_learners(const StepExchange& step, std::size_t first, std::size_t last, unsigned threads,
+                       std::vector<ResidueMap>& residues, const ReplayOptions& options,
+                       std::vector<LearnerOutput>& outputs) {
+  if (first >= last) return;
+  const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(threads, last - first));
+  // run_learner keeps its failures in the output, so no part throws. Learners share nothing but
+  // the options, so which thread runs which learner does not change a bit of the results.
+  detail::run_parts(parts, [&](std::size_t part) {
+    for (std::size_t l = first + part; l < last; l += parts) run_learner(step, l, residues[l], options, outputs[l]);
+  });
+}
+
+}  // namespace adacomp::replay_detail

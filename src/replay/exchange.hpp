@@ -1,0 +1,44 @@
+#pragma once
+// The learners' side of a replay step (replay-internal): each learner's gradients read and
+// checked, compressed with its own residue into the real wire stream, and decoded back.
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <vector>
+
+#include "adacomp/encoder.hpp"
+#include "adacomp/replay.hpp"
+#include "adacomp/tensor.hpp"
+#include "adacomp/wire.hpp"
+
+namespace adacomp::replay_detail {
+
+namespace fs = std::filesystem;
+
+// What one learner produces in one step.
+struct LearnerOutput {
+  std::vector<Tensor> gradients;
+  std::vector<Tensor> decoded;
+  std::vector<wire::FrameInfo> frames;
+  std::uint64_t stream_bytes = 0;
+  double read = 0, encode = 0, decode = 0;
+  std::exception_ptr error;
+};
+
+// What every learner of a step shares.
+struct StepExchange {
+  const std::vector<fs::path>* learner_files = nullptr;  // index = learner
+  std::uint64_t step = 0;
+  bool compress = true;                       // false: a warm-up step, every tensor passthrough
+  const std::vector<Tensor>* layout = nullptr;  // null: this learner's file defines the layout
+  fs::path layout_file;
+};
+
+// Learners [first, last) of a step into outputs[first, last), on up to `threads` of the
+// library's pooled threads (learner l's residues are residues[l]); a learner's failure is left in
+// its output's `error`.
+void exchange_learners(const StepExchange& step, std::size_t first, std::size_t last, unsigned threads,
+                       std::vector<ResidueMap>& residues, const ReplayOptions& options,
+                       std::vector<LearnerOutput>& outputs);
+
+}  // namespace adacomp::replay_detail

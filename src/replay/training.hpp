@@ -1,0 +1,30 @@
+#pragma once
+// What a replay step does with the learners' tensors (replay-internal, dump_layout.md §2): their
+// average, for the compressed run and the exact baseline alike, and PyTorch's SGD update.
+#include <vector>
+
+#include "adacomp/replay.hpp"
+#include "adacomp/tensor.hpp"
+#include "replay/exchange.hpp"
+
+namespace adacomp::replay_detail {
+
+struct StepAverages {
+  std::vector<std::vector<float>> compressed, exact;  // per tensor of the layout
+};
+
+// The mean over learners of the decoded and of the exact gradients, summed in float64 in learner
+// order and rounded once to float32; each tensor's update error and cosine go into `stats`.
+StepAverages average_learners(const std::vector<LearnerOutput>& outputs, const std::vector<Tensor>& layout,
+                              StepStats& stats);
+
+// Weights and momentum of one run, from init.npz.
+struct SgdRun {
+  std::vector<Tensor> weights, velocity;
+  explicit SgdRun(std::vector<Tensor> initial);
+  SgdRun() = default;
+  // PyTorch SGD (no dampening, no Nesterov, no weight decay): v = momentum*v + a; w = w - lr*v
+  void step(const std::vector<std::vector<float>>& update, float lr, float momentum);
+};
+
+}  // namespace adacomp::replay_detail
