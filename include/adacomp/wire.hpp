@@ -124,4 +124,12 @@ SparseTernary sparse_from_frame(const Frame& frame, const std::string& source);
 // The decoded tensor of any frame (values in float32; dtype = source dtype).
 Tensor decode_frame(const Frame& frame, const std::string& source);
 
+// Both at once, for a caller that needs the values and the entries (diff): the frame is
+// validated once, by the decoder's own pass. `sparse` is empty for a passthrough frame.
+struct DecodedFrame {
+  Tensor tensor;
+  std::optional<SparseTernary> sparse;
+};
+DecodedFrame decode_frame_with_sparse(const Frame& frame, const std::string& source);
+
 }  // namespace adacomp::wire

@@ -58,9 +58,8 @@ DiffInput load_diff_input(const std::string& path, const std::string& single_nam
   MemoryInput memory(bytes, input.source);
   wire::StreamReader reader(memory);
   while (auto frame = reader.next()) {
-    DiffTensor tensor{wire::decode_frame(*frame, input.source), frame->info, {}};
-    if (frame->info.kind == wire::FrameKind::compressed) tensor.sparse = wire::sparse_from_frame(*frame, input.source);
-    input.tensors.push_back(std::move(tensor));
+    wire::DecodedFrame decoded = wire::decode_frame_with_sparse(*frame, input.source);
+    input.tensors.push_back({std::move(decoded.tensor), frame->info, std::move(decoded.sparse)});
   }
   return input;
 }

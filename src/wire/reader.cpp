@@ -250,7 +250,10 @@ Frame StreamReader::read_frame(std::uint64_t at) {
   return frame;
 }
 
-SparseTernary sparse_from_frame(const Frame& frame, const std::string& source) {
+namespace {
+
+// The sparse content of a compressed frame as its bytes give it, not yet validated.
+SparseTernary read_sparse(const Frame& frame, const std::string& source) {
   const FrameInfo& info = frame.info;
   if (info.kind != FrameKind::compressed) fail_input(info.describe(source) + ": not a compressed frame");
   SparseTernary sparse;
@@ -272,21 +275,32 @@ SparseTernary sparse_from_frame(const Frame& frame, const std::string& source) {
   };
   read_words(sparse.bin_counts);
   read_words(sparse.entries);
-  validate(sparse, info.describe(source));
   return sparse;
 }
 
-Tensor decode_frame(const Frame& frame, const std::string& source) {
+}  // namespace
+
+SparseTernary sparse_from_frame(const Frame& frame, const std::string& source) {
+  SparseTernary sparse = read_sparse(frame, source);
+  validate(sparse, frame.info.describe(source));
+  return sparse;
+}
+
+DecodedFrame decode_frame_with_sparse(const Frame& frame, const std::string& source) {
   const FrameInfo& info = frame.info;
+  DecodedFrame decoded{make_tensor(info.name, info.dtype, info.shape), std::nullopt};
   if (info.kind == FrameKind::compressed) {
-    const SparseTernary sparse = sparse_from_frame(frame, source);
-    Tensor tensor = make_tensor(info.name, info.dtype, info.shape);
-    decompress(sparse, tensor.flat(), info.describe(source));
-    return tensor;
+    // decompress checks every rule of validate() as it scatters, so this is the one validation.
+    decoded.sparse = read_sparse(frame, source);
+    decompress(*decoded.sparse, decoded.tensor.flat(), info.describe(source));
+  } else {
+    decode_elements(frame.payload.data(), info.element_count, info.dtype, decoded.tensor.values.data());
   }
-  Tensor tensor = make_tensor(info.name, info.dtype, info.shape);
-  decode_elements(frame.payload.data(), info.element_count, info.dtype, tensor.values.data());
-  return tensor;
+  return decoded;
+}
+
+Tensor decode_frame(const Frame& frame, const std::string& source) {
+  return std::move(decode_frame_with_sparse(frame, source).tensor);
 }
 
 }  // namespace adacomp::wire
