@@ -24,7 +24,8 @@ using Clock = std::chrono::steady_clock;
 // The median time of each measurement, taken in turns (a, b, c, a, b, c, ...) so that an
 // operation, its reference and its other thread counts see the same machine: on shared machines
 // memory bandwidth drifts by up to 2x within seconds, and a core's speed with its neighbours' load.
-std::vector<double> interleaved_medians(unsigned repetitions, const std::vector<std::function<double()>>& measurements) {
+std::vector<double> interleaved_medians(unsigned repetitions,
+                                        const std::vector<std::function<double()>>& measurements) {
   std::vector<std::vector<double>> times(measurements.size());
   for (unsigned i = 0; i < std::max(1u, repetitions); ++i)
     for (std::size_t k = 0; k < measurements.size(); ++k) times[k].push_back(measurements[k]());
@@ -60,7 +61,8 @@ class TensorSplit {
   TensorSplit(const BenchOptions& options, std::uint32_t bin_size, unsigned threads)
       : options_(options), bin_size_(bin_size) {
     const std::size_t bins = (options.gradient.size() + bin_size - 1) / bin_size;
-    for (unsigned t = 0; t <= threads; ++t) bounds_.push_back(std::min(options.gradient.size(), bins * t / threads * bin_size));
+    for (unsigned t = 0; t <= threads; ++t)
+      bounds_.push_back(std::min(options.gradient.size(), bins * t / threads * bin_size));
     for (unsigned t = 0; t < threads; ++t) {
       Tensor start = make_tensor("bench", DType::f32, {bounds_[t + 1] - bounds_[t]});
       std::copy(options.residue.begin() + static_cast<std::ptrdiff_t>(bounds_[t]),
@@ -92,8 +94,7 @@ class TensorSplit {
 
 std::vector<float> synthetic_gradient(std::uint64_t elements, const std::string& distribution, double beta,
                                       double scale, std::uint64_t seed) {
-  if (distribution != "laplace" && distribution != "gennorm")
-    fail_usage("--distribution must be laplace or gennorm");
+  if (distribution != "laplace" && distribution != "gennorm") fail_usage("--distribution must be laplace or gennorm");
   if (!(beta > 0.0)) fail_usage("--beta must be positive");
   std::mt19937_64 rng(seed);
   std::vector<float> out(elements);
@@ -238,13 +239,15 @@ BenchReport run_bench(const BenchOptions& options) {
   std::vector<char> packed(ZSTD_compressBound(bytes)), unpacked(bytes);
   for (int level : options.zstd_levels) {
     std::size_t size = 0;
-    const double compress_time = interleaved_medians(std::min(3u, options.repetitions), {[&] {
-      return timed([&] { size = ZSTD_compress(packed.data(), packed.size(), options.gradient.data(), bytes, level); });
-    }})[0];
+    const double compress_time = interleaved_medians(
+        std::min(3u, options.repetitions), {[&] {
+          return timed(
+              [&] { size = ZSTD_compress(packed.data(), packed.size(), options.gradient.data(), bytes, level); });
+        }})[0];
     if (ZSTD_isError(size)) throw Error(ErrorKind::internal, std::string("zstd: ") + ZSTD_getErrorName(size));
-    const double decompress_time = interleaved_medians(std::min(3u, options.repetitions), {[&] {
-      return timed([&] { ZSTD_decompress(unpacked.data(), unpacked.size(), packed.data(), size); });
-    }})[0];
+    const double decompress_time = interleaved_medians(
+        std::min(3u, options.repetitions),
+        {[&] { return timed([&] { ZSTD_decompress(unpacked.data(), unpacked.size(), packed.data(), size); }); }})[0];
     report.zstd.push_back({level, static_cast<double>(bytes) / static_cast<double>(size), input_gb / compress_time,
                            input_gb / decompress_time});
   }

@@ -10,10 +10,10 @@
 
 #include <benchmark/benchmark.h>
 
-#include "bench_harness.hpp"
 #include "adacomp/codec.hpp"
 #include "adacomp/kernels.hpp"
 #include "adacomp/residue.hpp"
+#include "bench_harness.hpp"
 
 namespace {
 
@@ -104,8 +104,7 @@ void encode_one_shot(benchmark::State& state, const std::string& kernel) {
 void encode_fresh(benchmark::State& state) {
   const auto bin_size = static_cast<std::uint32_t>(state.range(0));
   const auto threads = static_cast<unsigned>(state.range(1));
-  for (auto _ : state)
-    benchmark::DoNotOptimize(adacomp::compress_fresh(gradient(), bin_size, 2.0f, "bench", threads));
+  for (auto _ : state) benchmark::DoNotOptimize(adacomp::compress_fresh(gradient(), bin_size, 2.0f, "bench", threads));
   set_rates(state);
 }
 
@@ -163,7 +162,10 @@ const bool kernels_registered = [] {
     benchmark::RegisterBenchmark(("encode_one_shot/" + kernel).c_str(), encode_one_shot, kernel)
         ->Apply(bin_sizes_and_threads);
     benchmark::RegisterBenchmark(("encode_step_in_cache/" + kernel).c_str(), encode_step_in_cache, kernel)
-        ->Arg(50)->Arg(500)->ArgName("T")->UseRealTime();
+        ->Arg(50)
+        ->Arg(500)
+        ->ArgName("T")
+        ->UseRealTime();
   }
   return true;
 }();

@@ -33,8 +33,7 @@ class ByteInput {
 
 class MemoryInput final : public ByteInput {
  public:
-  MemoryInput(std::span<const std::byte> bytes, std::string name)
-      : bytes_(bytes), name_(std::move(name)) {}
+  MemoryInput(std::span<const std::byte> bytes, std::string name) : bytes_(bytes), name_(std::move(name)) {}
   std::size_t read_some(std::byte* dst, std::size_t size) override;
   const std::string& name() const override { return name_; }
 

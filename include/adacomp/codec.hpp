@@ -33,9 +33,7 @@ struct SparseTernary {
   std::vector<std::uint16_t> bin_counts;
   std::vector<std::uint16_t> entries;
 
-  std::uint64_t bin_count() const noexcept {
-    return (element_count + bin_size - 1) / bin_size;
-  }
+  std::uint64_t bin_count() const noexcept { return (element_count + bin_size - 1) / bin_size; }
 };
 
 // Compress `gradient` against `residue` (same length; all zeros for a fresh learner) and update
@@ -45,9 +43,8 @@ struct SparseTernary {
 // partial updates: callers discard it, as the CLI and replay do.
 // `threads` > 1 splits the bins over threads (tensors of at least 256 Ki elements per thread); the
 // result is bit-identical whatever the count.
-SparseTernary compress(std::span<const float> gradient, std::span<float> residue,
-                       std::uint32_t bin_size, float scale_factor, const std::string& tensor_name,
-                       unsigned threads = 1);
+SparseTernary compress(std::span<const float> gradient, std::span<float> residue, std::uint32_t bin_size,
+                       float scale_factor, const std::string& tensor_name, unsigned threads = 1);
 
 // A step of a fresh learner whose residue is not kept (`adacomp encode` without --residue):
 // the residue is taken as zeros and none is allocated or written. Same bits as compress() on a
@@ -61,7 +58,6 @@ void validate(const SparseTernary& sparse, const std::string& context);
 
 // Write the decoded values (sign * scale at entries, 0 elsewhere) to `out`
 // (length == element_count).
-void decompress(const SparseTernary& sparse, std::span<float> out, const std::string& context,
-                unsigned threads = 1);
+void decompress(const SparseTernary& sparse, std::span<float> out, const std::string& context, unsigned threads = 1);
 
 }  // namespace adacomp

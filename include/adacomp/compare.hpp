@@ -43,9 +43,9 @@ struct TensorDiff {
   std::string name;
   std::vector<std::string> differences;  // "shape [2,3] vs [3,2]", "scale 0.1 vs 0.2", ...
   bool shapes_match = true;
-  std::optional<IndexOverlap> overlap;   // both compressed frames
-  std::optional<ErrorStats> values;      // when shapes match: A against B as the reference
-  bool identical = false;                // no differences and equal values (and equal index sets)
+  std::optional<IndexOverlap> overlap;  // both compressed frames
+  std::optional<ErrorStats> values;     // when shapes match: A against B as the reference
+  bool identical = false;               // no differences and equal values (and equal index sets)
 };
 
 // Tensors are matched by name; when A and B hold one tensor each and either is unnamed, those two

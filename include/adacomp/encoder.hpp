@@ -28,8 +28,8 @@ using ResidueMap = std::map<std::string, Residue>;
 
 // Throws Error(invalid_input) naming `source` unless `residues` holds exactly the compressed
 // tensors of `tensors`, each float32 with the tensor's shape.
-void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tensors,
-                    const EncodeSettings& settings, const std::string& source);
+void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tensors, const EncodeSettings& settings,
+                    const std::string& source);
 
 // Append one complete stream (header, a frame per tensor in order, end record) to `out`, updating
 // `residues` (missing ones start at zero). Returns the frame descriptions in order.

@@ -24,12 +24,8 @@ class Error : public std::runtime_error {
   ErrorKind kind_;
 };
 
-[[noreturn]] inline void fail_input(const std::string& message) {
-  throw Error(ErrorKind::invalid_input, message);
-}
+[[noreturn]] inline void fail_input(const std::string& message) { throw Error(ErrorKind::invalid_input, message); }
 [[noreturn]] inline void fail_io(const std::string& message) { throw Error(ErrorKind::io, message); }
-[[noreturn]] inline void fail_usage(const std::string& message) {
-  throw Error(ErrorKind::usage, message);
-}
+[[noreturn]] inline void fail_usage(const std::string& message) { throw Error(ErrorKind::usage, message); }
 
 }  // namespace adacomp

@@ -19,12 +19,12 @@ struct FrameStats {
   std::uint64_t payload_stored_bytes = 0;
   std::uint64_t checksum_bytes = wire::kChecksumBytes;
   std::uint64_t frame_bytes = 0;
-  std::uint64_t source_bytes = 0;      // elements * sizeof(source dtype): the tensor uncompressed
-  double density = 0;                  // entries / elements (1 for passthrough)
+  std::uint64_t source_bytes = 0;  // elements * sizeof(source dtype): the tensor uncompressed
+  double density = 0;              // entries / elements (1 for passthrough)
   double bits_per_element = 0;
-  double ratio_source = 0;             // elements * sizeof(source dtype) / frame bytes
-  double ratio_f32 = 0;                // elements * 4 / frame bytes
-  std::optional<double> zstd_gain;     // raw payload / stored payload, when the stage is on
+  double ratio_source = 0;          // elements * sizeof(source dtype) / frame bytes
+  double ratio_f32 = 0;             // elements * 4 / frame bytes
+  std::optional<double> zstd_gain;  // raw payload / stored payload, when the stage is on
   // compressed frames: number of bins holding each entry count; and the empty / full shares
   std::map<std::uint32_t, std::uint64_t> entries_per_bin;
   double empty_bin_share = 0, full_bin_share = 0;

@@ -14,16 +14,16 @@
 namespace adacomp {
 
 struct ReplayOptions {
-  std::string dump;                        // the dump directory
-  std::optional<std::size_t> learners;     // first N learners of each step; default all
-  std::optional<std::uint64_t> step_begin; // step numbers [begin, end)
+  std::string dump;                         // the dump directory
+  std::optional<std::size_t> learners;      // first N learners of each step; default all
+  std::optional<std::uint64_t> step_begin;  // step numbers [begin, end)
   std::optional<std::uint64_t> step_end;
   EncodeSettings settings;
-  std::uint64_t warmup_steps = 0;          // the first N replayed steps go uncompressed
-  std::optional<double> lr;                // default: meta.json
-  std::optional<double> momentum;          // default: meta.json, else 0
+  std::uint64_t warmup_steps = 0;  // the first N replayed steps go uncompressed
+  std::optional<double> lr;        // default: meta.json
+  std::optional<double> momentum;  // default: meta.json, else 0
   unsigned threads = 1;
-  std::string stream_dir;                  // when set, DIR/step-NNNNN/learner-L.adc are written
+  std::string stream_dir;  // when set, DIR/step-NNNNN/learner-L.adc are written
   std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
@@ -45,7 +45,7 @@ struct StepTimes {
 struct StepStats {
   std::uint64_t step = 0;
   bool warmup = false;
-  std::vector<TensorStepStats> tensors;  // in tensor order
+  std::vector<TensorStepStats> tensors;     // in tensor order
   std::uint64_t stream_overhead_bytes = 0;  // stream headers and end records, over the learners
   double update_rel_l2 = 0.0;               // over all tensors together
   StepTimes times;
@@ -58,8 +58,8 @@ struct TensorSummary {
   std::uint32_t bin_size = 0;  // 0 when excluded
   std::uint64_t raw_bytes = 0, wire_bytes = 0;
   double ratio = 0, mean_density = 0, mean_update_rel_l2 = 0;
-  std::optional<double> weight_drift;        // ||w_c - w_b|| / ||w_b||
-  std::optional<double> baseline_vs_final;   // ||w_b - w_final|| / ||w_final||
+  std::optional<double> weight_drift;       // ||w_c - w_b|| / ||w_b||
+  std::optional<double> baseline_vs_final;  // ||w_b - w_final|| / ||w_final||
 };
 
 // A baseline replay further than this (relative L2) from final.npz does not reproduce the recorded
@@ -77,9 +77,9 @@ struct ReplayResult {
   std::string final_comparison_skipped;
   std::vector<StepStats> steps;
   std::vector<TensorSummary> tensors;
-  TensorSummary total;            // name "total"; drift figures over all tensors together
-  std::vector<Tensor> weights;    // compressed replay (when init.npz exists)
-  std::vector<Tensor> baseline;   // uncompressed replay
+  TensorSummary total;           // name "total"; drift figures over all tensors together
+  std::vector<Tensor> weights;   // compressed replay (when init.npz exists)
+  std::vector<Tensor> baseline;  // uncompressed replay
 };
 
 ReplayResult replay(const ReplayOptions& options);

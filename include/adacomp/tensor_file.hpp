@@ -40,8 +40,7 @@ std::vector<Tensor> parse_tensor_file(std::span<const std::byte> bytes, const st
 std::vector<Tensor> read_tensor_file(const std::string& path, const TensorReadOptions& options);
 
 // Serialize tensors, each in its own `dtype`. npy and raw take any count for raw, one for npy.
-std::vector<std::byte> serialize_tensor_file(const std::vector<Tensor>& tensors,
-                                             TensorFormat format);
+std::vector<std::byte> serialize_tensor_file(const std::vector<Tensor>& tensors, TensorFormat format);
 
 // Receives consecutive pieces of a file being written.
 using ByteSink = std::function<void(std::span<const std::byte>)>;

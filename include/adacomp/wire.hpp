@@ -50,12 +50,8 @@ struct FrameInfo {
   std::uint64_t payload_raw_bytes = 0;     // bin headers + entries, or passthrough data
   std::uint32_t checksum = 0;
 
-  std::uint64_t bin_count() const noexcept {
-    return bin_size == 0 ? 0 : (element_count + bin_size - 1) / bin_size;
-  }
-  std::uint64_t frame_bytes() const noexcept {
-    return header_bytes + payload_stored_bytes + kChecksumBytes;
-  }
+  std::uint64_t bin_count() const noexcept { return bin_size == 0 ? 0 : (element_count + bin_size - 1) / bin_size; }
+  std::uint64_t frame_bytes() const noexcept { return header_bytes + payload_stored_bytes + kChecksumBytes; }
   // "frame N 'name' at byte X", and "<source>: " before it, for error messages.
   std::string label() const;
   std::string describe(const std::string& source) const { return source + ": " + label(); }
@@ -71,9 +67,8 @@ class StreamWriter {
  public:
   explicit StreamWriter(std::vector<std::byte>& out);  // writes the stream header
   // zstd_level 0 = no zstd stage; otherwise the stage is applied when it makes the payload smaller.
-  FrameInfo add_compressed(const std::string& name, DType source_dtype,
-                           const std::vector<std::uint64_t>& shape, const SparseTernary& sparse,
-                           int zstd_level);
+  FrameInfo add_compressed(const std::string& name, DType source_dtype, const std::vector<std::uint64_t>& shape,
+                           const SparseTernary& sparse, int zstd_level);
   FrameInfo add_passthrough(const Tensor& tensor, int zstd_level);
   void finish();  // writes the end record; the writer must not be used after
 

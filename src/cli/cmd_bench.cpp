@@ -3,15 +3,15 @@
 #include <sstream>
 #include <thread>
 
-#include "bench_harness.hpp"
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/kernels.hpp"
 #include "adacomp/tensor_file.hpp"
+#include "bench_harness.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
-#include "option_checks.hpp"
 #include "json_output.hpp"
+#include "option_checks.hpp"
 
 namespace adacomp::cli {
 
@@ -38,7 +38,8 @@ std::vector<unsigned> parse_threads(const std::string& text) {
   while (std::getline(stream, item, ',')) {
     char* end = nullptr;
     const unsigned long value = std::strtoul(item.c_str(), &end, 10);
-    if (item.empty() || *end || value < 1 || value > 256) fail_usage("--threads '" + text + "': expected a list such as 1,2");
+    if (item.empty() || *end || value < 1 || value > 256)
+      fail_usage("--threads '" + text + "': expected a list such as 1,2");
     out.push_back(static_cast<unsigned>(value));
   }
   if (out.empty()) fail_usage("--threads: empty list");
@@ -69,8 +70,9 @@ int run_bench_command(BenchCliOptions& cli) {
     if (cli.elements < 1 || cli.elements > (std::uint64_t{1} << 31)) fail_usage("--elements must be from 1 to 2^31");
     options.gradient = synthetic_gradient(cli.elements, cli.distribution, cli.beta, 1e-3, cli.seed);
     options.residue = synthetic_gradient(cli.elements, cli.distribution, cli.beta, 5e-4, cli.seed + 1);
-    source = "synthetic " + cli.distribution + (cli.distribution == "gennorm" ? " beta " + std::to_string(cli.beta) : "") +
-             ", seed " + std::to_string(cli.seed);
+    source = "synthetic " + cli.distribution +
+             (cli.distribution == "gennorm" ? " beta " + std::to_string(cli.beta) : "") + ", seed " +
+             std::to_string(cli.seed);
   }
   const BenchReport report = run_bench(options);
 
@@ -85,17 +87,17 @@ int run_bench_command(BenchCliOptions& cli) {
     Json results = Json::array();
     for (const auto& r : report.results) {
       Json row = {{"op", r.op},
-                         {"bin_size", r.bin_size},
-                         {"threads", r.threads},
-                         {"elements", r.elements},
-                         {"gbps", r.gbps},
-                         {"reference_gbps", r.reference_gbps},
-                         {"fraction", r.fraction},
-                         {"seconds", r.seconds},
-                         {"reference_seconds", r.reference_seconds},
-                         {"elements_per_second", r.elements_per_second},
-                         {"entries", r.entries},
-                         {"density", r.density}};
+                  {"bin_size", r.bin_size},
+                  {"threads", r.threads},
+                  {"elements", r.elements},
+                  {"gbps", r.gbps},
+                  {"reference_gbps", r.reference_gbps},
+                  {"fraction", r.fraction},
+                  {"seconds", r.seconds},
+                  {"reference_seconds", r.reference_seconds},
+                  {"elements_per_second", r.elements_per_second},
+                  {"entries", r.entries},
+                  {"density", r.density}};
       if (r.speedup > 0) {
         row["speedup"] = r.speedup;
         row["reference_speedup"] = r.reference_speedup;
@@ -113,7 +115,9 @@ int run_bench_command(BenchCliOptions& cli) {
     out["results"] = std::move(results);
     Json zstd = Json::array();
     for (const auto& z : report.zstd)
-      zstd.push_back({{"level", z.level}, {"ratio", z.ratio}, {"compress_gbps", z.compress_gbps},
+      zstd.push_back({{"level", z.level},
+                      {"ratio", z.ratio},
+                      {"compress_gbps", z.compress_gbps},
                       {"decompress_gbps", z.decompress_gbps}});
     out["zstd"] = std::move(zstd);
     std::printf("%s\n", json_text(out).c_str());
@@ -121,8 +125,8 @@ int run_bench_command(BenchCliOptions& cli) {
   }
   std::printf("bench: %s, %zu elements, median of %u runs, kernel %s\n", source.c_str(), options.gradient.size(),
               options.repetitions, active_kernel().c_str());
-  std::printf("%-7s %6s %7s %10s %14s %10s %9s %9s %9s %9s %12s %9s %9s\n", "op", "T", "threads", "GB/s",
-              "Melements/s", "ref GB/s", "fraction", "speed-up", "tensors", "bound", "entries", "density", "one-shot");
+  std::printf("%-7s %6s %7s %10s %14s %10s %9s %9s %9s %9s %12s %9s %9s\n", "op", "T", "threads", "GB/s", "Melements/s",
+              "ref GB/s", "fraction", "speed-up", "tensors", "bound", "entries", "density", "one-shot");
   for (const auto& r : report.results) {
     std::printf("%-7s %6u %7u %10.3f %14.1f %10.3f %9.3f", r.op.c_str(), r.bin_size, r.threads, r.gbps,
                 r.elements_per_second / 1e6, r.reference_gbps, r.fraction);
@@ -138,16 +142,21 @@ int run_bench_command(BenchCliOptions& cli) {
     else
       std::printf(" %9s\n", "-");
   }
-  std::printf("encode: a training step on a kept residue (the previous step's correction applied as it is read); "
-              "one-shot: the fraction of compress() on a plain residue, corrected by a second pass\n");
-  std::printf("reference: encode = r[i] += g[i] (reads two float arrays, writes one); decode = zero-fill + scatter of "
-              "the same entries\n");
-  std::printf("speed-up: the one-thread median time over this one's; every thread count of a bin size is measured in "
-              "the same interleaved rounds\n");
-  std::printf("tensors: the speed-up of threads each encoding a tensor of their own (equal parts of this one, each with "
-              "a residue of its own) at once\n");
-  std::printf("bound: the one-thread median time over the reference's on these threads, the speed-up of an op as fast "
-              "as its reference (this machine's memory allows no more)\n");
+  std::printf(
+      "encode: a training step on a kept residue (the previous step's correction applied as it is read); "
+      "one-shot: the fraction of compress() on a plain residue, corrected by a second pass\n");
+  std::printf(
+      "reference: encode = r[i] += g[i] (reads two float arrays, writes one); decode = zero-fill + scatter of "
+      "the same entries\n");
+  std::printf(
+      "speed-up: the one-thread median time over this one's; every thread count of a bin size is measured in "
+      "the same interleaved rounds\n");
+  std::printf(
+      "tensors: the speed-up of threads each encoding a tensor of their own (equal parts of this one, each with "
+      "a residue of its own) at once\n");
+  std::printf(
+      "bound: the one-thread median time over the reference's on these threads, the speed-up of an op as fast "
+      "as its reference (this machine's memory allows no more)\n");
   for (const auto& z : report.zstd)
     std::printf("zstd -%d (lossless, same float32 bytes): ratio %.3f, compress %.3f GB/s, decompress %.3f GB/s\n",
                 z.level, z.ratio, z.compress_gbps, z.decompress_gbps);
@@ -174,11 +183,14 @@ Command add_bench_command(CLI::App& parent) {
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app->add_option("--threads", cli->threads, "Thread counts, comma-separated")->default_val("1,2");
-  app->add_option("--repeat", cli->repetitions, "Repetitions per measurement (the median is reported)")->default_val(5u)
+  app->add_option("--repeat", cli->repetitions, "Repetitions per measurement (the median is reported)")
+      ->default_val(5u)
       ->check(integer_from(1, 1000));
   app->add_flag("--json", cli->json, "Print JSON");
-  app->add_option("--kernel", cli->kernel, "Encoder kernel: auto, reference (the plain C++ loop) or an instruction set "
-                                          "this CPU has (see `adacomp --version`)")->default_val("auto");
+  app->add_option("--kernel", cli->kernel,
+                  "Encoder kernel: auto, reference (the plain C++ loop) or an instruction set "
+                  "this CPU has (see `adacomp --version`)")
+      ->default_val("auto");
   add_verbosity_flags(*app, cli->verbosity);
   return {app, [cli] { return run_bench_command(*cli); }};
 }

@@ -29,7 +29,8 @@ std::optional<TensorFormat> requested_format(const DecodeOptions& options) {
   if (options.output == "-") return std::nullopt;
   const auto format = format_from_extension(options.output);
   if (!format && !is_special_file(options.output))
-    fail_usage(options.output + ": cannot tell the output format from the extension; use --format npy|npz|safetensors|raw");
+    fail_usage(options.output +
+               ": cannot tell the output format from the extension; use --format npy|npz|safetensors|raw");
   return format;
 }
 
@@ -50,7 +51,8 @@ int run_decode(DecodeOptions& options) {
   while (auto frame = reader.next()) {
     Tensor tensor = wire::decode_frame(*frame, input.name());
     if (!names.insert(tensor.name).second && format != TensorFormat::raw)
-      fail_usage(frame->info.describe(input.name()) + ": tensor name appears twice in the stream "
+      fail_usage(frame->info.describe(input.name()) +
+                 ": tensor name appears twice in the stream "
                  "(only --format raw can hold both)");
     if (options.dtype == "f32") tensor.dtype = DType::f32;
     frames.push_back(frame->info);

@@ -6,8 +6,8 @@
 #include "adacomp/error.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
-#include "option_checks.hpp"
 #include "json_output.hpp"
+#include "option_checks.hpp"
 
 namespace adacomp::cli {
 
@@ -43,9 +43,12 @@ Json tensor_json(const TensorDiff& d, bool counted_same) {
   else
     out["selection"] = nullptr;
   if (d.values)
-    out["values"] = {{"elements", d.values->count},          {"max_abs_error", d.values->max_abs_diff},
-                     {"rmse", d.values->rmse()},              {"rel_l2", json_number(d.values->rel_l2())},
-                     {"cosine", json_number(d.values->cosine())}, {"psnr_db", json_number(d.values->psnr())}};
+    out["values"] = {{"elements", d.values->count},
+                     {"max_abs_error", d.values->max_abs_diff},
+                     {"rmse", d.values->rmse()},
+                     {"rel_l2", json_number(d.values->rel_l2())},
+                     {"cosine", json_number(d.values->cosine())},
+                     {"psnr_db", json_number(d.values->psnr())}};
   else
     out["values"] = nullptr;
   return out;
@@ -86,7 +89,8 @@ int run_diff(DiffOptions& options) {
     out["b"] = {{"source", b.source}, {"kind", b.is_stream ? "stream" : "tensors"}};
     out["tolerance"] = options.tolerance ? Json(*options.tolerance) : Json(nullptr);
     Json tensors = Json::array();
-    for (std::size_t i = 0; i < result.tensors.size(); ++i) tensors.push_back(tensor_json(result.tensors[i], counted[i]));
+    for (std::size_t i = 0; i < result.tensors.size(); ++i)
+      tensors.push_back(tensor_json(result.tensors[i], counted[i]));
     out["tensors"] = std::move(tensors);
     out["only_in_a"] = result.only_in_a;
     out["only_in_b"] = result.only_in_b;

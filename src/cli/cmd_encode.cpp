@@ -1,7 +1,7 @@
+#include <sys/stat.h>
 #include <charconv>
 #include <cstdio>
 #include <memory>
-#include <sys/stat.h>
 
 #include "adacomp/encoder.hpp"
 #include "adacomp/error.hpp"

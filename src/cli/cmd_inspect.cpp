@@ -49,9 +49,12 @@ Json frame_json(const wire::FrameInfo& info, const FrameStats& stats, bool bins)
   out["bits_per_element"] = json_number(stats.bits_per_element);
   out["ratio_source"] = json_number(stats.ratio_source);
   out["ratio_f32"] = json_number(stats.ratio_f32);
-  out["bytes"] = {{"header", stats.header_bytes},        {"bin_headers", stats.bin_header_bytes},
-                  {"entries", stats.entry_bytes},        {"data", stats.data_bytes},
-                  {"payload_stored", stats.payload_stored_bytes}, {"checksum", stats.checksum_bytes}};
+  out["bytes"] = {{"header", stats.header_bytes},
+                  {"bin_headers", stats.bin_header_bytes},
+                  {"entries", stats.entry_bytes},
+                  {"data", stats.data_bytes},
+                  {"payload_stored", stats.payload_stored_bytes},
+                  {"checksum", stats.checksum_bytes}};
   out["zstd"] = info.zstd;
   out["zstd_gain"] = json_number(stats.zstd_gain);
   if (bins && compressed) {
@@ -65,9 +68,9 @@ Json frame_json(const wire::FrameInfo& info, const FrameStats& stats, bool bins)
 }
 
 void print_header_row() {
-  std::printf("%5s %-28s %-11s %-5s %-14s %10s %6s %2s %11s %8s %9s %8s %10s %8s %8s %8s %7s %8s %9s %3s %6s\n", "frame",
-              "name", "kind", "dtype", "shape", "elements", "T", "W", "scale", "bins", "entries", "density", "bytes",
-              "bits/el", "ratio", "ratio32", "header", "bin_hdr", "entry_b", "sum", "zstd");
+  std::printf("%5s %-28s %-11s %-5s %-14s %10s %6s %2s %11s %8s %9s %8s %10s %8s %8s %8s %7s %8s %9s %3s %6s\n",
+              "frame", "name", "kind", "dtype", "shape", "elements", "T", "W", "scale", "bins", "entries", "density",
+              "bytes", "bits/el", "ratio", "ratio32", "header", "bin_hdr", "entry_b", "sum", "zstd");
 }
 
 std::string general(double value) {
@@ -80,20 +83,19 @@ void print_frame_row(const wire::FrameInfo& info, const FrameStats& stats) {
   const bool compressed = info.kind == wire::FrameKind::compressed;
   char zstd[32] = "-";
   if (stats.zstd_gain) std::snprintf(zstd, sizeof zstd, "%.2fx", *stats.zstd_gain);
-  std::printf("%5llu %-28s %-11s %-5s %-14s %10llu %6s %2s %11s %8s %9s %8.4f %10llu %8.3f %8.2f %8.2f %7llu %8llu %9llu %3llu %6s\n",
-              static_cast<unsigned long long>(info.index), info.name.c_str(), kind_name(info),
-              std::string(dtype_name(info.dtype)).c_str(), shape_string(info.shape).c_str(),
-              static_cast<unsigned long long>(info.element_count),
-              compressed ? std::to_string(info.bin_size).c_str() : "-",
-              compressed ? std::to_string(info.index_width).c_str() : "-",
-              compressed ? general(info.scale).c_str() : "-",
-              compressed ? std::to_string(stats.bins).c_str() : "-",
-              compressed ? std::to_string(info.entry_count).c_str() : "-", stats.density,
-              static_cast<unsigned long long>(stats.frame_bytes), stats.bits_per_element, stats.ratio_source,
-              stats.ratio_f32, static_cast<unsigned long long>(stats.header_bytes),
-              static_cast<unsigned long long>(stats.bin_header_bytes),
-              static_cast<unsigned long long>(compressed ? stats.entry_bytes : stats.data_bytes),
-              static_cast<unsigned long long>(stats.checksum_bytes), zstd);
+  std::printf(
+      "%5llu %-28s %-11s %-5s %-14s %10llu %6s %2s %11s %8s %9s %8.4f %10llu %8.3f %8.2f %8.2f %7llu %8llu %9llu %3llu "
+      "%6s\n",
+      static_cast<unsigned long long>(info.index), info.name.c_str(), kind_name(info),
+      std::string(dtype_name(info.dtype)).c_str(), shape_string(info.shape).c_str(),
+      static_cast<unsigned long long>(info.element_count), compressed ? std::to_string(info.bin_size).c_str() : "-",
+      compressed ? std::to_string(info.index_width).c_str() : "-", compressed ? general(info.scale).c_str() : "-",
+      compressed ? std::to_string(stats.bins).c_str() : "-",
+      compressed ? std::to_string(info.entry_count).c_str() : "-", stats.density,
+      static_cast<unsigned long long>(stats.frame_bytes), stats.bits_per_element, stats.ratio_source, stats.ratio_f32,
+      static_cast<unsigned long long>(stats.header_bytes), static_cast<unsigned long long>(stats.bin_header_bytes),
+      static_cast<unsigned long long>(compressed ? stats.entry_bytes : stats.data_bytes),
+      static_cast<unsigned long long>(stats.checksum_bytes), zstd);
 }
 
 void print_bins(const FrameStats& stats) {
@@ -163,16 +165,18 @@ int run_inspect(InspectOptions& options) {
                      {"ratio_source", json_number(totals.raw_bytes / frame_bytes)},
                      {"ratio_f32", json_number(elements * 4.0 / frame_bytes)},
                      {"bits_per_element", json_number(8.0 * frame_bytes / elements)}};
-    out["error"] = failure ? Json{{"message", failure->what()}, {"frame", reader.frames_read()}, {"offset", reader.offset()}}
-                           : Json(nullptr);
+    out["error"] =
+        failure ? Json{{"message", failure->what()}, {"frame", reader.frames_read()}, {"offset", reader.offset()}}
+                : Json(nullptr);
     std::printf("%s\n", json_text(out).c_str());
   } else {
-    std::printf("total: %llu frames, %llu elements, %llu entries, %llu raw bytes -> %llu frame bytes (ratio %.2f, "
-                "%.3f bits/element); %llu bytes read\n",
-                static_cast<unsigned long long>(totals.frames), static_cast<unsigned long long>(totals.elements),
-                static_cast<unsigned long long>(totals.entries), static_cast<unsigned long long>(totals.raw_bytes),
-                static_cast<unsigned long long>(totals.frame_bytes), totals.raw_bytes / frame_bytes,
-                8.0 * frame_bytes / elements, static_cast<unsigned long long>(reader.offset()));
+    std::printf(
+        "total: %llu frames, %llu elements, %llu entries, %llu raw bytes -> %llu frame bytes (ratio %.2f, "
+        "%.3f bits/element); %llu bytes read\n",
+        static_cast<unsigned long long>(totals.frames), static_cast<unsigned long long>(totals.elements),
+        static_cast<unsigned long long>(totals.entries), static_cast<unsigned long long>(totals.raw_bytes),
+        static_cast<unsigned long long>(totals.frame_bytes), totals.raw_bytes / frame_bytes,
+        8.0 * frame_bytes / elements, static_cast<unsigned long long>(reader.offset()));
   }
   std::fflush(stdout);
   if (failure) throw *failure;
@@ -186,7 +190,11 @@ Command add_inspect_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("inspect", "List the frames of an adacomp stream with their sizes and figures");
   app->add_option("input", options->input, "Input stream ('-' or none: stdin)");
   app->add_flag("--bins", options->bins, "Per frame: histogram of entries per bin, shares of empty and full bins");
-  app->add_option("--frame", options->frames, "Only frames whose name matches GLOB (repeatable)")->type_name("GLOB")->expected(1)->allow_extra_args(false)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  app->add_option("--frame", options->frames, "Only frames whose name matches GLOB (repeatable)")
+      ->type_name("GLOB")
+      ->expected(1)
+      ->allow_extra_args(false)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app->add_flag("--json", options->json, "Print JSON (schema: format_spec/cli_json.md)");
   add_verbosity_flags(*app, options->verbosity);
   return {app, [options] { return run_inspect(*options); }};

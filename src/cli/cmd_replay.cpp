@@ -22,7 +22,6 @@ namespace adacomp::cli {
 
 namespace {
 
-
 struct ReplayCliOptions {
   std::string dump;
   std::optional<std::size_t> learners;
@@ -101,9 +100,10 @@ void print_summary(const ReplayResult& result) {
   };
   for (const auto& s : result.tensors) row(s, shape_string(s.shape), s.bin_size ? std::to_string(s.bin_size) : "pass");
   row(result.total, "", "");
-  std::printf("update_err: mean over steps of ||avg decoded - avg exact|| / ||avg exact||; drift: ||w - w_baseline|| / "
-              "||w_baseline|| after the last step%s\n",
-              result.has_weights ? "" : " (no init weights in the dump: no drift)");
+  std::printf(
+      "update_err: mean over steps of ||avg decoded - avg exact|| / ||avg exact||; drift: ||w - w_baseline|| / "
+      "||w_baseline|| after the last step%s\n",
+      result.has_weights ? "" : " (no init weights in the dump: no drift)");
   if (result.has_final && result.final_comparison_skipped.empty())
     std::printf("baseline replay vs final weights of the dump: %s (relative L2)\n",
                 sci(result.total.baseline_vs_final).c_str());
@@ -120,10 +120,11 @@ void print_summary(const ReplayResult& result) {
     total.wall += step.times.wall;
   }
   const double codec_share = total.wall > 0 ? (total.encode + total.decode) / total.wall : 0.0;
-  std::printf("time over all steps: read %.1f ms, encode %.1f ms, exchange/decode %.1f ms, average %.1f ms, "
-              "update %.1f ms, wall %.1f ms (codec %.0f%% of wall; per step in --report)\n",
-              total.read * 1e3, total.encode * 1e3, total.decode * 1e3, total.average * 1e3, total.update * 1e3,
-              total.wall * 1e3, codec_share * 100);
+  std::printf(
+      "time over all steps: read %.1f ms, encode %.1f ms, exchange/decode %.1f ms, average %.1f ms, "
+      "update %.1f ms, wall %.1f ms (codec %.0f%% of wall; per step in --report)\n",
+      total.read * 1e3, total.encode * 1e3, total.decode * 1e3, total.average * 1e3, total.update * 1e3,
+      total.wall * 1e3, codec_share * 100);
 }
 
 class ProgressBar {
@@ -137,8 +138,8 @@ class ProgressBar {
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const int width = 30;
     const int filled = static_cast<int>(width * done / std::max<std::size_t>(1, total));
-    std::fprintf(stderr, "\rreplay [%.*s%*s] step %zu/%zu  %.1f steps/s", filled, "==============================",
-                 width - filled, "", done, total, elapsed > 0 ? done / elapsed : 0.0);
+    std::fprintf(stderr, "\rreplay [%.*s%*s] step %zu/%zu  %.1f steps/s", filled,
+                 "==============================", width - filled, "", done, total, elapsed > 0 ? done / elapsed : 0.0);
     if (done == total) std::fprintf(stderr, "\n");
     std::fflush(stderr);
   }
@@ -195,7 +196,8 @@ int run_replay(ReplayCliOptions& cli) {
   if ((weights || baseline) && !result.has_weights)
     fail_usage(cli.dump + ": the dump has no init.npz, so there are no weights to save");
   if (report) {
-    const std::string text = *report_is_csv(cli.report) ? replay_report_csv(result) : replay_report_json(result, options);
+    const std::string text =
+        *report_is_csv(cli.report) ? replay_report_csv(result) : replay_report_json(result, options);
     report->write({reinterpret_cast<const std::byte*>(text.data()), text.size()});
   }
   if (weights) weights->write(serialize_tensor_file(result.weights, weights_format(cli.save_weights, "")));
@@ -234,7 +236,8 @@ Command add_replay_command(CLI::App& parent) {
       ->default_val(1u)
       ->check(integer_from(1, kMaxThreads));
   app->add_option("--report", cli->report, "Write every figure to FILE (.json or .csv)");
-  app->add_option("--save-weights", cli->save_weights, "Write the compressed replay's final weights (.npz/.safetensors)");
+  app->add_option("--save-weights", cli->save_weights,
+                  "Write the compressed replay's final weights (.npz/.safetensors)");
   app->add_option("--save-baseline", cli->save_baseline, "Write the baseline's final weights (.npz/.safetensors)");
   app->add_option("--save-stream", cli->save_stream, "Write every exchanged stream as DIR/step-NNNNN/learner-L.adc");
   app->add_flag("-f,--force", cli->force, "Replace existing output files");

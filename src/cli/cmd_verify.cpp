@@ -21,7 +21,8 @@ void verify_one(const std::string& path, const Verbosity& verbosity) {
   wire::StreamReader reader(input);
   std::uint64_t entries = 0;
   while (auto frame = reader.next())
-    if (frame->info.kind == wire::FrameKind::compressed) entries += wire::sparse_from_frame(*frame, input.name()).entries.size();
+    if (frame->info.kind == wire::FrameKind::compressed)
+      entries += wire::sparse_from_frame(*frame, input.name()).entries.size();
   if (verbosity.level() >= 1)
     std::printf("%s: OK (%llu frames in %llu streams, %llu entries, %llu bytes)\n", input.name().c_str(),
                 static_cast<unsigned long long>(reader.frames_read()),
@@ -48,7 +49,8 @@ int run_verify(VerifyOptions& options) {
 
 Command add_verify_command(CLI::App& parent) {
   auto options = std::make_shared<VerifyOptions>();
-  CLI::App* app = parent.add_subcommand("verify", "Check streams (checksums and every decoder rule) without writing output");
+  CLI::App* app =
+      parent.add_subcommand("verify", "Check streams (checksums and every decoder rule) without writing output");
   app->add_option("inputs", options->inputs, "Streams to check ('-': stdin)")->required();
   add_verbosity_flags(*app, options->verbosity);
   return {app, [options] { return run_verify(*options); }};

@@ -25,18 +25,18 @@ int main(int argc, char** argv) {
 
   CLI::App app{"adacomp: AdaComp gradient compression codec and wire-format tool"};
   app.name("adacomp");
-  const std::string version = std::string("adacomp ") + adacomp::kToolVersion + " (wire format " +
-                              std::to_string(adacomp::wire::kFormatMajor) + "." +
-                              std::to_string(adacomp::wire::kFormatMinor) + "; encoder kernels on this CPU:" +
-                              kernel_list() + ")";
+  const std::string version =
+      std::string("adacomp ") + adacomp::kToolVersion + " (wire format " + std::to_string(adacomp::wire::kFormatMajor) +
+      "." + std::to_string(adacomp::wire::kFormatMinor) + "; encoder kernels on this CPU:" + kernel_list() + ")";
   app.set_version_flag("-V,--version", version);
   app.require_subcommand(1);
-  app.footer("Exit codes: 0 success, 1 differences (diff), 2 usage error, 3 invalid or corrupt input, "
-             "4 I/O error, 5 internal error.");
+  app.footer(
+      "Exit codes: 0 success, 1 differences (diff), 2 usage error, 3 invalid or corrupt input, "
+      "4 I/O error, 5 internal error.");
 
-  std::vector<Command> commands{add_encode_command(app),  add_decode_command(app), add_inspect_command(app),
-                               add_diff_command(app),    add_verify_command(app), add_replay_command(app),
-                               add_bench_command(app)};
+  std::vector<Command> commands{add_encode_command(app), add_decode_command(app), add_inspect_command(app),
+                                add_diff_command(app),   add_verify_command(app), add_replay_command(app),
+                                add_bench_command(app)};
 
   try {
     app.parse(argc, argv);

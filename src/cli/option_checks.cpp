@@ -44,8 +44,8 @@ CLI::Validator integer_from(std::uint64_t low, std::uint64_t high) {
 }
 
 CLI::Validator number_from(double low, double high, bool high_open) {
-  const std::string range = "a finite number from " + number_text(low) + (high_open ? " up to (not including) " : " to ") +
-                            number_text(high);
+  const std::string range =
+      "a finite number from " + number_text(low) + (high_open ? " up to (not including) " : " to ") + number_text(high);
   return CLI::Validator(
       [low, high, high_open, range](std::string& text) -> std::string {
         const auto value = finite_value(text);

@@ -64,7 +64,8 @@ bool OutputDirectory::check_replaceable() const {
     if (errno == ENOENT) return false;
     fail_io(path_ + ": cannot look at it: " + std::strerror(errno));
   }
-  if (S_ISLNK(st.st_mode)) fail_usage(what + ": is a symbolic link, not a directory adacomp wrote; refusing to replace it");
+  if (S_ISLNK(st.st_mode))
+    fail_usage(what + ": is a symbolic link, not a directory adacomp wrote; refusing to replace it");
   if (!S_ISDIR(st.st_mode)) fail_usage(what + ": exists and is not a directory; refusing to replace it");
   if (!has_marker(path_))
     fail_usage(what + ": exists and is not a stream directory written by adacomp (no " + kDirectoryMarkerName +

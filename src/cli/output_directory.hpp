@@ -38,8 +38,8 @@ class OutputDirectory : public GroupOutput {
   PendingRemoval pending_;
   bool overwrite_ = false;
   bool committed_ = false;
-  bool exchanged_ = false;       // temp_ now holds the previous directory
-  std::string moved_previous_;   // or the previous directory was renamed here
+  bool exchanged_ = false;      // temp_ now holds the previous directory
+  std::string moved_previous_;  // or the previous directory was renamed here
 };
 
 }  // namespace adacomp::cli

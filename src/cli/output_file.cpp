@@ -87,7 +87,9 @@ void OutputFile::write_now(std::span<const std::byte> bytes) {
 
 void OutputFile::write(std::span<const std::byte> bytes) { write_now(bytes); }
 
-void OutputFile::write_at_commit(std::span<const std::byte> bytes) { tail_.insert(tail_.end(), bytes.begin(), bytes.end()); }
+void OutputFile::write_at_commit(std::span<const std::byte> bytes) {
+  tail_.insert(tail_.end(), bytes.begin(), bytes.end());
+}
 
 void OutputFile::write_tail_and_close() {
   write_now(tail_);

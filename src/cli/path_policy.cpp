@@ -37,15 +37,17 @@ struct Identity {
   nlink_t links;
 };
 
-std::optional<Identity> identity_of(const struct stat& st) { return Identity{st.st_dev, st.st_ino, st.st_mode, st.st_nlink}; }
+std::optional<Identity> identity_of(const struct stat& st) {
+  return Identity{st.st_dev, st.st_ino, st.st_mode, st.st_nlink};
+}
 
 // What the checks need to know of one path.
 struct Facts {
-  std::string name;    // the name a rename would replace: resolved parent + the last component
-  std::string target;  // the file the name resolves to
+  std::string name;                         // the name a rename would replace: resolved parent + the last component
+  std::string target;                       // the file the name resolves to
   std::vector<std::string> linked_targets;  // a tree: what its symbolic links resolve to
-  std::optional<Identity> file;  // stat: the file read or written through
-  std::optional<Identity> link;  // lstat: the name itself
+  std::optional<Identity> file;             // stat: the file read or written through
+  std::optional<Identity> link;             // lstat: the name itself
   bool standard_stream = false;
 };
 
@@ -136,12 +138,12 @@ void IoPlan::check() const {
       const Facts& f = facts[i];
       const std::string against = quoted(other.option, other.path);
       if (other.tree) {
-        if (!of.standard_stream && path_within(of.name, f.target))
-          refuse(what, "lies inside " + against);
+        if (!of.standard_stream && path_within(of.name, f.target)) refuse(what, "lies inside " + against);
         if (out.tree && path_within(f.target, of.target)) refuse(what, "would hold " + against);
         for (const std::string& linked : f.linked_targets)
           if ((!out.tree && !of.standard_stream && of.name == linked) || (out.tree && path_within(linked, of.target)))
-            refuse(what, (out.tree ? "holds " : "is ") + linked + ", which a symbolic link in " + against + " points to");
+            refuse(what,
+                   (out.tree ? "holds " : "is ") + linked + ", which a symbolic link in " + against + " points to");
         continue;
       }
       if (out.tree) {

@@ -1,9 +1,9 @@
 #include "pending_removal.hpp"
 
 #include <array>
-#include <csignal>
 #include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 
 #include <dirent.h>

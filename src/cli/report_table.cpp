@@ -22,8 +22,8 @@ void print_frame_table(const std::vector<wire::FrameInfo>& frames, bool per_fram
     std::fprintf(stderr, "%-32s %-16s %-5s %-16s %6u %9llu %8.4f %10llu %10llu %8.2f\n", frame.name.c_str(),
                  kind.c_str(), std::string(dtype_name(frame.dtype)).c_str(), shape_string(frame.shape).c_str(),
                  compressed ? frame.bin_size : 0, static_cast<unsigned long long>(frame.entry_count), stats.density,
-                 static_cast<unsigned long long>(stats.source_bytes), static_cast<unsigned long long>(stats.frame_bytes),
-                 stats.ratio_source);
+                 static_cast<unsigned long long>(stats.source_bytes),
+                 static_cast<unsigned long long>(stats.frame_bytes), stats.ratio_source);
   }
   const std::uint64_t stream_bytes = frame_total + wire::kStreamHeaderBytes + wire::kEndRecordBytes;
   std::fprintf(stderr, "%zu tensors: %llu raw bytes -> %llu stream bytes (ratio %.2f)\n", frames.size(),

@@ -18,7 +18,8 @@ ResidueLock::ResidueLock(const std::string& residue_path, double timeout_seconds
   const std::string path = lock_path(residue_path);
   // Opened, never written: an existing file of that name keeps its content.
   fd_ = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
-  if (fd_ < 0) fail_io(path + ": cannot open the lock file of --residue '" + residue_path + "': " + std::strerror(errno));
+  if (fd_ < 0)
+    fail_io(path + ": cannot open the lock file of --residue '" + residue_path + "': " + std::strerror(errno));
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_seconds);
   for (;;) {
     if (::flock(fd_, LOCK_EX | LOCK_NB) == 0) return;

@@ -13,8 +13,7 @@ static std::uint32_t parse_bin_size(const std::string& digits, const std::string
   std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
   if (ec != std::errc() || end != digits.data() + digits.size() || value < 1 || value > kMaxBinSize)
-    fail_usage("--bin-size '" + whole + "': the bin size must be an integer from 1 to " +
-               std::to_string(kMaxBinSize));
+    fail_usage("--bin-size '" + whole + "': the bin size must be an integer from 1 to " + std::to_string(kMaxBinSize));
   return static_cast<std::uint32_t>(value);
 }
 

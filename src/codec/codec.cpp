@@ -8,9 +8,7 @@
 
 namespace adacomp {
 
-std::uint8_t index_width_for(std::uint32_t bin_size) noexcept {
-  return bin_size <= kMaxNarrowBinSize ? 1 : 2;
-}
+std::uint8_t index_width_for(std::uint32_t bin_size) noexcept { return bin_size <= kMaxNarrowBinSize ? 1 : 2; }
 
 std::uint32_t default_bin_size(std::size_t rank) noexcept { return rank == 2 ? 500 : 50; }
 
@@ -20,11 +18,10 @@ void detail::validate_header(const SparseTernary& sparse, const std::string& con
   if (sparse.bin_counts.size() != sparse.bin_count())
     fail_input(context + ": " + std::to_string(sparse.bin_counts.size()) + " bin headers for " +
                std::to_string(sparse.bin_count()) + " bins");
-  if (!std::isfinite(sparse.scale) || sparse.scale < 0.0f)
-    fail_input(context + ": scale is negative or not finite");
+  if (!std::isfinite(sparse.scale) || sparse.scale < 0.0f) fail_input(context + ": scale is negative or not finite");
   if ((sparse.scale == 0.0f) != sparse.entries.empty())
-    fail_input(context + ": scale " + std::to_string(sparse.scale) + " with " +
-               std::to_string(sparse.entries.size()) + " entries (the scale is 0 exactly when there are none)");
+    fail_input(context + ": scale " + std::to_string(sparse.scale) + " with " + std::to_string(sparse.entries.size()) +
+               " entries (the scale is 0 exactly when there are none)");
 }
 
 void validate(const SparseTernary& sparse, const std::string& context) {
@@ -49,12 +46,11 @@ void validate(const SparseTernary& sparse, const std::string& context) {
         fail_input(context + ": entry " + std::to_string(e) + " (bin " + std::to_string(bin) +
                    ") has reserved ternary code " + std::to_string(code));
       if (static_cast<std::uint64_t>(offset) >= length)
-        fail_input(context + ": entry " + std::to_string(e) + " offset " + std::to_string(offset) +
-                   " is beyond bin " + std::to_string(bin) + " of " + std::to_string(length) + " elements");
+        fail_input(context + ": entry " + std::to_string(e) + " offset " + std::to_string(offset) + " is beyond bin " +
+                   std::to_string(bin) + " of " + std::to_string(length) + " elements");
       if (offset <= previous)
-        fail_input(context + ": entry " + std::to_string(e) + " offset " + std::to_string(offset) +
-                   " in bin " + std::to_string(bin) + " is not above the previous offset " +
-                   std::to_string(previous));
+        fail_input(context + ": entry " + std::to_string(e) + " offset " + std::to_string(offset) + " in bin " +
+                   std::to_string(bin) + " is not above the previous offset " + std::to_string(previous));
       previous = offset;
     }
   }

@@ -13,10 +13,10 @@
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/residue.hpp"
-#include "codec_detail.hpp"
 #include "codec/kernels/correct_kernel.hpp"
-#include "common/parallel_parts.hpp"
 #include "codec/kernels/select_kernel.hpp"
+#include "codec_detail.hpp"
+#include "common/parallel_parts.hpp"
 #include "step_buffers.hpp"
 
 namespace adacomp {
@@ -108,8 +108,9 @@ void compress_bins(const Job& job, std::size_t first_bin, std::size_t last_bin, 
     const detail::SelectResult result = detail::select_bins(args);
     if (result.bad_bin != args.last_bin) fail_first_non_finite(job, result);
     if (chunk == first_bin && result.entries)
-      part.entries.expect(expected_entries(result.entries, (args.last_bin - chunk) * job.bin_size, part.expected_elements) +
-                          kChunkElements);
+      part.entries.expect(
+          expected_entries(result.entries, (args.last_bin - chunk) * job.bin_size, part.expected_elements) +
+          kChunkElements);
     part.entries.append_chunk(result.entries);
     if (part.folds_sums)
       for (std::size_t b = 0; b < args.last_bin - chunk; ++b) part.folded_sum += chunk_sums[b];

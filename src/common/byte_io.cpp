@@ -32,8 +32,8 @@ bool ByteInput::read_exact_or_eof(std::span<std::byte> dst, const std::string& w
 void ByteInput::read_exact(std::span<std::byte> dst, const std::string& what) {
   if (dst.empty()) return;
   if (!read_exact_or_eof(dst, what))
-    fail_input(name() + ": truncated at byte " + std::to_string(offset_) + " while reading " + what +
-               " (" + std::to_string(dst.size()) + " bytes expected, 0 present)");
+    fail_input(name() + ": truncated at byte " + std::to_string(offset_) + " while reading " + what + " (" +
+               std::to_string(dst.size()) + " bytes expected, 0 present)");
 }
 
 std::vector<std::byte> ByteInput::read_vector(std::uint64_t size, const std::string& what) {

@@ -11,9 +11,12 @@ std::size_t dtype_size(DType dtype) noexcept { return dtype == DType::f32 ? 4 : 
 
 std::string_view dtype_name(DType dtype) noexcept {
   switch (dtype) {
-    case DType::f32: return "f32";
-    case DType::f16: return "f16";
-    case DType::bf16: return "bf16";
+    case DType::f32:
+      return "f32";
+    case DType::f16:
+      return "f16";
+    case DType::bf16:
+      return "bf16";
   }
   return "?";
 }
@@ -37,9 +40,9 @@ std::uint16_t f32_to_f16(float value) noexcept {
   const std::uint32_t sign = bits & 0x80000000u;
   bits ^= sign;
   std::uint16_t out;
-  if (bits >= (127u + 16u) << 23) {                      // >= 65536, Inf or NaN
+  if (bits >= (127u + 16u) << 23) {  // >= 65536, Inf or NaN
     out = bits > 0x7f800000u ? 0x7e00 : 0x7c00;
-  } else if (bits < (113u << 23)) {                      // result subnormal or zero
+  } else if (bits < (113u << 23)) {                        // result subnormal or zero
     const float magic = std::bit_cast<float>(126u << 23);  // 0.5
     const float shifted = std::bit_cast<float>(bits) + magic;
     out = static_cast<std::uint16_t>(std::bit_cast<std::uint32_t>(shifted) - (126u << 23));
@@ -71,15 +74,16 @@ std::uint16_t f32_to_bf16(float value) noexcept {
   return static_cast<std::uint16_t>((bits + rounding) >> 16);
 }
 
-float bf16_to_f32(std::uint16_t bits) noexcept {
-  return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16);
-}
+float bf16_to_f32(std::uint16_t bits) noexcept { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
 
 float round_to_dtype(float value, DType dtype) noexcept {
   switch (dtype) {
-    case DType::f32: return value;
-    case DType::f16: return f16_to_f32(f32_to_f16(value));
-    case DType::bf16: return bf16_to_f32(f32_to_bf16(value));
+    case DType::f32:
+      return value;
+    case DType::f16:
+      return f16_to_f32(f32_to_f16(value));
+    case DType::bf16:
+      return bf16_to_f32(f32_to_bf16(value));
   }
   return value;
 }

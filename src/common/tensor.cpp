@@ -4,9 +4,7 @@
 
 namespace adacomp {
 
-std::vector<std::uint64_t> Tensor::shape() const {
-  return {values.shape().begin(), values.shape().end()};
-}
+std::vector<std::uint64_t> Tensor::shape() const { return {values.shape().begin(), values.shape().end()}; }
 
 Tensor make_tensor(std::string name, DType dtype, const std::vector<std::uint64_t>& shape) {
   Tensor tensor;
@@ -19,8 +17,7 @@ Tensor make_tensor(std::string name, DType dtype, const std::vector<std::uint64_
 
 std::uint64_t checked_element_count(const std::vector<std::uint64_t>& shape, const std::string& what) {
   if (shape.size() > kMaxRank)
-    fail_input(what + ": rank " + std::to_string(shape.size()) + " exceeds the limit of " +
-               std::to_string(kMaxRank));
+    fail_input(what + ": rank " + std::to_string(shape.size()) + " exceeds the limit of " + std::to_string(kMaxRank));
   // The non-zero dimensions are bounded too: a zero dimension makes the tensor empty, but the
   // others still become strides (found by fuzzing: xtensor's stride products overflowed).
   std::uint64_t nonzero_product = 1;
@@ -31,8 +28,8 @@ std::uint64_t checked_element_count(const std::vector<std::uint64_t>& shape, con
       continue;
     }
     if (nonzero_product > kMaxTensorElements / dim)
-      fail_input(what + ": shape " + shape_string(shape) + " has more than " +
-                 std::to_string(kMaxTensorElements) + " elements (decoder limit)");
+      fail_input(what + ": shape " + shape_string(shape) + " has more than " + std::to_string(kMaxTensorElements) +
+                 " elements (decoder limit)");
     nonzero_product *= dim;
   }
   return empty ? 0 : nonzero_product;

@@ -56,8 +56,10 @@ class HeaderParser {
         fail("unexpected or repeated header key '" + key + "'");
       }
       skip_space();
-      if (peek() == ',') ++pos_;
-      else if (peek() != '}') fail("expected ',' or '}' in the header dict");
+      if (peek() == ',')
+        ++pos_;
+      else if (peek() != '}')
+        fail("expected ',' or '}' in the header dict");
     }
     ++pos_;
     while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\0')) ++pos_;
@@ -68,9 +70,7 @@ class HeaderParser {
   }
 
  private:
-  [[noreturn]] void fail(const std::string& what) const {
-    fail_input(context_ + ": invalid .npy header: " + what);
-  }
+  [[noreturn]] void fail(const std::string& what) const { fail_input(context_ + ": invalid .npy header: " + what); }
   char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
   void skip_space() {
     while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t')) ++pos_;
@@ -111,8 +111,10 @@ class HeaderParser {
       shape.push_back(value);
       if (shape.size() > kMaxRank) fail("rank above the limit of 8");
       skip_space();
-      if (peek() == ',') ++pos_;
-      else if (peek() != ')') fail("expected ',' or ')' in shape");
+      if (peek() == ',')
+        ++pos_;
+      else if (peek() != ')')
+        fail("expected ',' or ')' in shape");
     }
     ++pos_;
     return shape;
@@ -175,7 +177,8 @@ ElementType element_type(const std::string& descr, std::optional<DType> void2_dt
   if (descr == "<f8" || descr == ">f8")
     fail_input(context + ": dtype float64 ('" + descr +
                "') is not supported; adacomp reads float32, float16 and bfloat16 (convert with .astype(np.float32))");
-  fail_input(context + ": unsupported dtype '" + descr + "'; adacomp reads float32 '<f4', float16 '<f2' and bfloat16 '|V2'");
+  fail_input(context + ": unsupported dtype '" + descr +
+             "'; adacomp reads float32 '<f4', float16 '<f2' and bfloat16 '|V2'");
 }
 
 std::string shape_tuple(const std::vector<std::uint64_t>& shape) {
@@ -260,8 +263,8 @@ Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source, co
 
 std::vector<std::byte> npy_header(const Tensor& tensor) {
   const char* descr = tensor.dtype == DType::f32 ? "<f4" : tensor.dtype == DType::f16 ? "<f2" : "|V2";
-  std::string dict = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " +
-                     shape_tuple(tensor.shape()) + ", }";
+  std::string dict =
+      std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape_tuple(tensor.shape()) + ", }";
   // Pad with spaces and a final newline so that the data starts on a 64-byte boundary.
   const bool v2 = dict.size() + 1 + 10 > 65535;
   const std::size_t prefix = v2 ? 12 : 10;

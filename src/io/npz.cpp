@@ -30,7 +30,8 @@ std::vector<std::byte> read_member(zip_t* archive, zip_uint64_t index, zip_uint6
   std::vector<std::byte> out;
   for (;;) {
     // Up to one byte past the declared size (to detect a longer member), at most a chunk at a time.
-    const std::size_t step = static_cast<std::size_t>(std::min<zip_uint64_t>(kChunk, declared - std::min<zip_uint64_t>(declared, out.size()) + 1));
+    const std::size_t step = static_cast<std::size_t>(
+        std::min<zip_uint64_t>(kChunk, declared - std::min<zip_uint64_t>(declared, out.size()) + 1));
     const std::size_t old = out.size();
     out.resize(old + step);
     const zip_int64_t n = zip_fread(file.get(), out.data() + old, step);
@@ -69,7 +70,8 @@ std::vector<Tensor> parse_npz(std::span<const std::byte> bytes, const std::strin
     zip_stat_t stat;
     if (zip_stat_index(archive.get(), static_cast<zip_uint64_t>(i), 0, &stat) != 0 || !(stat.valid & ZIP_STAT_NAME) ||
         !(stat.valid & ZIP_STAT_SIZE))
-      fail_input(source + ": cannot read entry " + std::to_string(i) + " of the archive: " + zip_strerror(archive.get()));
+      fail_input(source + ": cannot read entry " + std::to_string(i) +
+                 " of the archive: " + zip_strerror(archive.get()));
     const std::string member = stat.name;
     const std::string context = source + ": member '" + member + "'";
     if (member.size() <= 4 || member.compare(member.size() - 4, 4, ".npy") != 0)

@@ -89,9 +89,8 @@ std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const st
                  shape_string(entry.shape));
     entries.push_back(std::move(entry));
   }
-  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
-  });
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
   const std::uint64_t data_size = bytes.size() - 8 - header_length;
   std::uint64_t expected = 0;
   for (const Entry& entry : entries) {

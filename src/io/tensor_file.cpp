@@ -66,17 +66,19 @@ std::vector<Tensor> parse_tensor_file(std::span<const std::byte> bytes, const st
                                       const TensorReadOptions& options) {
   if (options.raw_shape) return parse_raw(bytes, source, options);
   const auto format = sniff_format(bytes);
-  if (!format)
-    fail_input(source + ": not a .npy, .npz or .safetensors file (for raw float32 input give --shape)");
+  if (!format) fail_input(source + ": not a .npy, .npz or .safetensors file (for raw float32 input give --shape)");
   switch (*format) {
     case TensorFormat::npy: {
       std::vector<Tensor> out;
       out.push_back(parse_npy(bytes, source, options.single_name, options.dtype));
       return out;
     }
-    case TensorFormat::npz: return parse_npz(bytes, source, options.dtype);
-    case TensorFormat::safetensors: return parse_safetensors(bytes, source);
-    case TensorFormat::raw: break;
+    case TensorFormat::npz:
+      return parse_npz(bytes, source, options.dtype);
+    case TensorFormat::safetensors:
+      return parse_safetensors(bytes, source);
+    case TensorFormat::raw:
+      break;
   }
   fail_input(source + ": unrecognised tensor file");
 }
@@ -128,11 +130,14 @@ std::vector<std::byte> serialize_tensor_file(const std::vector<Tensor>& tensors,
     case TensorFormat::npy:
       check_npy_count(tensors);
       return serialize_npy(tensors.front());
-    case TensorFormat::npz: return serialize_npz(tensors);
-    case TensorFormat::safetensors: return serialize_safetensors(tensors);
+    case TensorFormat::npz:
+      return serialize_npz(tensors);
+    case TensorFormat::safetensors:
+      return serialize_safetensors(tensors);
     case TensorFormat::raw: {
       std::vector<std::byte> out;
-      write_tensor_file(tensors, format, [&](std::span<const std::byte> piece) { out.insert(out.end(), piece.begin(), piece.end()); });
+      write_tensor_file(tensors, format,
+                        [&](std::span<const std::byte> piece) { out.insert(out.end(), piece.begin(), piece.end()); });
       return out;
     }
   }

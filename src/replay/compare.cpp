@@ -36,7 +36,8 @@ std::vector<std::pair<std::uint64_t, std::uint16_t>> selected(const SparseTernar
   std::size_t e = 0;
   for (std::size_t bin = 0; bin < sparse.bin_counts.size(); ++bin)
     for (std::uint16_t c = 0; c < sparse.bin_counts[bin]; ++c, ++e)
-      out.emplace_back(static_cast<std::uint64_t>(bin) * sparse.bin_size + (sparse.entries[e] >> 2), sparse.entries[e] & 3u);
+      out.emplace_back(static_cast<std::uint64_t>(bin) * sparse.bin_size + (sparse.entries[e] >> 2),
+                       sparse.entries[e] & 3u);
   return out;
 }
 
@@ -52,7 +53,8 @@ DiffInput load_diff_input(const std::string& path, const std::string& single_nam
     options.dtype = DType::bf16;
     options.single_name = single_name;
     input.unnamed = sniff_format(bytes) == TensorFormat::npy;
-    for (Tensor& tensor : parse_tensor_file(bytes, input.source, options)) input.tensors.push_back({std::move(tensor), {}, {}});
+    for (Tensor& tensor : parse_tensor_file(bytes, input.source, options))
+      input.tensors.push_back({std::move(tensor), {}, {}});
     return input;
   }
   MemoryInput memory(bytes, input.source);
@@ -93,7 +95,8 @@ TensorDiff diff_tensors(const DiffTensor& ta, const DiffTensor& tb) {
   d.shapes_match = ta.tensor.shape() == tb.tensor.shape();
   if (!d.shapes_match)
     d.differences.push_back("shape " + shape_string(ta.tensor.shape()) + " vs " + shape_string(tb.tensor.shape()));
-  compare_field(d.differences, "dtype", std::string(dtype_name(ta.tensor.dtype)), std::string(dtype_name(tb.tensor.dtype)));
+  compare_field(d.differences, "dtype", std::string(dtype_name(ta.tensor.dtype)),
+                std::string(dtype_name(tb.tensor.dtype)));
   if (ta.frame && tb.frame) {
     compare_field(d.differences, "kind",
                   std::string(ta.frame->kind == wire::FrameKind::compressed ? "compressed" : "passthrough"),

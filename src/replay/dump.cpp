@@ -147,7 +147,8 @@ void check_meta_parameters(const Dump& dump, const std::vector<Tensor>& layout, 
       fail_input(meta + ": every entry of 'parameters' needs a string 'name' and a list 'shape'");
     std::vector<std::uint64_t> shape;
     for (const auto& dim : parameter["shape"]) {
-      if (!dim.is_number_unsigned()) fail_input(meta + ": parameter '" + parameter["name"].get<std::string>() + "': shape holds a non-integer");
+      if (!dim.is_number_unsigned())
+        fail_input(meta + ": parameter '" + parameter["name"].get<std::string>() + "': shape holds a non-integer");
       shape.push_back(dim.get<std::uint64_t>());
     }
     described[parameter["name"].get<std::string>()] = std::move(shape);
@@ -170,7 +171,8 @@ std::string final_comparison_skipped(const Dump& dump, std::size_t learners, std
     return "only " + std::to_string(learners) + " of the " + std::to_string(available) + " learners were replayed";
   if (dump.steps.size() < dump.steps_in_dump)
     return "only steps " + std::to_string(dump.steps.front().number) + "-" + std::to_string(dump.steps.back().number) +
-           " of the dump's " + std::to_string(dump.first_step) + "-" + std::to_string(dump.last_step) + " were replayed";
+           " of the dump's " + std::to_string(dump.first_step) + "-" + std::to_string(dump.last_step) +
+           " were replayed";
   if (dump.missing_step) return "the dump has no step " + std::to_string(*dump.missing_step);
   return {};
 }

@@ -24,8 +24,8 @@ struct DumpStep {
 };
 
 struct Dump {
-  std::vector<DumpStep> steps;       // the replayed ones, in order
-  std::size_t steps_in_dump = 0;     // all step directories, in the --steps range or not
+  std::vector<DumpStep> steps;                  // the replayed ones, in order
+  std::size_t steps_in_dump = 0;                // all step directories, in the --steps range or not
   std::uint64_t first_step = 0, last_step = 0;  // of the whole dump
   std::optional<std::uint64_t> missing_step;    // the first gap in the dump's numbering
   std::optional<fs::path> init, final;

@@ -14,9 +14,7 @@ namespace adacomp::replay_detail {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 void write_stream_file(const fs::path& path, const std::vector<std::byte>& bytes) {
   std::error_code ec;
@@ -49,8 +47,9 @@ void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& resi
     out.stream_bytes = stream.size();
     out.encode = seconds_since(start);
     if (!options.stream_dir.empty())
-      write_stream_file(fs::path(options.stream_dir) / step_name(step.step) / ("learner-" + std::to_string(learner) + ".adc"),
-                        stream);
+      write_stream_file(
+          fs::path(options.stream_dir) / step_name(step.step) / ("learner-" + std::to_string(learner) + ".adc"),
+          stream);
 
     start = Clock::now();
     MemoryInput input(stream, file.string() + " (exchanged stream)");

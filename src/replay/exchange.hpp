@@ -29,7 +29,7 @@ struct LearnerOutput {
 struct StepExchange {
   const std::vector<fs::path>* learner_files = nullptr;  // index = learner
   std::uint64_t step = 0;
-  bool compress = true;                       // false: a warm-up step, every tensor passthrough
+  bool compress = true;                         // false: a warm-up step, every tensor passthrough
   const std::vector<Tensor>* layout = nullptr;  // null: this learner's file defines the layout
   fs::path layout_file;
 };

@@ -15,9 +15,7 @@ namespace adacomp {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 }  // namespace
 
@@ -41,13 +39,15 @@ ReplayResult replay(const ReplayOptions& options) {
     fail_input(dump.meta_file.string() + ": 'lr' must be a number above 0 (or give --lr)");
   if (meta_momentum && !options.momentum && !(*meta_momentum >= 0 && *meta_momentum < 1))
     fail_input(dump.meta_file.string() + ": 'momentum' must be from 0 up to (not including) 1 (or give --momentum)");
-  if (options.lr && !(std::isfinite(*options.lr) && *options.lr > 0)) fail_usage("--lr must be a finite number above 0");
+  if (options.lr && !(std::isfinite(*options.lr) && *options.lr > 0))
+    fail_usage("--lr must be a finite number above 0");
   if (options.momentum && !(*options.momentum >= 0 && *options.momentum < 1))
     fail_usage("--momentum must be a number from 0 up to (not including) 1");
   result.lr = options.lr.value_or(meta_lr.value_or(0.0));
   result.momentum = options.momentum.value_or(meta_momentum.value_or(0.0));
   if (dump.init && !options.lr && !meta_lr)
-    fail_usage(options.dump + ": init weights are present but the learning rate is unknown: meta.json has no "
+    fail_usage(options.dump +
+               ": init weights are present but the learning rate is unknown: meta.json has no "
                "'lr' and --lr is not given");
   result.final_comparison_skipped = final_comparison_skipped(dump, learners, available);
 

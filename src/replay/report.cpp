@@ -78,9 +78,8 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
     s["warmup"] = step.warmup;
     s["update_rel_l2"] = number(step.update_rel_l2);
     s["stream_overhead_bytes"] = step.stream_overhead_bytes;
-    s["times"] = {{"read_s", step.times.read},       {"encode_s", step.times.encode},
-                  {"decode_s", step.times.decode},   {"average_s", step.times.average},
-                  {"update_s", step.times.update},   {"wall_s", step.times.wall}};
+    s["times"] = {{"read_s", step.times.read},       {"encode_s", step.times.encode}, {"decode_s", step.times.decode},
+                  {"average_s", step.times.average}, {"update_s", step.times.update}, {"wall_s", step.times.wall}};
     Json tensors = Json::array();
     for (std::size_t t = 0; t < step.tensors.size(); ++t) {
       const auto& ts = step.tensors[t];
@@ -121,8 +120,8 @@ std::string replay_report_csv(const ReplayResult& result) {
           << csv_number(ts.update_cosine) << ",,\n";
     }
   auto summary_row = [&](const TensorSummary& s) {
-    out << "all," << csv_text(s.name) << ",," << s.raw_bytes << ',' << s.wire_bytes << ',' << csv_number(s.ratio)
-        << ',' << csv_number(s.mean_density) << ",,," << csv_number(s.mean_update_rel_l2) << ",,"
+    out << "all," << csv_text(s.name) << ",," << s.raw_bytes << ',' << s.wire_bytes << ',' << csv_number(s.ratio) << ','
+        << csv_number(s.mean_density) << ",,," << csv_number(s.mean_update_rel_l2) << ",,"
         << (s.weight_drift ? csv_number(*s.weight_drift) : "") << ','
         << (s.baseline_vs_final ? csv_number(*s.baseline_vs_final) : "") << '\n';
   };

@@ -7,8 +7,8 @@
 
 namespace adacomp {
 
-void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tensors,
-                    const EncodeSettings& settings, const std::string& source) {
+void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tensors, const EncodeSettings& settings,
+                    const std::string& source) {
   std::set<std::string> compressed;
   for (const Tensor& tensor : tensors) {
     if (settings.excluded(tensor.name)) continue;

@@ -32,7 +32,8 @@ FrameStats frame_stats(const wire::FrameInfo& info, const SparseTernary* sparse)
     for (std::size_t b = 0; b < sparse->bin_counts.size(); ++b) {
       const std::uint16_t count = sparse->bin_counts[b];
       ++stats.entries_per_bin[count];
-      const std::uint64_t length = std::min<std::uint64_t>(sparse->bin_size, sparse->element_count - b * sparse->bin_size);
+      const std::uint64_t length =
+          std::min<std::uint64_t>(sparse->bin_size, sparse->element_count - b * sparse->bin_size);
       empty += count == 0;
       full += count == length;
     }

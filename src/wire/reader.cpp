@@ -96,8 +96,7 @@ std::optional<Frame> StreamReader::next() {
       if (streams_ == 0) fail_input(input_.name() + ": empty input, not an adacomp stream");
       if (in_stream_)
         fail_input(input_.name() + ": truncated at byte " + std::to_string(at) +
-                   ": the stream ends without its end record (after " +
-                   std::to_string(frames_in_stream_) + " frames)");
+                   ": the stream ends without its end record (after " + std::to_string(frames_in_stream_) + " frames)");
       return std::nullopt;
     }
     if (!in_stream_) {
@@ -117,8 +116,8 @@ std::optional<Frame> StreamReader::next() {
     if (tag_is(tag, kStreamMagic))
       fail_input(input_.name() + ": stream header at byte " + std::to_string(at) +
                  " inside a stream (the previous stream has no end record)");
-    fail_input(input_.name() + ": unknown record tag " +
-               hex32(load_le<std::uint32_t>(tag.data())) + " at byte " + std::to_string(at));
+    fail_input(input_.name() + ": unknown record tag " + hex32(load_le<std::uint32_t>(tag.data())) + " at byte " +
+               std::to_string(at));
   }
 }
 
@@ -146,8 +145,8 @@ void StreamReader::read_end_record(std::uint64_t at) {
   input_.read_exact(count, "end record");
   const auto declared = load_le<std::uint32_t>(count.data());
   if (declared != frames_in_stream_)
-    fail_input(input_.name() + ": end record at byte " + std::to_string(at) + " declares " +
-               std::to_string(declared) + " frames but the stream holds " + std::to_string(frames_in_stream_));
+    fail_input(input_.name() + ": end record at byte " + std::to_string(at) + " declares " + std::to_string(declared) +
+               " frames but the stream holds " + std::to_string(frames_in_stream_));
   in_stream_ = false;
 }
 
@@ -183,7 +182,8 @@ Frame StreamReader::read_frame(std::uint64_t at) {
   for (std::uint8_t d = 0; d < rank; ++d) info.shape.push_back(reader.take<std::uint64_t>("shape"));
   info.element_count = checked_element_count(info.shape, info.describe(source));
   if (info.element_count > max_elements_)
-    fail(std::to_string(info.element_count) + " elements exceed this reader's limit of " + std::to_string(max_elements_));
+    fail(std::to_string(info.element_count) + " elements exceed this reader's limit of " +
+         std::to_string(max_elements_));
 
   if (info.kind == FrameKind::compressed) {
     info.bin_size = reader.take<std::uint32_t>("bin size");
@@ -214,8 +214,8 @@ Frame StreamReader::read_frame(std::uint64_t at) {
     fail("payload size " + std::to_string(info.payload_stored_bytes) + " but the header implies " +
          std::to_string(info.payload_raw_bytes) + " bytes");
   if (info.zstd && (info.payload_stored_bytes == 0 || info.payload_stored_bytes >= info.payload_raw_bytes))
-    fail("zstd payload size " + std::to_string(info.payload_stored_bytes) +
-         " is not below the raw size " + std::to_string(info.payload_raw_bytes));
+    fail("zstd payload size " + std::to_string(info.payload_stored_bytes) + " is not below the raw size " +
+         std::to_string(info.payload_raw_bytes));
 
   std::vector<std::byte> stored = input_.read_vector(info.payload_stored_bytes, "payload of " + info.label());
   std::array<std::byte, kChecksumBytes> checksum_bytes;

@@ -47,8 +47,8 @@ StreamWriter::StreamWriter(std::vector<std::byte>& out) : out_(out) {
 }
 
 FrameInfo StreamWriter::add_compressed(const std::string& name, DType source_dtype,
-                                       const std::vector<std::uint64_t>& shape,
-                                       const SparseTernary& sparse, int zstd_level) {
+                                       const std::vector<std::uint64_t>& shape, const SparseTernary& sparse,
+                                       int zstd_level) {
   FrameInfo info;
   info.kind = FrameKind::compressed;
   info.dtype = source_dtype;
@@ -78,8 +78,7 @@ FrameInfo StreamWriter::add_passthrough(const Tensor& tensor, int zstd_level) {
   return write_frame(std::move(info), payload, zstd_level);
 }
 
-FrameInfo StreamWriter::write_frame(FrameInfo info, const std::vector<std::byte>& raw_payload,
-                                    int zstd_level) {
+FrameInfo StreamWriter::write_frame(FrameInfo info, const std::vector<std::byte>& raw_payload, int zstd_level) {
   if (finished_) fail_usage("internal: frame written after the end record");
   check_name(info.name);
   if (info.shape.size() > kMaxRank) fail_usage("tensor '" + info.name + "': rank above 8");

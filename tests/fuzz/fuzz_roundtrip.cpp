@@ -27,7 +27,8 @@ ADACOMP_FUZZ_TARGET({
 
   bool finite = true;
   for (std::size_t i = 0; i < n; ++i)
-    finite &= std::isfinite(g[i]) && std::isfinite(r[i]) && std::isfinite(r[i] + g[i]) && std::isfinite(r[i] + k * g[i]);
+    finite &=
+        std::isfinite(g[i]) && std::isfinite(r[i]) && std::isfinite(r[i] + g[i]) && std::isfinite(r[i] + k * g[i]);
 
   adacomp::Tensor gradient = adacomp::make_tensor("t", adacomp::DType::f32, {n});
   std::copy(g.begin(), g.end(), gradient.flat().begin());

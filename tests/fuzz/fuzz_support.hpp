@@ -7,14 +7,14 @@
 
 #include "adacomp/error.hpp"
 
-#define ADACOMP_FUZZ_TARGET(...)                                                    \
-  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) { \
+#define ADACOMP_FUZZ_TARGET(...)                                                            \
+  extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {       \
     const std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(data), size); \
-    try {                                                                            \
-      __VA_ARGS__                                                                    \
-    } catch (const adacomp::Error&) {                                                \
-    }                                                                                \
-    return 0;                                                                        \
+    try {                                                                                   \
+      __VA_ARGS__                                                                           \
+    } catch (const adacomp::Error&) {                                                       \
+    }                                                                                       \
+    return 0;                                                                               \
   }
 
 // Fuzzed inputs may declare at most this many elements per tensor (16 MiB of float32 output).

@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <bit>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <random>
 #include <utility>
@@ -96,10 +96,10 @@ TEST_CASE("the codec matches the reference on random and adversarial inputs / ev
       for (std::size_t i = 0; i < n; ++i) {
         g[i] = heavy(rng);
         r[i] = i % 3 ? heavy(rng) : 0.0f;
-        if (i % 11 == 0) g[i] = 0.0f;                                       // exact zeros
-        if (i % 13 == 0) g[i] = 1e-41f;                                     // denormals
-        if (i % 17 == 0) r[i] = -g[i];                                      // G == 0
-        if (i % 19 == 0 && i) g[i] = g[i - 1], r[i] = r[i - 1];             // duplicates: ties
+        if (i % 11 == 0) g[i] = 0.0f;                            // exact zeros
+        if (i % 13 == 0) g[i] = 1e-41f;                          // denormals
+        if (i % 17 == 0) r[i] = -g[i];                           // G == 0
+        if (i % 19 == 0 && i) g[i] = g[i - 1], r[i] = r[i - 1];  // duplicates: ties
         if (std::abs(g[i]) > 1e30f) g[i] = 1.0f;
         if (std::abs(r[i]) > 1e30f) r[i] = -1.0f;
       }
@@ -174,12 +174,27 @@ TEST_CASE("validate rejects every malformed sparse layout") {
     }
   };
   rejects([](SparseTernary& s) { s.bin_counts = {1}; }, "bin headers for 2 bins");
-  rejects([](SparseTernary& s) { s.bin_counts = {1, 3}; s.entries.resize(4, (0 << 2) | 1); }, "holds 2 elements");
+  rejects(
+      [](SparseTernary& s) {
+        s.bin_counts = {1, 3};
+        s.entries.resize(4, (0 << 2) | 1);
+      },
+      "holds 2 elements");
   rejects([](SparseTernary& s) { s.entries[1] = (2 << 2) | kCodeNegative; }, "beyond bin 1");
   rejects([](SparseTernary& s) { s.entries[0] = (3 << 2) | 0; }, "reserved ternary code 0");
   rejects([](SparseTernary& s) { s.entries[0] = (3 << 2) | 3; }, "reserved ternary code 3");
-  rejects([](SparseTernary& s) { s.bin_counts = {2, 0}; s.entries = {(3 << 2) | 1, (1 << 2) | 1}; }, "not above");
-  rejects([](SparseTernary& s) { s.bin_counts = {2, 0}; s.entries = {(1 << 2) | 1, (1 << 2) | 2}; }, "not above");
+  rejects(
+      [](SparseTernary& s) {
+        s.bin_counts = {2, 0};
+        s.entries = {(3 << 2) | 1, (1 << 2) | 1};
+      },
+      "not above");
+  rejects(
+      [](SparseTernary& s) {
+        s.bin_counts = {2, 0};
+        s.entries = {(1 << 2) | 1, (1 << 2) | 2};
+      },
+      "not above");
   rejects([](SparseTernary& s) { s.scale = 0.0f; }, "scale 0");
   rejects([](SparseTernary& s) { s.scale = std::numeric_limits<float>::infinity(); }, "not finite");
   rejects([](SparseTernary& s) { s.bin_counts = {1, 0}; }, "bin headers sum to 1");
@@ -212,7 +227,8 @@ TEST_CASE("two or more threads give bit-identical results and report the same fi
   constexpr std::size_t kJob = 129600;
   for (const std::size_t first_bad : {2 * kJob - 1, std::size_t{5}}) {
     std::vector<float> bad = g;
-    for (std::size_t later = first_bad + 1; later < n; later += 1000) bad[later] = std::numeric_limits<float>::quiet_NaN();
+    for (std::size_t later = first_bad + 1; later < n; later += 1000)
+      bad[later] = std::numeric_limits<float>::quiet_NaN();
     bad[first_bad] = std::numeric_limits<float>::infinity();
     for (int run = 0; run < 10; ++run)
       for (unsigned threads : {2u, 3u}) {
@@ -255,10 +271,18 @@ TEST_CASE("the fused decoder refuses exactly what validate refuses and with its 
       std::uniform_int_distribution<std::size_t> pick_entry(0, bad.entries.size() - 1);
       std::uniform_int_distribution<std::size_t> pick_bin(0, bad.bin_counts.size() - 1);
       switch (trial % 4) {
-        case 0: bad.entries[pick_entry(rng)] ^= static_cast<std::uint16_t>(1u << (rng() % 16)); break;
-        case 1: bad.bin_counts[pick_bin(rng)] += static_cast<std::uint16_t>(1 + rng() % 3); break;
-        case 2: bad.bin_counts[pick_bin(rng)] -= bad.bin_counts[pick_bin(rng)] ? 1 : 0; break;
-        case 3: std::swap(bad.entries[pick_entry(rng)], bad.entries[pick_entry(rng)]); break;
+        case 0:
+          bad.entries[pick_entry(rng)] ^= static_cast<std::uint16_t>(1u << (rng() % 16));
+          break;
+        case 1:
+          bad.bin_counts[pick_bin(rng)] += static_cast<std::uint16_t>(1 + rng() % 3);
+          break;
+        case 2:
+          bad.bin_counts[pick_bin(rng)] -= bad.bin_counts[pick_bin(rng)] ? 1 : 0;
+          break;
+        case 3:
+          std::swap(bad.entries[pick_entry(rng)], bad.entries[pick_entry(rng)]);
+          break;
       }
       std::string expected, got;
       try {

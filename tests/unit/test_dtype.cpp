@@ -36,7 +36,7 @@ TEST_CASE("float32 to float16 rounds like the compiler's _Float16 (round to near
   // halfway cases at the subnormal and overflow edges
   CHECK(f32_to_f16(65520.0f) == 0x7c00);
   CHECK(f32_to_f16(65519.99f) == 0x7bff);
-  CHECK(f32_to_f16(0x1p-25f) == 0x0000);              // exactly half the smallest subnormal: to even (0)
+  CHECK(f32_to_f16(0x1p-25f) == 0x0000);  // exactly half the smallest subnormal: to even (0)
   CHECK(f32_to_f16(0x1.8p-25f) == 0x0001);
   CHECK(f32_to_f16(-std::numeric_limits<float>::infinity()) == 0xfc00);
 }

@@ -97,7 +97,8 @@ TEST_CASE("the C++ encoder reproduces every single-stream golden vector byte for
         continue;
       }
       settings.scale_factor = frame["scale_factor"].get<float>();
-      settings.bin_sizes.add_rule(frame["name"].get<std::string>() + "=" + std::to_string(frame["bin_size"].get<int>()));
+      settings.bin_sizes.add_rule(frame["name"].get<std::string>() + "=" +
+                                  std::to_string(frame["bin_size"].get<int>()));
       Tensor residue = tensor_from(frame, "residue");
       residue.dtype = DType::f32;
       const std::string name = residue.name;

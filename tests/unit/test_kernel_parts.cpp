@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
-#include <mutex>
 #include <cmath>
+#include <mutex>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -15,8 +15,8 @@
 
 #include "adacomp/kernels.hpp"
 #include "codec/kernels/correct_kernel.hpp"
-#include "common/parallel_parts.hpp"
 #include "codec/kernels/select_kernel.hpp"
+#include "common/parallel_parts.hpp"
 #include "test_support.hpp"
 
 using namespace adacomp;
@@ -88,24 +88,34 @@ TEST_CASE("a bin's selected |G| add up to the same binary64 sum in any order (wi
   int bins = 0, beyond_old_bound = 0, widest = 0, rounding_without_selection = 0;
   for (int trial = 0; trial < 6000; ++trial) {
     const std::uint32_t T = trial % 200 == 0 ? 16384 : 1 + static_cast<std::uint32_t>(rng() % 600);
-    const float k = trial % 4 == 0 ? 4.0f : trial % 4 == 1 ? 1.0f + static_cast<float>(unit(rng)) * 3.0f
-                                                           : trial % 4 == 2 ? 2.0f : 1.0f;
+    const float k = trial % 4 == 0   ? 4.0f
+                    : trial % 4 == 1 ? 1.0f + static_cast<float>(unit(rng)) * 3.0f
+                    : trial % 4 == 2 ? 2.0f
+                                     : 1.0f;
     const int scale = static_cast<int>(rng() % 280) - 150;
     std::vector<float> G(T), H(T);
     float gmax = 0.0f;
     bool finite = true;
     for (std::uint32_t i = 0; i < T; ++i) {
-      float g = static_cast<float>(std::ldexp((unit(rng) + 0.5) * (rng() & 1 ? 1 : -1), scale + static_cast<int>(rng() % 3)));
+      float g =
+          static_cast<float>(std::ldexp((unit(rng) + 0.5) * (rng() & 1 ? 1 : -1), scale + static_cast<int>(rng() % 3)));
       float r = 0.0f;
       switch (rng() % 5) {
         case 4:  // tiny G of full precision, never selected
           g = static_cast<float>(std::ldexp(unit(rng), scale - 40));
           r = static_cast<float>(std::ldexp(unit(rng), scale - 40));
           break;
-        case 0: r = -g; break;
-        case 1: r = std::nextafter(-g, rng() & 1 ? 0.0f : -g * 2.0f); break;
-        case 2: r = -g + static_cast<float>(std::ldexp(unit(rng), scale - static_cast<int>(rng() % 30))); break;
-        default: r = static_cast<float>(std::ldexp(unit(rng) * (rng() & 1 ? 1 : -1), scale - static_cast<int>(rng() % 40)));
+        case 0:
+          r = -g;
+          break;
+        case 1:
+          r = std::nextafter(-g, rng() & 1 ? 0.0f : -g * 2.0f);
+          break;
+        case 2:
+          r = -g + static_cast<float>(std::ldexp(unit(rng), scale - static_cast<int>(rng() % 30)));
+          break;
+        default:
+          r = static_cast<float>(std::ldexp(unit(rng) * (rng() & 1 ? 1 : -1), scale - static_cast<int>(rng() % 40)));
       }
       volatile float kg = k * g;  // two roundings, as specified
       G[i] = r + g;
@@ -124,7 +134,8 @@ TEST_CASE("a bin's selected |G| add up to the same binary64 sum in any order (wi
     INFO("trial " << trial << " T=" << T << " k=" << k << " scale=" << scale);
     REQUIRE(all_equal(sums_in_several_orders(selected)));
     const auto [smallest, largest] = std::minmax_element(selected.begin(), selected.end());
-    const int spread = static_cast<int>(bits_of(*largest) >> 23) - std::max(1, static_cast<int>(bits_of(*smallest) >> 23));
+    const int spread =
+        static_cast<int>(bits_of(*largest) >> 23) - std::max(1, static_cast<int>(bits_of(*smallest) >> 23));
     widest = std::max(widest, spread);
     beyond_old_bound += spread + static_cast<int>(std::bit_width(T - 1)) > 29;
     rounding_without_selection += !all_equal(sums_in_several_orders(nonzero));

@@ -69,7 +69,8 @@ TEST_CASE("the reference loop and at least one SIMD kernel are available") {
 
 TEST_CASE("every kernel matches the reference loop bit for bit") {
   for (std::uint32_t T : {1u, 3u, 7u, 8u, 16u, 17u, 50u, 64u, 65u, 500u, 4096u, 16384u}) {
-    for (std::size_t n : {std::size_t{1}, std::size_t{T}, std::size_t{T} - 1 + 1, 2 * std::size_t{T} + 5, std::size_t{40009}}) {
+    for (std::size_t n :
+         {std::size_t{1}, std::size_t{T}, std::size_t{T} - 1 + 1, 2 * std::size_t{T} + 5, std::size_t{40009}}) {
       const auto g = test_support::adversarial(n, T * 7 + static_cast<std::uint32_t>(n), 1e-3f);
       auto r = test_support::adversarial(n, T * 11 + static_cast<std::uint32_t>(n), 5e-4f);
       for (std::size_t i = 0; i < n; i += 17) r[i] = -g[i];  // G == 0 exactly
@@ -77,7 +78,8 @@ TEST_CASE("every kernel matches the reference loop bit for bit") {
         const Outcome expected = run_kernel("reference", g, r, T, k, 1, false);
         const Outcome expected_fresh = run_kernel("reference", g, r, T, k, 1, true);
         for (const auto& kernel : available_kernels()) {
-          const std::string what = kernel + " T=" + std::to_string(T) + " n=" + std::to_string(n) + " k=" + std::to_string(k);
+          const std::string what =
+              kernel + " T=" + std::to_string(T) + " n=" + std::to_string(n) + " k=" + std::to_string(k);
           require_same(run_kernel(kernel, g, r, T, k, 1, false), expected, what);
           require_same(run_kernel(kernel, g, r, T, k, 1, true), expected_fresh, what + " fresh");
         }
@@ -158,8 +160,8 @@ TEST_CASE("every kernel stops at the same first non-finite element with the same
     std::size_t at;
     float g, r;
   };
-  for (const Poison& p : {Poison{4999, nan, 0.0f}, Poison{17, inf, 0.0f}, Poison{51, 1.0f, -inf},
-                          Poison{777, big, big}, Poison{2500, big * 0.75f, 0.0f}, Poison{5002, 1.0f, nan}}) {
+  for (const Poison& p : {Poison{4999, nan, 0.0f}, Poison{17, inf, 0.0f}, Poison{51, 1.0f, -inf}, Poison{777, big, big},
+                          Poison{2500, big * 0.75f, 0.0f}, Poison{5002, 1.0f, nan}}) {
     auto g = g0;
     auto r = r0;
     g[p.at] = p.g;

@@ -3,8 +3,8 @@
 // stream is decoded, and both the decoded values and the residues must equal the reference
 // computation bit for bit. Every encoder kernel this CPU runs is also stepped over the same
 // gradients and must give the reference loop's frames and residues.
-#include <cstdio>
 #include <bit>
+#include <cstdio>
 #include <filesystem>
 #include <map>
 
@@ -155,7 +155,9 @@ TEST_CASE("every kernel steps a kept residue as the reference loop does: shipped
   check_kernels_on_run(ADACOMP_SAMPLE_DUMP);
 }
 
-TEST_CASE("every kernel steps a kept residue as the reference loop does: shared real dumps (skipped when ../shared is absent)") {
+TEST_CASE(
+    "every kernel steps a kept residue as the reference loop does: shared real dumps (skipped when ../shared is "
+    "absent)") {
   for (const fs::path& run : shared_runs()) check_kernels_on_run(run);
 }
 

@@ -36,8 +36,8 @@ double l2(const std::vector<float>& x) {
 // Steps of a kept Residue with `kernel` against the reference loop correcting a
 // plain residue in place; with `read_between`, the residue is read (corrected) after step 1.
 void check_steps(const std::string& kernel, std::size_t n, std::uint32_t T, unsigned threads, bool read_between) {
-  const std::string what = kernel + " n=" + std::to_string(n) + " T=" + std::to_string(T) + " threads=" +
-                           std::to_string(threads) + (read_between ? " read between" : "");
+  const std::string what = kernel + " n=" + std::to_string(n) + " T=" + std::to_string(T) +
+                           " threads=" + std::to_string(threads) + (read_between ? " read between" : "");
   INFO(what);
   std::vector<float> expected_residue = test_support::adversarial(n, 3 + T, 5e-4f);
   Residue residue(flat_tensor(expected_residue));

@@ -33,7 +33,8 @@ void wait_for(Condition condition) {
 inline void require_same_bits(std::span<const float> got, std::span<const float> expected) {
   REQUIRE(got.size() == expected.size());
   const auto same = [](float a, float b) { return std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b); };
-  const auto first_difference = static_cast<std::size_t>(std::mismatch(got.begin(), got.end(), expected.begin(), same).first - got.begin());
+  const auto first_difference =
+      static_cast<std::size_t>(std::mismatch(got.begin(), got.end(), expected.begin(), same).first - got.begin());
   INFO("first element whose bits differ: " << first_difference);
   REQUIRE(first_difference == got.size());
 }

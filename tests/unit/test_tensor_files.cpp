@@ -54,8 +54,8 @@ TEST_CASE(".npy: keys in any order / versions 1 to 3 / Fortran order and big-end
   }
   const Tensor be = parse_npy(npy("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", big), "be", "be", {});
   CHECK(be.values(1) == -2.0f);
-  const Tensor scalar = parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", floats_bytes({7})),
-                                  "s", "s", {});
+  const Tensor scalar =
+      parse_npy(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", floats_bytes({7})), "s", "s", {});
   CHECK(scalar.values.dimension() == 0);
   CHECK(scalar.size() == 1);
 }
@@ -144,8 +144,12 @@ TEST_CASE("safetensors: forged headers are rejected") {
     return "";
   };
   CHECK(error(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 8)).empty());
-  CHECK(error(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", 8))
-            .find("holes and overlaps") != std::string::npos);
+  CHECK(
+      error(
+          make(
+              R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
+              8))
+          .find("holes and overlaps") != std::string::npos);
   CHECK(error(make(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", 12)).find("file holds 12") !=
         std::string::npos);
   CHECK(error(make(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8)).find("do not span 12") !=

@@ -61,8 +61,9 @@ std::string check_same(const std::vector<std::byte>& bytes, const TensorReadOpti
     CHECK(streamed.tensors[i].dtype == parsed.tensors[i].dtype);
     CHECK(streamed.tensors[i].shape() == parsed.tensors[i].shape());
     const auto a = streamed.tensors[i].flat(), b = parsed.tensors[i].flat();  // bits: -0 and NaN count
-    CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                     [](float x, float y) { return std::bit_cast<std::uint32_t>(x) == std::bit_cast<std::uint32_t>(y); }));
+    CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end(), [](float x, float y) {
+      return std::bit_cast<std::uint32_t>(x) == std::bit_cast<std::uint32_t>(y);
+    }));
   }
   return streamed.error;
 }
@@ -84,12 +85,17 @@ TEST_CASE("read_tensor_file streams .npy files exactly as parse_tensor_file read
   CHECK(check_same(npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", data)).empty());
   CHECK(check_same(npy("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", with_byte_swapped_floats({1, -2})))
             .empty());
-  CHECK(check_same(npy("{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }", std::string("\x00\x3c\x00\xc0\x01\x00", 6))).empty());
-  CHECK(check_same(npy("{'descr': '>f2', 'fortran_order': False, 'shape': (1,), }", std::string("\x3c\x00", 2))).empty());
+  CHECK(check_same(npy("{'descr': '<f2', 'fortran_order': False, 'shape': (3,), }",
+                       std::string("\x00\x3c\x00\xc0\x01\x00", 6)))
+            .empty());
+  CHECK(
+      check_same(npy("{'descr': '>f2', 'fortran_order': False, 'shape': (1,), }", std::string("\x3c\x00", 2))).empty());
   TensorReadOptions bf16;
   bf16.dtype = DType::bf16;
   bf16.single_name = "w";
-  CHECK(check_same(npy("{'descr': '|V2', 'fortran_order': False, 'shape': (2,), }", std::string("\x80\x3f\x00\xc0", 4)), bf16).empty());
+  CHECK(check_same(npy("{'descr': '|V2', 'fortran_order': False, 'shape': (2,), }", std::string("\x80\x3f\x00\xc0", 4)),
+                   bf16)
+            .empty());
   CHECK(check_same(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (), }", floats_bytes({7}))).empty());
   CHECK(check_same(npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 5), }", "")).empty());
 }
@@ -120,7 +126,8 @@ TEST_CASE("read_tensor_file refuses bad .npy files with the in-memory parser's m
   bad_version[6] = std::byte{4};
   CHECK(check_same(bad_version).find("version 4.0") != std::string::npos);
   CHECK(check_same(bytes_of("\x93NUMP")).find("not a .npy") != std::string::npos);
-  CHECK(check_same(bytes_of(std::string("\x93NUMPY\x02\x00\x10\x00\x00", 11))).find("truncated .npy header") != std::string::npos);
+  CHECK(check_same(bytes_of(std::string("\x93NUMPY\x02\x00\x10\x00\x00", 11))).find("truncated .npy header") !=
+        std::string::npos);
   CHECK(check_same(bytes_of("hello")).find("not a .npy, .npz or .safetensors") != std::string::npos);
   CHECK(check_same({}).find("not a .npy, .npz or .safetensors") != std::string::npos);
 }

@@ -85,8 +85,10 @@ TEST_CASE("the zstd stage is flagged only where it shrinks the payload / and dec
   MemoryInput input(packed, "packed");
   wire::StreamReader reader(input);
   while (auto frame = reader.next()) {
-    if (frame->info.zstd) CHECK(frame->info.payload_stored_bytes < frame->info.payload_raw_bytes);
-    else CHECK(frame->info.payload_stored_bytes == frame->info.payload_raw_bytes);
+    if (frame->info.zstd)
+      CHECK(frame->info.payload_stored_bytes < frame->info.payload_raw_bytes);
+    else
+      CHECK(frame->info.payload_stored_bytes == frame->info.payload_raw_bytes);
   }
 }
 

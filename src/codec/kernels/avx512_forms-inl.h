@@ -38,8 +38,9 @@ HWY_INLINE void add_selected(__m256 abs_G, __mmask8 selected, __m512d& low, __m5
 }
 HWY_INLINE void add_selected(__m512 abs_G, __mmask16 selected, __m512d& low, __m512d& high) {
   low = _mm512_add_pd(low, _mm512_maskz_cvtps_pd(static_cast<__mmask8>(selected), _mm512_castps512_ps256(abs_G)));
-  high = _mm512_add_pd(high, _mm512_maskz_cvtps_pd(static_cast<__mmask8>(selected >> 8),
-                                                   _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_G), 1))));
+  high =
+      _mm512_add_pd(high, _mm512_maskz_cvtps_pd(static_cast<__mmask8>(selected >> 8),
+                                                _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(abs_G), 1))));
 }
 
 // The low 16 bits of each lane, stored.

@@ -169,9 +169,8 @@ class BinRun {
   BinRun(D d, const SelectArgs& a)
       : a_(a), k_(hn::Set(d, a.scale_factor)),
         first_entry_base_(hn::Add(hn::ShiftLeft<2>(hn::Iota(du_, 0)), hn::Set(du_, 1u))),
-        pending_scale_(hn::Set(du_, std::bit_cast<std::uint32_t>(a.pending_scale))),
-        gradient_(a.gradient), residue_(a.residue), pending_(a.pending), last_element_(a.element_count - 1),
-        bin_size_(a.bin_size),
+        pending_scale_(hn::Set(du_, std::bit_cast<std::uint32_t>(a.pending_scale))), gradient_(a.gradient),
+        residue_(a.residue), pending_(a.pending), last_element_(a.element_count - 1), bin_size_(a.bin_size),
         selection_(a.selection, kResidue ? a.first_bin * a.bin_size : 0), out_(a.entries) {}
 
   // A bin of any length, or a whole bin whose tail is kTail lanes. False if it holds a
@@ -263,7 +262,9 @@ class BinRun {
     // The bin's pending bits in one load where they fit.
     const bool pending_fit = (kFull + 1) * N <= 57 || bin_size <= 57;
     const std::uint64_t pending = pending_bits(begin);
-    const auto pending_of = [&](std::size_t j) { return pending_fit ? pending >> (j * N) : pending_bits(begin + j * N); };
+    const auto pending_of = [&](std::size_t j) {
+      return pending_fit ? pending >> (j * N) : pending_bits(begin + j * N);
+    };
 #pragma GCC unroll 16
     for (std::size_t j = 0; j < kFull; ++j) {
       v[j] = load(begin + j * N, pending_of(j));
@@ -482,7 +483,7 @@ class BinRun {
   BitAppender selection_;
   // The current bin's
   hn::Vec<hn::RebindToSigned<D>> threshold_;  // the bin maximum of |G| as bits
-  VU entry_base_;                              // (offset << 2) | 1 for every lane of the next vector
+  VU entry_base_;                             // (offset << 2) | 1 for every lane of the next vector
   VD sum_low_, sum_high_;
   std::uint64_t selected_bits_ = 0;  // of the last vector
   // The call's

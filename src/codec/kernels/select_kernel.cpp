@@ -3,7 +3,7 @@
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "codec/kernels/select_kernel.cpp"  // found through the src/ include directory
 #define HWY_COMPILE_ALL_ATTAINABLE  // keep EMU128 too: the portable build, tested like the others
-#include <hwy/foreach_target.h>  // IWYU pragma: keep
+#include <hwy/foreach_target.h>     // IWYU pragma: keep
 #include <hwy/highway.h>
 
 #include "adacomp/codec.hpp"

@@ -20,11 +20,11 @@ struct SelectArgs {
   std::uint32_t bin_size = 1;
   float scale_factor = 2.0f;
   std::size_t first_bin = 0, last_bin = 0;
-  std::uint16_t* counts = nullptr;  // [bin - first_bin]
-  double* sums = nullptr;           // [bin - first_bin]: binary64 sum of |G| over the selected (exact, so
-                                    // in any order: wire_format.md §7)
-  std::uint16_t* entries = nullptr; // room for every element of the bins + kEntrySlack
-  std::uint32_t* scratch = nullptr; // room for scratch_words(bin_size): the reference loop's |G|
+  std::uint16_t* counts = nullptr;   // [bin - first_bin]
+  double* sums = nullptr;            // [bin - first_bin]: binary64 sum of |G| over the selected (exact, so
+                                     // in any order: wire_format.md §7)
+  std::uint16_t* entries = nullptr;  // room for every element of the bins + kEntrySlack
+  std::uint32_t* scratch = nullptr;  // room for scratch_words(bin_size): the reference loop's |G|
   // Bit arrays of the whole tensor, bit j of word w standing for element 64 w + j, each of
   // selection_words(element_count) words. With a residue:
   // - selection (required): the kernel sets the bits of the processed bins where selected, for

@@ -32,6 +32,7 @@ int main() {
   std::size_t nonzero = 0;
   for (float v : decoded.back().flat()) nonzero += v != 0.0f;
   std::printf("adacomp %s: %zu frames, %zu bytes, %zu nonzero decoded values, %zu npz bytes, kernel %s\n",
-              adacomp::kToolVersion, decoded.size(), bytes.size(), nonzero, npz.size(), adacomp::active_kernel().c_str());
+              adacomp::kToolVersion, decoded.size(), bytes.size(), nonzero, npz.size(),
+              adacomp::active_kernel().c_str());
   return decoded.size() == 2 && nonzero > 0 && npz.size() > 22 ? 0 : 1;
 }
