@@ -55,11 +55,7 @@ class HeaderParser {
       } else {
         fail("unexpected or repeated header key '" + key + "'");
       }
-      skip_space();
-      if (peek() == ',')
-        ++pos_;
-      else if (peek() != '}')
-        fail("expected ',' or '}' in the header dict");
+      skip_separator('}', "in the header dict");
     }
     ++pos_;
     while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\0')) ++pos_;
@@ -75,6 +71,15 @@ class HeaderParser {
   void skip_space() {
     while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t')) ++pos_;
   }
+  // After an item of a dict or tuple: a comma, or the closing character (left for the caller).
+  void skip_separator(char close, const char* where) {
+    skip_space();
+    if (peek() == ',')
+      ++pos_;
+    else if (peek() != close)
+      fail(std::string("expected ',' or '") + close + "' " + where);
+  }
+
   void expect(char c) {
     skip_space();
     if (peek() != c) fail(std::string("expected '") + c + "'");
@@ -110,11 +115,7 @@ class HeaderParser {
       pos_ = static_cast<std::size_t>(end - text_.data());
       shape.push_back(value);
       if (shape.size() > kMaxRank) fail("rank above the limit of 8");
-      skip_space();
-      if (peek() == ',')
-        ++pos_;
-      else if (peek() != ')')
-        fail("expected ',' or ')' in shape");
+      skip_separator(')', "in shape");
     }
     ++pos_;
     return shape;
