@@ -49,15 +49,15 @@ int report_error(const std::exception& error) {
   } else if (const auto* e = dynamic_cast<const std::filesystem::filesystem_error*>(&error)) {
     code = kExitIo;
     message = (e->path1().empty() ? std::string("file system") : e->path1().string()) + ": " + e->code().message();
+  } else if (dynamic_cast<const std::ios_base::failure*>(&error)) {
+    code = kExitIo;
+    message = std::string("I/O error: ") + error.what();
   } else if (const auto* e = dynamic_cast<const std::system_error*>(&error)) {
     code = kExitIo;  // the system refused a resource: a thread, a file descriptor
     message = std::string("system error: ") + e->what();
   } else if (dynamic_cast<const std::bad_alloc*>(&error)) {
     code = kExitIo;
     message = "out of memory";
-  } else if (dynamic_cast<const std::ios_base::failure*>(&error)) {
-    code = kExitIo;
-    message = std::string("I/O error: ") + error.what();
   } else if (dynamic_cast<const nlohmann::json::exception*>(&error)) {
     code = kExitInvalidInput;
     message = std::string("invalid JSON content: ") + error.what();

@@ -3,11 +3,11 @@
 // truncation. Each replaces two or three instructions of the portable form in the encoder's
 // per-vector work, where the instruction count is the limit (README, "Performance").
 // Included once per target, after <hwy/highway.h>; the guard toggles with HWY_TARGET_TOGGLE.
-#if defined(ADACOMP_LIB_AVX512_FORMS_INL_H_) == defined(HWY_TARGET_TOGGLE)
-#ifdef ADACOMP_LIB_AVX512_FORMS_INL_H_
-#undef ADACOMP_LIB_AVX512_FORMS_INL_H_
+#if defined(ADACOMP_CODEC_AVX512_FORMS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ADACOMP_CODEC_AVX512_FORMS_INL_H_
+#undef ADACOMP_CODEC_AVX512_FORMS_INL_H_
 #else
-#define ADACOMP_LIB_AVX512_FORMS_INL_H_
+#define ADACOMP_CODEC_AVX512_FORMS_INL_H_
 #endif
 
 #include <cstdint>
@@ -56,4 +56,4 @@ HWY_INLINE void store_low_halves(__m512i v, std::uint16_t* to) {
 }  // namespace adacomp::detail::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
-#endif  // ADACOMP_LIB_AVX512_FORMS_INL_H_
+#endif  // ADACOMP_CODEC_AVX512_FORMS_INL_H_

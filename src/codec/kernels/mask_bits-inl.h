@@ -1,11 +1,11 @@
-// Masks as bits of an integer and back, for the Highway kernels (select_kernel.cpp,
+// Masks as bits of an integer and back, for the Highway kernels (select_bins-inl.h,
 // correct_kernel.cpp). Included once per target, after <hwy/highway.h>, like Highway's own -inl
 // headers: the guard toggles with HWY_TARGET_TOGGLE.
-#if defined(ADACOMP_LIB_MASK_BITS_INL_H_) == defined(HWY_TARGET_TOGGLE)
-#ifdef ADACOMP_LIB_MASK_BITS_INL_H_
-#undef ADACOMP_LIB_MASK_BITS_INL_H_
+#if defined(ADACOMP_CODEC_MASK_BITS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef ADACOMP_CODEC_MASK_BITS_INL_H_
+#undef ADACOMP_CODEC_MASK_BITS_INL_H_
 #else
-#define ADACOMP_LIB_MASK_BITS_INL_H_
+#define ADACOMP_CODEC_MASK_BITS_INL_H_
 #endif
 
 #include <cstdint>
@@ -50,4 +50,4 @@ HWY_INLINE hn::Mask<D> mask_from_bits(D d, std::uint64_t bits) {
 }  // namespace adacomp::detail::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
-#endif  // ADACOMP_LIB_MASK_BITS_INL_H_
+#endif  // ADACOMP_CODEC_MASK_BITS_INL_H_
