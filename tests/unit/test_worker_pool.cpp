@@ -1,4 +1,4 @@
-// The pool of threads that runs the codec's parallel parts (src/lib/worker_pool.hpp): every part
+// The pool of threads that runs the codec's parallel parts (src/common/worker_pool.hpp): every part
 // once, on threads kept from call to call, for several callers at once, from inside a part, after
 // a fork, and with a part that throws.
 #include <sys/wait.h>
