@@ -1,5 +1,4 @@
 #include <cerrno>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -17,6 +16,7 @@
 #include "output_directory.hpp"
 #include "output_file.hpp"
 #include "path_policy.hpp"
+#include "progress_bar.hpp"
 
 namespace adacomp::cli {
 
@@ -127,28 +127,6 @@ void print_summary(const ReplayResult& result) {
       total.wall * 1e3, codec_share * 100);
 }
 
-class ProgressBar {
- public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
-  void update(std::size_t done, std::size_t total) {
-    if (!enabled_) return;
-    const auto now = std::chrono::steady_clock::now();
-    if (done != total && now - last_ < std::chrono::milliseconds(160)) return;  // ~6 refreshes a second
-    last_ = now;
-    const double elapsed = std::chrono::duration<double>(now - start_).count();
-    const int width = 30;
-    const int filled = static_cast<int>(width * done / std::max<std::size_t>(1, total));
-    std::fprintf(stderr, "\rreplay [%.*s%*s] step %zu/%zu  %.1f steps/s", filled,
-                 "==============================", width - filled, "", done, total, elapsed > 0 ? done / elapsed : 0.0);
-    if (done == total) std::fprintf(stderr, "\n");
-    std::fflush(stderr);
-  }
-
- private:
-  bool enabled_;
-  std::chrono::steady_clock::time_point start_, last_{};
-};
-
 int run_replay(ReplayCliOptions& cli) {
   ReplayOptions options;
   options.dump = cli.dump;
@@ -188,7 +166,7 @@ int run_replay(ReplayCliOptions& cli) {
 
   const bool show_progress =
       !cli.no_progress && cli.verbosity.level() >= 1 && (cli.progress || is_terminal(STDERR_FILENO));
-  ProgressBar bar(show_progress);
+  ProgressBar bar("replay", show_progress);
   options.progress = [&bar](std::size_t done, std::size_t total) { bar.update(done, total); };
 
   const ReplayResult result = replay(options);
