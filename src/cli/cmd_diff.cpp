@@ -68,7 +68,6 @@ void print_tensor(const TensorDiff& d, bool counted_same) {
 }
 
 int run_diff(DiffOptions& options) {
-  if (options.tolerance && !(*options.tolerance >= 0.0)) fail_usage("--tolerance must be a non-negative number");
   if (options.a == "-" && options.b == "-") fail_usage("only one of A and B can be stdin");
   if (options.a == "-" || options.b == "-") refuse_terminal_input("-");
   const DiffInput a = load_diff_input(options.a, stem_of(options.a));
