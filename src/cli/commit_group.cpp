@@ -7,13 +7,15 @@
 namespace adacomp::cli {
 
 void commit_together(std::initializer_list<GroupOutput*> outputs) {
+  std::vector<GroupOutput*> pending;
+  for (GroupOutput* output : outputs)
+    if (output) pending.push_back(output);
   std::vector<GroupOutput*> done;
   {
     SignalHold hold;
     try {
-      for (GroupOutput* output : outputs) {
-        if (!output) continue;
-        output->commit_keeping_previous();
+      for (GroupOutput* output : pending) {
+        output->move_into_place(output != pending.back());
         done.push_back(output);
       }
     } catch (...) {

@@ -11,9 +11,11 @@ namespace adacomp::cli {
 class GroupOutput {
  public:
   virtual ~GroupOutput() = default;
-  // Moves the output into place, keeping what it replaced until finish_commit() or roll_back().
-  virtual void commit_keeping_previous() = 0;
-  // Puts back what was there before commit_keeping_previous().
+  // Moves the output into place. With `keep_previous`, what it replaced is kept until
+  // finish_commit() or roll_back(); commit_together asks that of every output but the last,
+  // since nothing after the last can fail and undo it.
+  virtual void move_into_place(bool keep_previous) = 0;
+  // Puts back what was there before move_into_place(true).
   virtual void roll_back() noexcept = 0;
   // Drops what the output replaced.
   virtual void finish_commit() noexcept = 0;

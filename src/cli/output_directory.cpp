@@ -79,7 +79,7 @@ OutputDirectory::~OutputDirectory() {
   finish_commit();
 }
 
-void OutputDirectory::commit_keeping_previous() {
+void OutputDirectory::move_into_place(bool /*keep_previous*/) {
   if (temp_.empty()) return;
   // Checked again: the target may have changed while the replay ran.
   const bool replacing = check_replaceable();
@@ -119,8 +119,7 @@ void OutputDirectory::roll_back() noexcept {
     return;
   }
   if (!moved_previous_.empty()) {
-    const std::string rejected = temp_;
-    if (::rename(path_.c_str(), rejected.c_str()) == 0 && ::rename(moved_previous_.c_str(), path_.c_str()) == 0) {
+    if (::rename(path_.c_str(), temp_.c_str()) == 0 && ::rename(moved_previous_.c_str(), path_.c_str()) == 0) {
       moved_previous_.clear();
       try {
         pending_ = PendingRemoval(temp_, PendingKind::directory);

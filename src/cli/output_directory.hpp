@@ -26,7 +26,9 @@ class OutputDirectory : public GroupOutput {
   // Where the files go until commit.
   const std::string& temp() const { return temp_; }
 
-  void commit_keeping_previous() override;
+  // The previous directory is always kept until finish_commit(): its removal, however large, then
+  // runs after the signals are no longer held.
+  void move_into_place(bool keep_previous) override;
   void roll_back() noexcept override;
   void finish_commit() noexcept override;
 

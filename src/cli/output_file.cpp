@@ -72,7 +72,7 @@ OutputFile::~OutputFile() {
   finish_commit();
 }
 
-void OutputFile::write_now(std::span<const std::byte> bytes) {
+void OutputFile::write(std::span<const std::byte> bytes) {
   const std::string name = is_stdout() ? "<stdout>" : path_;
   std::size_t done = 0;
   while (done < bytes.size()) {
@@ -85,14 +85,12 @@ void OutputFile::write_now(std::span<const std::byte> bytes) {
   }
 }
 
-void OutputFile::write(std::span<const std::byte> bytes) { write_now(bytes); }
-
 void OutputFile::write_at_commit(std::span<const std::byte> bytes) {
   tail_.insert(tail_.end(), bytes.begin(), bytes.end());
 }
 
 void OutputFile::write_tail_and_close() {
-  write_now(tail_);
+  write(tail_);
   tail_.clear();
   if (direct_) return;
   if (::fsync(fd_) != 0) fail_io(path_ + ": write error: " + std::strerror(errno));
@@ -101,12 +99,7 @@ void OutputFile::write_tail_and_close() {
   if (close_result != 0) fail_io(path_ + ": write error: " + std::strerror(errno));
 }
 
-void OutputFile::commit() {
-  commit_keeping_previous();
-  finish_commit();
-}
-
-void OutputFile::commit_keeping_previous() {
+void OutputFile::move_into_place(bool keep_previous) {
   write_tail_and_close();
   if (direct_) {
     committed_ = true;
@@ -114,7 +107,7 @@ void OutputFile::commit_keeping_previous() {
   }
   struct stat st;
   replaced_ = ::lstat(path_.c_str(), &st) == 0;
-  if (replaced_) {
+  if (replaced_ && keep_previous) {
     // A second name for the file being replaced, so that roll_back() can put it back.
     for (int attempt = 0; attempt < 100 && previous_path_.empty(); ++attempt) {
       std::string name = directory_of(path_) + "/." + base_of(path_) + ".adacomp-previous-" +

@@ -27,16 +27,15 @@ class OutputFile : public GroupOutput {
   // stdout is not complete (and no decoder accepts it) until the outputs committed with it are.
   void write_at_commit(std::span<const std::byte> bytes);
   // Flushes and moves the temporary file into place. Throws Error(io) on failure.
-  void commit();
+  void commit() { move_into_place(false); }
   const std::string& path() const { return path_; }
   bool is_stdout() const { return path_ == "-"; }
 
-  void commit_keeping_previous() override;
+  void move_into_place(bool keep_previous) override;
   void roll_back() noexcept override;
   void finish_commit() noexcept override;
 
  private:
-  void write_now(std::span<const std::byte> bytes);
   void write_tail_and_close();
 
   std::string path_;
