@@ -1,20 +1,17 @@
 #include "replay/exchange.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
 #include "common/parallel_parts.hpp"
 #include "replay/dump.hpp"
+#include "replay/timing.hpp"
 
 namespace adacomp::replay_detail {
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 void write_stream_file(const fs::path& path, const std::vector<std::byte>& bytes) {
   std::error_code ec;

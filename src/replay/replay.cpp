@@ -1,23 +1,16 @@
 #include "adacomp/replay.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 
 #include "adacomp/error.hpp"
 #include "replay/dump.hpp"
 #include "replay/exchange.hpp"
 #include "replay/summary.hpp"
+#include "replay/timing.hpp"
 #include "replay/training.hpp"
 
 namespace adacomp {
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-}  // namespace
 
 // The steps of the dump in order: the learners' exchange, their average and the SGD update of
 // both runs, then the summaries (replay/: dump, exchange, training, summary).
