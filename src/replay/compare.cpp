@@ -123,17 +123,15 @@ TensorDiff diff_tensors(const DiffTensor& ta, const DiffTensor& tb) {
 
 DiffResult diff_inputs(const DiffInput& a, const DiffInput& b) {
   DiffResult result;
-  std::map<std::string, const DiffTensor*> in_b;
-  for (const auto& t : b.tensors) in_b.emplace(t.tensor.name, &t);
-  std::map<std::string, bool> matched;
-  const bool pair_single = (a.unnamed || b.unnamed) && a.tensors.size() == 1 && b.tensors.size() == 1;
-  if (pair_single) {
-    const std::string& name = a.unnamed && !b.unnamed ? b.tensors[0].tensor.name : a.tensors[0].tensor.name;
+  if ((a.unnamed || b.unnamed) && a.tensors.size() == 1 && b.tensors.size() == 1) {
     TensorDiff d = diff_tensors(a.tensors[0], b.tensors[0]);
-    d.name = name;
+    d.name = a.unnamed && !b.unnamed ? b.tensors[0].tensor.name : a.tensors[0].tensor.name;
     result.tensors.push_back(std::move(d));
     return result;
   }
+  std::map<std::string, const DiffTensor*> in_b;
+  for (const auto& t : b.tensors) in_b.emplace(t.tensor.name, &t);
+  std::map<std::string, bool> matched;
   for (const auto& ta : a.tensors) {
     const auto it = in_b.find(ta.tensor.name);
     if (it == in_b.end()) {
