@@ -81,4 +81,11 @@ void append_le(std::vector<std::byte>& out, T value) {
   out.insert(out.end(), p, p + sizeof(T));
 }
 
+// Unsigned LEB128 (wire format 2): 7 bits per byte, least significant group first, minimal.
+void append_varint(std::vector<std::byte>& out, std::uint64_t value);
+// The varint at data[pos], advancing pos. Throws Error(invalid_input) "<context>: truncated,
+// non-minimal or over-long varint in <what>".
+std::uint64_t read_varint(std::span<const std::byte> data, std::size_t& pos, const std::string& context,
+                          const char* what);
+
 }  // namespace adacomp

@@ -111,3 +111,32 @@ std::vector<std::byte> read_all(const std::string& path) {
 }
 
 }  // namespace adacomp
+
+namespace adacomp {
+
+void append_varint(std::vector<std::byte>& out, std::uint64_t value) {
+  while (value >= 0x80) {
+    out.push_back(static_cast<std::byte>(value | 0x80));
+    value >>= 7;
+  }
+  out.push_back(static_cast<std::byte>(value));
+}
+
+std::uint64_t read_varint(std::span<const std::byte> data, std::size_t& pos, const std::string& context,
+                          const char* what) {
+  std::uint64_t value = 0;
+  for (unsigned i = 0; i < 10; ++i) {
+    if (pos + i >= data.size()) fail_input(context + ": truncated varint in " + what);
+    const auto byte = static_cast<std::uint8_t>(data[pos + i]);
+    if (i == 9 && byte > 1) break;
+    value |= static_cast<std::uint64_t>(byte & 0x7f) << (7 * i);
+    if (!(byte & 0x80)) {
+      if (byte == 0 && i > 0) fail_input(context + ": non-minimal varint in " + what);
+      pos += i + 1;
+      return value;
+    }
+  }
+  fail_input(context + ": varint in " + std::string(what) + " exceeds 64 bits");
+}
+
+}  // namespace adacomp

@@ -1,0 +1,261 @@
+#include "adacomp/coded_entries.hpp"
+
+#include <array>
+#include <cmath>
+
+#include "adacomp/byte_io.hpp"
+#include "codec/codec_detail.hpp"
+#include "common/parallel_parts.hpp"
+#include "entries/bit_stream.hpp"
+#include "entries/coded_entries_detail.hpp"
+#include "entries/frequency_table.hpp"
+#include "entries/gap_symbols.hpp"
+#include "entries/rans.hpp"
+
+namespace adacomp {
+
+using namespace entries;
+
+std::uint64_t sign_row_length(const std::vector<std::uint64_t>& shape, std::uint64_t element_count) noexcept {
+  if (shape.size() >= 2 && shape[0] > 0) return element_count / shape[0];
+  return element_count > 0 ? element_count : 1;
+}
+
+double entry_bound_bits(std::uint64_t elements, std::uint64_t entries) noexcept {
+  if (entries == 0 || entries > elements) return 0.0;
+  const double n = static_cast<double>(elements), k = static_cast<double>(entries);
+  return (std::lgamma(n + 1) - std::lgamma(k + 1) - std::lgamma(n - k + 1)) / std::log(2.0) + k;
+}
+
+namespace {
+
+// The entries of one frame as the coder sees them: positions, gap symbols, sign flags with
+// their context, and the symbol and flag counts of the tables.
+struct EntryStream {
+  std::vector<std::uint32_t> positions;  // < 2^32: the element limit of a tensor (tensor.hpp)
+  std::vector<std::uint8_t> symbols;
+  std::vector<std::uint8_t> flags;  // bit 0: sign differs from the previous entry's; bit 1: a new row
+  std::array<std::uint64_t, kGapAlphabet> symbol_counts{};
+  std::array<std::uint64_t, 2> flag_zeros{}, flag_totals{};  // [same row, new row]
+};
+
+bool is_negative(std::uint16_t entry) { return (entry & 3u) == kCodeNegative; }
+
+// Positions of the entries of bins [first_bin, last_bin), the first of them entry `first`.
+void fill_positions(const SparseTernary& sparse, std::size_t first_bin, std::size_t last_bin, std::size_t first,
+                    std::uint32_t* positions) {
+  for (std::size_t b = first_bin, e = first; b < last_bin; ++b) {
+    const auto base = static_cast<std::uint32_t>(b * sparse.bin_size);
+    for (std::uint16_t j = 0; j < sparse.bin_counts[b]; ++j, ++e) positions[e] = base + (sparse.entries[e] >> 2);
+  }
+}
+
+// Symbols and flags of entries [first, last), with their counts added to `counts`.
+void fill_symbols(const SparseTernary& sparse, const std::uint32_t* positions, std::uint64_t row_length,
+                  std::size_t first, std::size_t last, EntryStream& stream, EntryStream& counts) {
+  std::uint64_t previous = first == 0 ? ~std::uint64_t{0} : positions[first - 1];
+  bool previous_negative = first == 0 ? false : is_negative(sparse.entries[first - 1]);
+  std::uint64_t row_end = first == 0 ? 0 : (previous / row_length + 1) * row_length;
+  // scalar counters stay in registers; a counter array indexed per entry would chain every
+  // increment through memory
+  std::uint64_t same_total = 0, same_zeros = 0, new_total = 0, new_zeros = 0;
+  for (std::size_t e = first; e < last; ++e) {
+    const std::uint64_t position = positions[e];
+    const bool negative = is_negative(sparse.entries[e]);
+    const std::uint8_t symbol = gap_symbol(position - previous).symbol;
+    const bool new_row = e == 0 || position >= row_end;
+    if (new_row) row_end = (position / row_length + 1) * row_length;
+    const bool flip = negative != previous_negative;
+    stream.symbols[e] = symbol;
+    stream.flags[e] = static_cast<std::uint8_t>(flip | new_row << 1);
+    ++counts.symbol_counts[symbol];
+    new_total += new_row;
+    new_zeros += new_row & !flip;
+    same_total += !new_row;
+    same_zeros += !new_row & !flip;
+    previous = position;
+    previous_negative = negative;
+  }
+  counts.flag_totals = {same_total, new_total};
+  counts.flag_zeros = {same_zeros, new_zeros};
+}
+
+EntryStream entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigned threads) {
+  EntryStream stream;
+  const std::size_t count = sparse.entries.size();
+  stream.positions.resize(count);
+  stream.symbols.resize(count);
+  stream.flags.resize(count);
+  const std::size_t bins = sparse.bin_counts.size();
+  const std::size_t parts = detail::thread_parts(sparse.element_count, threads);
+  std::vector<std::size_t> firsts(parts + 1, count);
+  for (std::size_t p = 0; p < parts; ++p) firsts[p] = detail::first_entry_of(sparse, bins * p / parts);
+  detail::run_parts(parts, [&](std::size_t p) {
+    fill_positions(sparse, bins * p / parts, bins * (p + 1) / parts, firsts[p], stream.positions.data());
+  });
+  std::vector<EntryStream> counts(parts);
+  detail::run_parts(parts, [&](std::size_t p) {
+    fill_symbols(sparse, stream.positions.data(), row_length, firsts[p], firsts[p + 1], stream, counts[p]);
+  });
+  for (const EntryStream& part : counts) {
+    for (std::size_t s = 0; s < kGapAlphabet; ++s) stream.symbol_counts[s] += part.symbol_counts[s];
+    for (unsigned c = 0; c < 2; ++c) {
+      stream.flag_totals[c] += part.flag_totals[c];
+      stream.flag_zeros[c] += part.flag_zeros[c];
+    }
+  }
+  return stream;
+}
+
+// One rANS lane: its entries lane, lane + W, ...; words and extra bits of its own.
+struct LaneOutput {
+  std::vector<std::uint16_t> words;  // in the decoder's order
+  std::vector<std::byte> extra_bits;
+  std::uint32_t state = kRansLow;
+};
+
+struct LaneTables {
+  std::array<EncoderSymbol, kGapAlphabet> gaps;
+  std::array<EncoderSymbol, 4> flags;  // indexed by the flags byte
+};
+
+void lane_extra_bits(const EntryStream& stream, std::size_t lane, LaneOutput& out) {
+  BitWriter extras(out.extra_bits);
+  for (std::size_t e = lane; e < stream.positions.size(); e += kEncoderInterleave) {
+    if (stream.symbols[e] < kLiteralGaps) continue;  // gaps up to 15 have no extra bits
+    const std::uint64_t previous = e == 0 ? ~std::uint64_t{0} : stream.positions[e - 1];
+    const GapSymbol symbol = gap_symbol(stream.positions[e] - previous);
+    extras.put_wide(symbol.extra, symbol.extra_bits);
+  }
+  extras.finish();
+}
+
+// Lanes first, first + Step, ... (Lanes of them) in one loop, so that their independent state
+// chains overlap in the core instead of waiting on each other's latency.
+template <std::size_t Lanes, std::size_t Step>
+void encode_lanes(const EntryStream& stream, std::size_t first, const LaneTables& tables,
+                  std::array<LaneOutput, kEncoderInterleave>& out) {
+  const std::size_t count = stream.symbols.size();
+  const std::size_t rounds = (count + kEncoderInterleave - 1) / kEncoderInterleave;
+  std::array<std::uint16_t*, Lanes> next;
+  std::array<std::uint32_t, Lanes> states;
+  for (std::size_t j = 0; j < Lanes; ++j) {
+    LaneOutput& lane = out[first + j * Step];
+    lane_extra_bits(stream, first + j * Step, lane);
+    // every symbol emits at most one word; one more in front takes rans_put's unkept store
+    lane.words.resize(2 * rounds + 1);
+    next[j] = lane.words.data() + lane.words.size();
+    states[j] = kRansLow;
+  }
+  for (std::size_t k = rounds; k-- > 0;) {
+    for (std::size_t j = 0; j < Lanes; ++j) {
+      const std::size_t e = k * kEncoderInterleave + first + j * Step;
+      if (e >= count) continue;  // the last round may leave some lanes without an entry
+      rans_put(states[j], next[j], tables.flags[stream.flags[e]]);
+      rans_put(states[j], next[j], tables.gaps[stream.symbols[e]]);
+    }
+  }
+  for (std::size_t j = 0; j < Lanes; ++j) {
+    LaneOutput& lane = out[first + j * Step];
+    lane.words.erase(lane.words.begin(), lane.words.begin() + (next[j] - lane.words.data()));
+    lane.state = states[j];
+  }
+}
+
+std::vector<std::byte> rans_section(const EntryStream& stream, unsigned threads) {
+  std::size_t size = kGapAlphabet;
+  while (stream.symbol_counts[size - 1] == 0) --size;
+  const std::vector<std::uint32_t> frequencies =
+      normalized_frequencies(std::span<const std::uint64_t>(stream.symbol_counts.data(), size));
+  LaneTables tables;
+  for (std::uint32_t s = 0, start = 0; s < size; start += frequencies[s], ++s)
+    if (frequencies[s]) tables.gaps[s] = EncoderSymbol(start, frequencies[s]);
+  const std::array<std::uint32_t, 2> flag_frequencies = {flag_frequency(stream.flag_zeros[0], stream.flag_totals[0]),
+                                                         flag_frequency(stream.flag_zeros[1], stream.flag_totals[1])};
+  // indexed by the flags byte: bit 0 the flag, bit 1 the context (new row)
+  for (unsigned context = 0; context < 2; ++context) {
+    const std::uint32_t zero = flag_frequencies[context];
+    tables.flags[2 * context] = EncoderSymbol(0, zero);
+    tables.flags[2 * context + 1] = EncoderSymbol(zero, kProbabilityScale - zero);
+  }
+  // Lanes share nothing, so they are coded in parallel; the bytes do not depend on the threads.
+  static_assert(kEncoderInterleave == 4);
+  std::array<LaneOutput, kEncoderInterleave> lanes;
+  const std::size_t parts = detail::thread_parts(stream.symbols.size() * 64, threads) >= 2 ? 2 : 1;
+  detail::run_parts(parts, [&](std::size_t p) {
+    if (parts == 1)
+      encode_lanes<4, 1>(stream, 0, tables, lanes);
+    else
+      encode_lanes<2, 2>(stream, p, tables, lanes);
+  });
+
+  std::vector<std::byte> out;
+  out.push_back(static_cast<std::byte>(EntryCoding::rans));
+  out.push_back(static_cast<std::byte>(kEncoderInterleave));
+  append_varint(out, size);
+  for (std::uint32_t f : frequencies) append_varint(out, f);
+  append_le<std::uint16_t>(out, static_cast<std::uint16_t>(flag_frequencies[0]));
+  append_le<std::uint16_t>(out, static_cast<std::uint16_t>(flag_frequencies[1]));
+  for (const LaneOutput& lane : lanes) append_varint(out, lane.words.size());
+  for (const LaneOutput& lane : lanes) append_varint(out, lane.extra_bits.size());
+  for (const LaneOutput& lane : lanes) append_le<std::uint32_t>(out, lane.state);
+  for (const LaneOutput& lane : lanes) {
+    const auto* bytes = reinterpret_cast<const std::byte*>(lane.words.data());  // little-endian hosts only
+    out.insert(out.end(), bytes, bytes + 2 * lane.words.size());
+  }
+  for (const LaneOutput& lane : lanes) out.insert(out.end(), lane.extra_bits.begin(), lane.extra_bits.end());
+  return out;
+}
+
+// Rice parameter with the fewest bits (the lowest on ties), and those bits.
+std::pair<unsigned, std::uint64_t> best_rice_parameter(const std::vector<std::uint64_t>& gaps) {
+  unsigned best = 0;
+  std::uint64_t best_bits = ~std::uint64_t{0};
+  for (unsigned k = 0; k < 64; ++k) {
+    std::uint64_t bits = gaps.size() * (k + 2ull);
+    for (std::uint64_t gap : gaps) bits += (gap - 1) >> k;
+    if (bits < best_bits) best = k, best_bits = bits;
+  }
+  return {best, best_bits};
+}
+
+void append_rice_section(const SparseTernary& sparse, const std::vector<std::uint64_t>& gaps, unsigned parameter,
+                         std::vector<std::byte>& out) {
+  out.push_back(static_cast<std::byte>(EntryCoding::rice));
+  out.push_back(static_cast<std::byte>(parameter));
+  BitWriter bits(out);
+  for (std::size_t i = 0; i < gaps.size(); ++i) {
+    const std::uint64_t value = gaps[i] - 1;
+    for (std::uint64_t q = value >> parameter; q > 0;) {
+      const unsigned run = static_cast<unsigned>(std::min<std::uint64_t>(q, 32));
+      bits.put((std::uint64_t{1} << run) - 1, run);
+      q -= run;
+    }
+    bits.put(0, 1);
+    bits.put_wide(parameter == 0 ? 0 : value & (~std::uint64_t{0} >> (64 - parameter)), parameter);
+    bits.put(is_negative(sparse.entries[i]), 1);
+  }
+  bits.finish();
+}
+
+}  // namespace
+
+EntryCoding append_coded_entries(const SparseTernary& sparse, std::uint64_t row_length, std::vector<std::byte>& out,
+                                 unsigned threads) {
+  const EntryStream stream = entry_stream(sparse, row_length, threads);
+  std::vector<std::byte> rans = rans_section(stream, threads);
+  if (stream.positions.size() <= kRiceMaxEntries) {
+    std::vector<std::uint64_t> gaps(stream.positions.size());
+    for (std::size_t e = 0; e < gaps.size(); ++e)
+      gaps[e] = stream.positions[e] - (e == 0 ? ~std::uint64_t{0} : stream.positions[e - 1]);
+    const auto [parameter, bits] = best_rice_parameter(gaps);
+    if (2 + (bits + 7) / 8 <= rans.size()) {
+      append_rice_section(sparse, gaps, parameter, out);
+      return EntryCoding::rice;
+    }
+  }
+  out.insert(out.end(), rans.begin(), rans.end());
+  return EntryCoding::rans;
+}
+
+}  // namespace adacomp
