@@ -12,6 +12,7 @@
 
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
+#include "adacomp/frame_stats.hpp"
 #include "adacomp/residue.hpp"
 #include "common/worker_pool.hpp"
 
@@ -52,6 +53,17 @@ void parallel_ranges(std::size_t n, unsigned threads, F&& work) {
   detail::run_pooled(threads, detail::PartWork(part));
 }
 
+// A one-frame stream of `sparse` as the encoder writes it (selection + entry coding + framing);
+// `out` keeps its capacity from run to run, as an exchange buffer would.
+wire::FrameInfo write_stream(const SparseTernary& sparse, wire::EntryLayout entries, std::vector<std::byte>& out,
+                             unsigned threads = 1) {
+  out.clear();
+  wire::StreamWriter writer(out, {entries, nullptr, threads});
+  wire::FrameInfo info = writer.add_compressed("bench", DType::f32, {sparse.element_count}, sparse, 0);
+  writer.finish();
+  return info;
+}
+
 // An encode parallel over tensors rather than bins: as many one-thread steps at once as threads,
 // on equal runs of whole bins, each with a residue of its own (no shared state, no job queue, no
 // merge). Where the cores run at unequal speeds it waits for the slowest, which the codec's jobs
@@ -71,11 +83,14 @@ class TensorSplit {
       prepared_.back().step(part(t), bin_size, options.scale_factor, "bench", 1);
     }
     kept_ = prepared_;
+    streams_.resize(threads);
   }
 
   double timed_step() {
     for (std::size_t t = 0; t < kept_.size(); ++t) kept_[t] = prepared_[t];
-    auto step = [&](std::size_t t) { kept_[t].step(part(t), bin_size_, options_.scale_factor, "bench", 1); };
+    auto step = [&](std::size_t t) {
+      write_stream(kept_[t].step(part(t), bin_size_, options_.scale_factor, "bench", 1), options_.entries, streams_[t]);
+    };
     return timed([&] { detail::run_pooled(kept_.size(), detail::PartWork(step)); });
   }
 
@@ -88,6 +103,7 @@ class TensorSplit {
   std::uint32_t bin_size_;
   std::vector<std::size_t> bounds_;
   std::vector<Residue> prepared_, kept_;
+  std::vector<std::vector<std::byte>> streams_;
 };
 
 }  // namespace
@@ -127,6 +143,7 @@ BenchReport run_bench(const BenchOptions& options) {
   const double input_gb = static_cast<double>(n) * 4.0 / 1e9;
   BenchReport report;
   std::vector<float> residue(n), output(n);
+  std::vector<std::byte> stream;
 
   for (std::uint32_t T : options.bin_sizes) {
     // encode: a training step on a kept residue, whose previous step (on the same gradient, from
@@ -148,14 +165,19 @@ BenchReport run_bench(const BenchOptions& options) {
       }
       encode_runs.push_back([&, threads] {
         kept = prepared;  // keeps its last result and working memory, as a training loop's residue does
-        return timed([&] { kept.step(options.gradient, T, options.scale_factor, "bench", threads); });
+        return timed([&] {
+          write_stream(kept.step(options.gradient, T, options.scale_factor, "bench", threads), options.entries, stream,
+                       threads);
+        });
       });
       // one-shot: compress() on a plain residue, corrected in place by a second pass (a first
       // step, or `adacomp encode --residue`)
       encode_runs.push_back([&, threads] {
         std::memcpy(residue.data(), options.residue.data(), n * 4);
-        SparseTernary dropped;
-        return timed([&] { dropped = compress(options.gradient, residue, T, options.scale_factor, "bench", threads); });
+        return timed([&] {
+          write_stream(compress(options.gradient, residue, T, options.scale_factor, "bench", threads), options.entries,
+                       stream, threads);
+        });
       });
       // the reference of both: read two float arrays, write one (the encoder's traffic)
       encode_runs.push_back([&, threads] {
@@ -171,14 +193,22 @@ BenchReport run_bench(const BenchOptions& options) {
     }
     const std::vector<double> encode_times = interleaved_medians(options.repetitions, encode_runs);
 
-    // decode, and its reference: zero-fill the output and scatter the same entries (threads
-    // select the same entries)
+    // decode from the stream's bytes (parse, checksum, entries, validation, values), and its
+    // reference: zero-fill the output and scatter the same entries (threads select the same entries)
     kept = prepared;
     const SparseTernary sparse = kept.step(options.gradient, T, options.scale_factor, "bench", 1);  // as timed
+    const wire::FrameInfo frame_info = write_stream(sparse, options.entries, stream);
+    const FrameStats figures = frame_stats(frame_info, nullptr);
     const ScatterList scatter = scatter_list(sparse);
     std::vector<std::function<double()>> decode_runs;
     for (unsigned threads : options.threads) {
-      decode_runs.push_back([&, threads] { return timed([&] { decompress(sparse, output, "bench", threads); }); });
+      decode_runs.push_back([&, threads] {
+        return timed([&] {
+          MemoryInput input(stream, "bench");
+          wire::StreamReader reader(input);
+          while (auto frame = reader.next()) wire::decode_frame_into(*frame, output, "bench", threads);
+        });
+      });
       decode_runs.push_back([&, threads] {
         return timed([&] {
           parallel_ranges(n, threads, [&](std::size_t begin, std::size_t end) {
@@ -229,6 +259,9 @@ BenchReport run_bench(const BenchOptions& options) {
         result.elements_per_second = static_cast<double>(n) / seconds;
         result.entries = sparse.entries.size();
         result.density = static_cast<double>(sparse.entries.size()) / static_cast<double>(n);
+        result.entry_layout = std::string(wire::entry_layout_name(options.entries));
+        result.frame_bytes = figures.frame_bytes;
+        result.entry_bound_ratio = figures.bound_ratio;
         report.results.push_back(result);
       }
     }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "adacomp/codec.hpp"
+#include "adacomp/wire.hpp"
 
 namespace adacomp {
 
@@ -17,6 +18,7 @@ struct BenchOptions {
   unsigned repetitions = 5;
   std::vector<int> zstd_levels{1, 3};
   float scale_factor = 2.0f;
+  wire::EntryLayout entries = wire::EntryLayout::coded;  // how encode writes and decode reads the frame
 };
 
 struct BenchResult {
@@ -30,6 +32,9 @@ struct BenchResult {
   double elements_per_second = 0;
   std::uint64_t entries = 0;
   double density = 0;
+  std::string entry_layout;       // "coded" or "fixed"
+  std::uint64_t frame_bytes = 0;  // the encoded frame on the wire
+  double entry_bound_ratio = 0;   // entry bits / (log2 C(n, k) + k)
   // encode only: compress() on a plain residue, which it corrects in a second pass; "encode"
   // itself is a step on a kept Residue (residue.hpp), whose correction the next step applies.
   double one_shot_seconds = 0, one_shot_fraction = 0;

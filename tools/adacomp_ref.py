@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Independent reference reader and encoder for the adacomp wire format v1.
+"""Independent reference reader and encoder for the adacomp wire formats 1.0 and 2.0.
 
 Written from format_spec/wire_format.md alone, in Python with NumPy, sharing no code with the C++
 library: the test suite uses it to cross-check the C++ decoder and encoder, and to produce the
@@ -7,6 +7,7 @@ golden vectors in format_spec/golden/.
 
     python3 tools/adacomp_ref.py decode STREAM.adc OUT.npz   # decode with the reference reader
     python3 tools/adacomp_ref.py check STREAM.adc             # validate, print one line per frame
+    python3 tools/adacomp_ref.py decode STREAM.adc OUT.npz LAYOUT.adl   # a stream with an agreed layout
 
 Requires Debian's python3-numpy, python3-xxhash and python3-zstandard.
 """
@@ -17,10 +18,15 @@ import numpy as np
 import xxhash
 import zstandard
 
+import adacomp_ref_coded as coded
+
 STREAM_MAGIC = b"\x89ADC"
 FRAME_TAG = b"\x89ADF"
 END_TAG = b"\x89ADE"
 FORMAT_MAJOR, FORMAT_MINOR = 1, 0
+CODED_MAJOR = 2
+RECORD_FRAME, RECORD_ZSTD_FRAME, RECORD_LAYOUT, RECORD_END = 0x46, 0x5A, 0x4C, 0x45
+LAYOUT_FULL, LAYOUT_REFERENCE = 0, 1
 KIND_COMPRESSED, KIND_PASSTHROUGH = 0, 1
 FLAG_ZSTD = 0x01
 DTYPES = {0: "f32", 1: "f16", 2: "bf16"}
@@ -155,6 +161,79 @@ def stream(frames):
 
 
 # ---------------------------------------------------------------------------------------------
+# Writer, format 2.0
+
+def _checksummed(body):
+    return body + struct.pack("<I", xxhash.xxh64_intdigest(body) & 0xFFFFFFFF)
+
+
+def descriptor(kind, dtype, name, shape, bin_size=None):
+    code = {v: k for k, v in DTYPES.items()}[dtype]
+    raw_name = name.encode("utf-8")
+    out = bytes([kind | code << 2]) + coded.varint(len(raw_name)) + raw_name + bytes([len(shape)])
+    out += b"".join(coded.varint(d) for d in shape)
+    if kind == KIND_COMPRESSED:
+        out += coded.varint(bin_size)
+    return out
+
+
+def coded_payload(shape, bin_size, bin_counts, entries, scale):
+    n = 1
+    for d in shape:
+        n *= d
+    if not entries:
+        return coded.varint(0)
+    positions, negatives, e = [], [], 0
+    for b, count in enumerate(bin_counts):
+        for _ in range(count):
+            positions.append(b * bin_size + (entries[e] >> 2))
+            negatives.append((entries[e] & 3) == CODE_NEGATIVE)
+            e += 1
+    section = coded.encode_entries(positions, negatives, coded.row_length(shape, n))
+    return coded.varint(len(entries)) + struct.pack("<f", scale) + section
+
+
+def compact_frame(head, payload, zstd_level=0, passthrough=False):
+    """head: the descriptor, or the varint index skip of a stream with a layout."""
+    record = RECORD_FRAME
+    if zstd_level and passthrough and payload:
+        packed = zstandard.ZstdCompressor(level=zstd_level, write_content_size=True).compress(payload)
+        if len(packed) < len(payload):
+            payload, record = packed, RECORD_ZSTD_FRAME
+    return _checksummed(bytes([record]) + head + coded.varint(len(payload)) + payload)
+
+
+def coded_frame(name, dtype, shape, bin_size, bin_counts, entries, scale, index_skip=None):
+    head = descriptor(KIND_COMPRESSED, dtype, name, shape, bin_size) if index_skip is None else coded.varint(index_skip)
+    return compact_frame(head, coded_payload(shape, bin_size, bin_counts, entries, scale))
+
+
+def compact_passthrough_frame(name, dtype, values, zstd_level=0, index_skip=None):
+    head = descriptor(KIND_PASSTHROUGH, dtype, name, list(values.shape)) if index_skip is None else coded.varint(index_skip)
+    return compact_frame(head, to_source_bytes(values.ravel(), dtype), zstd_level, passthrough=True)
+
+
+def layout_body(tensors):
+    """tensors: (kind, dtype, name, shape, bin_size or None)."""
+    return coded.varint(len(tensors)) + b"".join(descriptor(*t) for t in tensors)
+
+
+def layout_hash(tensors):
+    return xxhash.xxh64_intdigest(layout_body(tensors))
+
+
+def layout_record(tensors, reference=False):
+    if reference:
+        return _checksummed(bytes([RECORD_LAYOUT, LAYOUT_REFERENCE]) + struct.pack("<Q", layout_hash(tensors)))
+    return _checksummed(bytes([RECORD_LAYOUT, LAYOUT_FULL]) + layout_body(tensors))
+
+
+def coded_stream(frames, layout=b""):
+    return (STREAM_MAGIC + struct.pack("<BBH", CODED_MAJOR, 0, 0) + layout + b"".join(frames)
+            + bytes([RECORD_END]) + coded.varint(len(frames)))
+
+
+# ---------------------------------------------------------------------------------------------
 # Reader: every rule of the spec's "Decoder requirements"
 
 class _Cursor:
@@ -172,8 +251,10 @@ class _Cursor:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt), what))
 
 
-def read_stream(data):
-    """Yields dicts with the frame fields and 'values' (float32 array of the frame's shape)."""
+def read_stream(data, agreed_layout=None):
+    """Yields dicts with the frame fields and 'values' (float32 array of the frame's shape).
+
+    agreed_layout: the tensors of a layout file, for streams that refer to one by its hash."""
     cur = _Cursor(bytes(data))
     if not data:
         raise CorruptStream("empty input")
@@ -182,10 +263,13 @@ def read_stream(data):
         if magic != STREAM_MAGIC:
             raise CorruptStream("bad stream magic at byte %d" % (cur.pos - 4))
         major, minor, flags = cur.unpack("<BBH", "stream header")
-        if major != FORMAT_MAJOR:
-            raise CorruptStream("format version %d.%d, reader knows %d.x" % (major, minor, FORMAT_MAJOR))
+        if major not in (FORMAT_MAJOR, CODED_MAJOR):
+            raise CorruptStream("format version %d.%d, reader knows 1.0 and 2.0" % (major, minor))
         if flags:
             raise CorruptStream("reserved stream flags")
+        if major == CODED_MAJOR:
+            yield from _read_coded_stream(cur, agreed_layout)
+            continue
         frames = 0
         while True:
             at = cur.pos
@@ -230,6 +314,7 @@ def _read_frame(cur, at):
     else:
         raw_size = n * DTYPE_SIZE[dtype]
     (stored_size,) = cur.unpack("<Q", "payload size")
+    frame.update(offset=at, header=cur.pos - at, stored=stored_size)
     zstd_on = flags & FLAG_ZSTD
     if (not zstd_on and stored_size != raw_size) or (zstd_on and not 0 < stored_size < raw_size):
         raise CorruptStream("payload size does not match the header")
@@ -271,14 +356,173 @@ def _read_frame(cur, at):
     return frame
 
 
+def _varint(cur, what):
+    try:
+        value, cur.pos = coded.read_varint(cur.data, cur.pos, what)
+    except coded.CorruptEntries as e:
+        raise CorruptStream(str(e))
+    return value
+
+
+def _read_descriptor(cur):
+    (byte,) = cur.unpack("<B", "descriptor")
+    kind, dtype_code = byte & 3, byte >> 2
+    if kind not in (KIND_COMPRESSED, KIND_PASSTHROUGH) or dtype_code not in DTYPES:
+        raise CorruptStream("bad kind or dtype")
+    name_len = _varint(cur, "name length")
+    if not 1 <= name_len <= 4096:
+        raise CorruptStream("bad name length")
+    name = cur.take(name_len, "name").decode("utf-8")
+    if "\0" in name:
+        raise CorruptStream("NUL in name")
+    (rank,) = cur.unpack("<B", "rank")
+    if rank > 8:
+        raise CorruptStream("rank above 8")
+    shape = [_varint(cur, "shape") for _ in range(rank)]
+    n = 1
+    for d in shape:
+        n *= d
+    if n > MAX_ELEMENTS:
+        raise CorruptStream("too many elements")
+    bin_size = None
+    if kind == KIND_COMPRESSED:
+        bin_size = _varint(cur, "bin size")
+        if not 1 <= bin_size <= MAX_BIN_SIZE:
+            raise CorruptStream("bad bin size")
+    return (kind, DTYPES[dtype_code], name, shape, bin_size)
+
+
+def _check_checksum(cur, at):
+    (checksum,) = cur.unpack("<I", "checksum")
+    if xxhash.xxh64_intdigest(cur.data[at:cur.pos - 4]) & 0xFFFFFFFF != checksum:
+        raise CorruptStream("checksum mismatch in the record at byte %d" % at)
+
+
+def read_layout(data):
+    """The tensors of a layout file (a 2.0 stream whose first record is a full layout)."""
+    cur = _Cursor(bytes(data))
+    if cur.take(4, "magic") != STREAM_MAGIC or cur.unpack("<BBH", "stream header")[0] != CODED_MAJOR:
+        raise CorruptStream("not a format 2.0 stream")
+    at = cur.pos
+    if cur.take(2, "layout record") != bytes([RECORD_LAYOUT, LAYOUT_FULL]):
+        raise CorruptStream("not a layout file")
+    tensors = _read_layout_body(cur)
+    _check_checksum(cur, at)
+    return tensors
+
+
+def _read_layout_body(cur):
+    count = _varint(cur, "tensor count")
+    if not 1 <= count <= 1 << 20:
+        raise CorruptStream("bad layout tensor count")
+    tensors = [_read_descriptor(cur) for _ in range(count)]
+    if len({t[2] for t in tensors}) != count:
+        raise CorruptStream("a tensor name appears twice in the layout")
+    return tensors
+
+
+def _read_coded_stream(cur, agreed_layout):
+    frames, layout, last_index = 0, None, None
+    while True:
+        at = cur.pos
+        (record,) = cur.unpack("<B", "record type")
+        if record == RECORD_END:
+            count = _varint(cur, "frame count")
+            if count != frames:
+                raise CorruptStream("end record declares %d frames, stream has %d" % (count, frames))
+            return
+        if record == RECORD_LAYOUT:
+            if frames or layout is not None:
+                raise CorruptStream("layout record after the first frame")
+            (form,) = cur.unpack("<B", "layout form")
+            if form == LAYOUT_FULL:
+                layout = _read_layout_body(cur)
+            elif form == LAYOUT_REFERENCE:
+                (hash64,) = cur.unpack("<Q", "layout hash")
+                if agreed_layout is None or layout_hash(agreed_layout) != hash64:
+                    raise CorruptStream("the stream refers to a layout that was not given")
+                layout = agreed_layout
+            else:
+                raise CorruptStream("unknown layout form")
+            _check_checksum(cur, at)
+            continue
+        if record not in (RECORD_FRAME, RECORD_ZSTD_FRAME):
+            raise CorruptStream("unknown record type %d at byte %d" % (record, at))
+        if layout is not None:
+            index = (0 if last_index is None else last_index + 1) + _varint(cur, "tensor index")
+            if index >= len(layout):
+                raise CorruptStream("tensor index beyond the layout")
+            kind, dtype, name, shape, bin_size = layout[index]
+            last_index = index
+        else:
+            kind, dtype, name, shape, bin_size = _read_descriptor(cur)
+        zstd_on = record == RECORD_ZSTD_FRAME
+        if zstd_on and kind == KIND_COMPRESSED:
+            raise CorruptStream("zstd stage on a compressed frame")
+        n = 1
+        for d in shape:
+            n *= d
+        stored_size = _varint(cur, "payload size")
+        if kind == KIND_PASSTHROUGH:
+            raw_size = n * DTYPE_SIZE[dtype]
+            if (not zstd_on and stored_size != raw_size) or (zstd_on and not 0 < stored_size < raw_size):
+                raise CorruptStream("payload size does not match the header")
+        header = cur.pos - at
+        payload = cur.take(stored_size, "payload")
+        _check_checksum(cur, at)
+        frame = {"name": name, "dtype": dtype, "shape": shape, "kind": kind, "zstd": zstd_on, "offset": at,
+                 "header": header, "stored": stored_size, "format": CODED_MAJOR}
+        frames += 1
+        if kind == KIND_PASSTHROUGH:
+            if zstd_on:
+                payload = zstandard.ZstdDecompressor().decompress(payload, max_output_size=raw_size)
+                if len(payload) != raw_size:
+                    raise CorruptStream("zstd section does not decode to the raw size")
+            frame["values"] = from_source_bytes(payload, dtype, n).reshape(shape)
+            yield frame
+            continue
+        pc = _Cursor(payload)
+        entry_count = _varint(pc, "entry count")
+        if entry_count > n:
+            raise CorruptStream("entry count exceeds the element count")
+        values = np.zeros(n, dtype=np.float32)
+        counts = [0] * ((n + bin_size - 1) // bin_size)
+        entries = []
+        scale = np.float32(0)
+        if entry_count == 0:
+            if pc.pos != len(payload):
+                raise CorruptStream("bytes after the entry count of an empty frame")
+        else:
+            (scale,) = pc.unpack("<f", "scale")
+            scale = np.float32(scale)
+            if not np.isfinite(scale) or scale <= 0:
+                raise CorruptStream("scale is zero, negative or not finite")
+            frame["entry_section"] = len(payload) - pc.pos
+            frame["entry_coding"] = "rans" if payload[pc.pos] == coded.MODE_RANS else "rice"
+            try:
+                positions, negatives = coded.decode_entries(payload[pc.pos:], entry_count, n,
+                                                            coded.row_length(shape, n))
+            except coded.CorruptEntries as e:
+                raise CorruptStream("frame at byte %d: %s" % (at, e))
+            for p, neg in zip(positions, negatives):
+                values[p] = -scale if neg else scale
+                counts[p // bin_size] += 1
+                entries.append(((p % bin_size) << 2) | (CODE_NEGATIVE if neg else CODE_POSITIVE))
+        frame.update(bin_size=bin_size, scale=scale, entry_count=entry_count, values=values.reshape(shape),
+                     bin_counts=counts, entries=entries)
+        yield frame
+
+
 def main(argv):
     if len(argv) < 3 or argv[1] not in ("decode", "check"):
         print(__doc__, file=sys.stderr)
         return 2
     with open(argv[2], "rb") as f:
         data = f.read()
+    layout_file = argv[4] if argv[1] == "decode" and len(argv) > 4 else None
     try:
-        frames = list(read_stream(data))
+        agreed = read_layout(open(layout_file, "rb").read()) if layout_file else None
+        frames = list(read_stream(data, agreed))
     except CorruptStream as e:
         print("%s: %s" % (argv[2], e), file=sys.stderr)
         return 3

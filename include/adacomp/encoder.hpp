@@ -16,15 +16,20 @@ namespace adacomp {
 struct EncodeSettings {
   BinSizePolicy bin_sizes;
   float scale_factor = kDefaultScaleFactor;
-  std::vector<std::string> exclude;  // globs of tensors sent as passthrough frames
-  int zstd_level = 0;                // 0: no zstd stage
-  unsigned threads = 1;              // threads per tensor (results are identical)
+  std::vector<std::string> exclude;                      // globs of tensors sent as passthrough frames
+  int zstd_level = 0;                                    // 0: no zstd stage
+  unsigned threads = 1;                                  // threads per tensor (results are identical)
+  wire::EntryLayout entries = wire::EntryLayout::coded;  // fixed: format 1.0 streams
+  const wire::Layout* layout = nullptr;                  // coded only: frames refer to this agreed layout
 
   bool excluded(const std::string& name) const { return matches_any_glob(exclude, name); }
 };
 
 // Residue of each compressed tensor, keyed by tensor name.
 using ResidueMap = std::map<std::string, Residue>;
+
+// The layout these settings give `tensors`: names, dtypes, shapes, kinds and bin sizes in order.
+wire::Layout layout_for(const std::vector<Tensor>& tensors, const EncodeSettings& settings);
 
 // Throws Error(invalid_input) naming `source` unless `residues` holds exactly the compressed
 // tensors of `tensors`, each float32 with the tensor's shape.

@@ -28,14 +28,17 @@ struct ReplayOptions {
 };
 
 struct TensorStepStats {
-  bool compressed = false;       // false: passthrough (excluded or warm-up)
-  std::uint64_t raw_bytes = 0;   // over the learners, in the source dtype
-  std::uint64_t wire_bytes = 0;  // frame bytes over the learners
-  std::uint64_t entries = 0;     // over the learners
-  double scale = 0.0;            // mean over the learners
-  double residue_l2 = 0.0;       // mean over the learners of ||r|| after the step
-  double update_rel_l2 = 0.0;    // ||avg_compressed - avg_exact|| / ||avg_exact||
-  double update_cosine = 1.0;    // cosine(avg_compressed, avg_exact)
+  bool compressed = false;          // false: passthrough (excluded or warm-up)
+  std::uint64_t raw_bytes = 0;      // over the learners, in the source dtype
+  std::uint64_t wire_bytes = 0;     // frame bytes over the learners
+  std::uint64_t entries = 0;        // over the learners
+  std::uint64_t entry_bits = 0;     // positions and signs as stored, over the learners
+  double bound_bits = 0.0;          // log2 C(n, k) + k of each frame, summed over the learners
+  std::uint64_t framing_bytes = 0;  // frame bytes besides payloads, over the learners
+  double scale = 0.0;               // mean over the learners
+  double residue_l2 = 0.0;          // mean over the learners of ||r|| after the step
+  double update_rel_l2 = 0.0;       // ||avg_compressed - avg_exact|| / ||avg_exact||
+  double update_cosine = 1.0;       // cosine(avg_compressed, avg_exact)
 };
 
 struct StepTimes {
@@ -57,6 +60,8 @@ struct TensorSummary {
   std::vector<std::uint64_t> shape;
   std::uint32_t bin_size = 0;  // 0 when excluded
   std::uint64_t raw_bytes = 0, wire_bytes = 0;
+  std::uint64_t entry_bits = 0, frames = 0, framing_bytes = 0;  // compressed frames; all frames
+  double bound_bits = 0;
   double ratio = 0, mean_density = 0, mean_update_rel_l2 = 0;
   std::optional<double> weight_drift;       // ||w_c - w_b|| / ||w_b||
   std::optional<double> baseline_vs_final;  // ||w_b - w_final|| / ||w_final||

@@ -28,6 +28,7 @@ struct BenchCliOptions {
   unsigned repetitions = 5;
   bool json = false;
   std::string kernel = "auto";
+  std::string entries = "coded";
   Verbosity verbosity;
 };
 
@@ -54,6 +55,7 @@ int run_bench_command(BenchCliOptions& cli) {
       options.bin_sizes.push_back(T);
   }
   options.repetitions = cli.repetitions;
+  options.entries = cli.entries == "fixed" ? wire::EntryLayout::fixed : wire::EntryLayout::coded;
   select_kernel(cli.kernel);
   std::string source;
   if (!cli.input.empty()) {
@@ -81,6 +83,7 @@ int run_bench_command(BenchCliOptions& cli) {
     out["repetitions"] = options.repetitions;
     out["hardware_threads"] = std::thread::hardware_concurrency();
     out["kernel"] = active_kernel();
+    out["entries"] = cli.entries;
     Json results = Json::array();
     for (const auto& r : report.results) {
       Json row = {{"op", r.op},
@@ -94,7 +97,9 @@ int run_bench_command(BenchCliOptions& cli) {
                   {"reference_seconds", r.reference_seconds},
                   {"elements_per_second", r.elements_per_second},
                   {"entries", r.entries},
-                  {"density", r.density}};
+                  {"density", r.density},
+                  {"frame_bytes", r.frame_bytes},
+                  {"entry_bound_ratio", r.entry_bound_ratio}};
       if (r.speedup > 0) {
         row["speedup"] = r.speedup;
         row["reference_speedup"] = r.reference_speedup;
@@ -120,8 +125,8 @@ int run_bench_command(BenchCliOptions& cli) {
     std::printf("%s\n", json_text(out).c_str());
     return kExitSuccess;
   }
-  std::printf("bench: %s, %zu elements, median of %u runs, kernel %s\n", source.c_str(), options.gradient.size(),
-              options.repetitions, active_kernel().c_str());
+  std::printf("bench: %s, %zu elements, median of %u runs, kernel %s, %s entries\n", source.c_str(),
+              options.gradient.size(), options.repetitions, active_kernel().c_str(), cli.entries.c_str());
   std::printf("%-7s %6s %7s %10s %14s %10s %9s %9s %9s %9s %12s %9s %9s\n", "op", "T", "threads", "GB/s", "Melements/s",
               "ref GB/s", "fraction", "speed-up", "tensors", "bound", "entries", "density", "one-shot");
   for (const auto& r : report.results) {
@@ -140,8 +145,14 @@ int run_bench_command(BenchCliOptions& cli) {
       std::printf(" %9s\n", "-");
   }
   std::printf(
-      "encode: a training step on a kept residue (the previous step's correction applied as it is read); "
-      "one-shot: the fraction of compress() on a plain residue, corrected by a second pass\n");
+      "encode: a training step on a kept residue (the previous step's correction applied as it is read) and "
+      "its frame written; one-shot: the fraction of compress() on a plain residue, corrected by a second pass, "
+      "and its frame\n");
+  std::printf("decode: from the stream's bytes: parse, checksum, entries, validation and values\n");
+  if (!report.results.empty())
+    std::printf("frame: %llu bytes at T = %u (entries %.3f of the log2 C(n,k) + k bound)\n",
+                static_cast<unsigned long long>(report.results.front().frame_bytes), report.results.front().bin_size,
+                report.results.front().entry_bound_ratio);
   std::printf(
       "reference: encode = r[i] += g[i] (reads two float arrays, writes one); decode = zero-fill + scatter of "
       "the same entries\n");
@@ -184,6 +195,9 @@ Command add_bench_command(CLI::App& parent) {
       ->default_val(5u)
       ->check(integer_from(1, 1000));
   app->add_flag("--json", cli->json, "Print JSON");
+  app->add_option("--entries", cli->entries, "Entry layout of the frames encoded and decoded: coded or fixed")
+      ->check(CLI::IsMember({"coded", "fixed"}))
+      ->default_val("coded");
   app->add_option("--kernel", cli->kernel,
                   "Encoder kernel: auto, reference (the plain C++ loop) or an instruction set "
                   "this CPU has (see `adacomp --version`)")

@@ -6,6 +6,7 @@
 #include "adacomp/wire.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "layout_option.hpp"
 #include "output_file.hpp"
 #include "path_policy.hpp"
 #include "report_table.hpp"
@@ -21,6 +22,7 @@ struct DecodeOptions {
   std::string format;
   std::string dtype;
   Verbosity verbosity;
+  std::string layout;
 };
 
 // --format, else the output's extension, else (stdout) .npy for one tensor and .npz for several.
@@ -43,8 +45,10 @@ int run_decode(DecodeOptions& options) {
   plan.check();
   OutputFile output(options.output, options.force);
 
+  const auto layout = load_layout_option(options.layout);
   FileInput input(options.input);
   wire::StreamReader reader(input);
+  reader.set_agreed_layout(layout ? &*layout : nullptr);
   std::vector<Tensor> tensors;
   std::vector<wire::FrameInfo> frames;
   std::set<std::string> names;
@@ -61,7 +65,7 @@ int run_decode(DecodeOptions& options) {
   const TensorFormat chosen = format.value_or(tensors.size() == 1 ? TensorFormat::npy : TensorFormat::npz);
   write_tensor_file(tensors, chosen, [&](std::span<const std::byte> piece) { output.write(piece); });
   output.commit();
-  if (options.verbosity.level() >= 2) print_frame_table(frames, true);
+  if (options.verbosity.level() >= 2) print_frame_table(frames, true, reader.offset());
   return kExitSuccess;
 }
 
@@ -72,6 +76,7 @@ Command add_decode_command(CLI::App& parent) {
   CLI::App* app = parent.add_subcommand("decode", "Decode an adacomp stream to tensors");
   app->add_option("input", options->input, "Input stream ('-' or none: stdin)");
   app->add_option("-o,--output", options->output, "Output file ('-' or none: stdout)");
+  add_layout_read_option(*app, options->layout);
   app->add_flag("-f,--force", options->force, "Overwrite an existing output file");
   app->add_option("--format", options->format, "Output format (default: by the output's extension)")
       ->check(CLI::IsMember({"npy", "npz", "safetensors", "raw"}));

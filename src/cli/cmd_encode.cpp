@@ -10,6 +10,7 @@
 #include "cli_support.hpp"
 #include "codec_options.hpp"
 #include "commands.hpp"
+#include "layout_option.hpp"
 #include "option_checks.hpp"
 #include "output_file.hpp"
 #include "path_policy.hpp"
@@ -101,6 +102,7 @@ int run_encode(EncodeOptions& options) {
   plan.add_input(options.input, "input");
   plan.add_output(options.output, "-o");
   if (keeps_residue) plan.add_updated(options.residue, "--residue");
+  plan_layout(plan, options.codec.layout);
   plan.check();
   OutputFile output(options.output, options.force);
   // Held from before the residue is read until after its successor has replaced it.
@@ -108,6 +110,11 @@ int run_encode(EncodeOptions& options) {
   if (keeps_residue) lock = std::make_unique<ResidueLock>(options.residue, options.lock_timeout);
 
   const std::vector<Tensor> tensors = read_tensor_file(options.input, read_options);
+  AgreedLayout layout;
+  if (!options.codec.layout.empty()) {
+    layout = agree_layout(options.codec.layout, tensors, settings);
+    settings.layout = &layout.layout;
+  }
 
   ResidueMap residues;
   if (keeps_residue) {
@@ -131,12 +138,13 @@ int run_encode(EncodeOptions& options) {
   // complete only for an update that was kept, and if it cannot be finished the residue is put
   // back.
   const std::span<const std::byte> bytes(stream);
-  output.write(bytes.first(bytes.size() - wire::kEndRecordBytes));
-  output.write_at_commit(bytes.last(wire::kEndRecordBytes));
-  commit_together({residue_output.get(), &output});
+  const std::size_t end_record = wire::end_record_bytes(settings.entries, frames.size());
+  output.write(bytes.first(bytes.size() - end_record));
+  output.write_at_commit(bytes.last(end_record));
+  commit_together({layout.file.get(), residue_output.get(), &output});
 
   if (options.verbosity.level() >= 2 || (options.verbosity.level() == 1 && is_terminal(2)))
-    print_frame_table(frames, options.verbosity.level() >= 2);
+    print_frame_table(frames, options.verbosity.level() >= 2, stream.size());
   return kExitSuccess;
 }
 

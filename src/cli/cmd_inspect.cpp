@@ -1,13 +1,16 @@
+#include <cmath>
 #include <cstdio>
 #include <memory>
 
 #include "adacomp/bin_size_policy.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/frame_stats.hpp"
+#include "adacomp/metrics.hpp"
 #include "adacomp/wire.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
 #include "json_output.hpp"
+#include "layout_option.hpp"
 
 namespace adacomp::cli {
 
@@ -18,15 +21,25 @@ struct InspectOptions {
   bool bins = false;
   std::vector<std::string> frames;
   bool json = false;
+  std::string layout;
   Verbosity verbosity;
 };
 
 struct Totals {
-  std::uint64_t frames = 0, elements = 0, entries = 0, raw_bytes = 0, frame_bytes = 0;
+  std::uint64_t frames = 0, elements = 0, entries = 0, raw_bytes = 0, frame_bytes = 0, entry_bits = 0;
+  double bound_bits = 0;
 };
 
 const char* kind_name(const wire::FrameInfo& info) {
   return info.kind == wire::FrameKind::compressed ? "compressed" : "passthrough";
+}
+
+// "fixed", "rans" or "rice" (coded), "-" for passthrough and for coded frames without entries
+std::string entry_coding_name(const wire::FrameInfo& info) {
+  if (info.kind != wire::FrameKind::compressed) return "-";
+  if (info.entry_layout == wire::EntryLayout::fixed) return "fixed";
+  if (info.entry_count == 0) return "coded";
+  return info.entry_coding == EntryCoding::rans ? "rans" : "rice";
 }
 
 Json frame_json(const wire::FrameInfo& info, const FrameStats& stats, bool bins) {
@@ -40,7 +53,17 @@ Json frame_json(const wire::FrameInfo& info, const FrameStats& stats, bool bins)
   out["shape"] = info.shape;
   out["elements"] = info.element_count;
   out["bin_size"] = compressed ? Json(info.bin_size) : Json(nullptr);
-  out["index_width"] = compressed ? Json(info.index_width) : Json(nullptr);
+  const bool fixed = compressed && info.entry_layout == wire::EntryLayout::fixed;
+  out["index_width"] = fixed ? Json(info.index_width) : Json(nullptr);
+  out["format"] = std::to_string(info.format_major) + ".0";
+  out["layout_index"] = info.layout_index ? Json(*info.layout_index) : Json(nullptr);
+  out["entry_layout"] = compressed ? Json(std::string(wire::entry_layout_name(info.entry_layout))) : Json(nullptr);
+  out["entry_coding"] = compressed && !fixed && info.entry_count > 0 ? Json(entry_coding_name(info)) : Json(nullptr);
+  out["entry_bits"] = compressed ? Json(stats.entry_bits) : Json(nullptr);
+  out["bits_per_entry"] = compressed ? json_number(stats.bits_per_entry) : Json(nullptr);
+  out["bound_bits"] = compressed ? json_number(stats.bound_bits) : Json(nullptr);
+  out["bound_ratio"] = compressed ? json_number(stats.bound_ratio) : Json(nullptr);
+  out["framing_bytes"] = stats.framing_bytes;
   out["scale"] = compressed ? Json(info.scale) : Json(nullptr);
   out["bins"] = compressed ? Json(stats.bins) : Json(nullptr);
   out["entries"] = compressed ? Json(info.entry_count) : Json(nullptr);
@@ -68,9 +91,12 @@ Json frame_json(const wire::FrameInfo& info, const FrameStats& stats, bool bins)
 }
 
 void print_header_row() {
-  std::printf("%5s %-28s %-11s %-5s %-14s %10s %6s %2s %11s %8s %9s %8s %10s %8s %8s %8s %7s %8s %9s %3s %6s\n",
-              "frame", "name", "kind", "dtype", "shape", "elements", "T", "W", "scale", "bins", "entries", "density",
-              "bytes", "bits/el", "ratio", "ratio32", "header", "bin_hdr", "entry_b", "sum", "zstd");
+  std::printf(
+      "%5s %-28s %-11s %-5s %-14s %10s %6s %2s %-5s %11s %8s %9s %8s %10s %8s %8s %8s %7s %8s %9s %3s %6s %8s %10s "
+      "%7s\n",
+      "frame", "name", "kind", "dtype", "shape", "elements", "T", "W", "entry", "scale", "bins", "entries", "density",
+      "bytes", "bits/el", "ratio", "ratio32", "header", "bin_hdr", "entry_b", "sum", "zstd", "bits/ent", "bound_bits",
+      "/bound");
 }
 
 std::string general(double value) {
@@ -79,23 +105,35 @@ std::string general(double value) {
   return text;
 }
 
+// "-" where a figure does not apply or is undefined
+std::string optional_figure(bool applies, double value, int decimals) {
+  if (!applies || !std::isfinite(value)) return "-";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
 void print_frame_row(const wire::FrameInfo& info, const FrameStats& stats) {
   const bool compressed = info.kind == wire::FrameKind::compressed;
+  const bool fixed = compressed && info.entry_layout == wire::EntryLayout::fixed;
   char zstd[32] = "-";
   if (stats.zstd_gain) std::snprintf(zstd, sizeof zstd, "%.2fx", *stats.zstd_gain);
   std::printf(
-      "%5llu %-28s %-11s %-5s %-14s %10llu %6s %2s %11s %8s %9s %8.4f %10llu %8.3f %8.2f %8.2f %7llu %8llu %9llu %3llu "
-      "%6s\n",
+      "%5llu %-28s %-11s %-5s %-14s %10llu %6s %2s %-5s %11s %8s %9s %8.4f %10llu %8.3f %8.2f %8.2f %7llu %8llu %9llu "
+      "%3llu %6s %8s %10s %7s\n",
       static_cast<unsigned long long>(info.index), info.name.c_str(), kind_name(info),
       std::string(dtype_name(info.dtype)).c_str(), shape_string(info.shape).c_str(),
       static_cast<unsigned long long>(info.element_count), compressed ? std::to_string(info.bin_size).c_str() : "-",
-      compressed ? std::to_string(info.index_width).c_str() : "-", compressed ? general(info.scale).c_str() : "-",
-      compressed ? std::to_string(stats.bins).c_str() : "-",
+      fixed ? std::to_string(info.index_width).c_str() : "-", entry_coding_name(info).c_str(),
+      compressed ? general(info.scale).c_str() : "-", compressed ? std::to_string(stats.bins).c_str() : "-",
       compressed ? std::to_string(info.entry_count).c_str() : "-", stats.density,
       static_cast<unsigned long long>(stats.frame_bytes), stats.bits_per_element, stats.ratio_source, stats.ratio_f32,
       static_cast<unsigned long long>(stats.header_bytes), static_cast<unsigned long long>(stats.bin_header_bytes),
       static_cast<unsigned long long>(compressed ? stats.entry_bytes : stats.data_bytes),
-      static_cast<unsigned long long>(stats.checksum_bytes), zstd);
+      static_cast<unsigned long long>(stats.checksum_bytes), zstd,
+      optional_figure(compressed, stats.bits_per_entry, 3).c_str(),
+      optional_figure(compressed, stats.bound_bits, 1).c_str(),
+      optional_figure(compressed, stats.bound_ratio, 3).c_str());
 }
 
 void print_bins(const FrameStats& stats) {
@@ -106,10 +144,17 @@ void print_bins(const FrameStats& stats) {
   std::printf("\n");
 }
 
+std::string layout_note(const wire::StreamHeaderInfo& header) {
+  if (!header.layout_hash) return "";
+  return std::string(header.layout_inline ? ", layout " : ", agreed layout ") + wire::hex64(*header.layout_hash);
+}
+
 int run_inspect(InspectOptions& options) {
   refuse_terminal_input(options.input);
+  const auto layout = load_layout_option(options.layout);
   FileInput input(options.input);
   wire::StreamReader reader(input);
+  reader.set_agreed_layout(layout ? &*layout : nullptr);
   Totals totals;
   Json frames = Json::array();
   std::optional<Error> failure;
@@ -118,13 +163,17 @@ int run_inspect(InspectOptions& options) {
     print_header_row();
   }
   std::size_t streams_printed = 0;
+  // Streams are listed before their first frame, and at the end those without frames.
+  auto print_streams = [&] {
+    for (; !options.json && streams_printed < reader.stream_headers().size(); ++streams_printed) {
+      const auto& h = reader.stream_headers()[streams_printed];
+      std::printf("# stream %zu at byte %llu: format %u.%u, flags 0x%04x%s\n", streams_printed,
+                  static_cast<unsigned long long>(h.offset), h.major, h.minor, h.flags, layout_note(h).c_str());
+    }
+  };
   try {
     while (auto frame = reader.next()) {
-      for (; !options.json && streams_printed < reader.stream_headers().size(); ++streams_printed) {
-        const auto& h = reader.stream_headers()[streams_printed];
-        std::printf("# stream %zu at byte %llu: format %u.%u, flags 0x%04x\n", streams_printed,
-                    static_cast<unsigned long long>(h.offset), h.major, h.minor, h.flags);
-      }
+      print_streams();
       const wire::FrameInfo& info = frame->info;
       if (!options.frames.empty() && !matches_any_glob(options.frames, info.name)) continue;
       std::optional<SparseTernary> sparse;
@@ -135,6 +184,8 @@ int run_inspect(InspectOptions& options) {
       totals.entries += sparse ? info.entry_count : 0;
       totals.raw_bytes += info.element_count * dtype_size(info.dtype);
       totals.frame_bytes += stats.frame_bytes;
+      totals.entry_bits += stats.entry_bits;
+      totals.bound_bits += stats.bound_bits;
       if (options.json) {
         frames.push_back(frame_json(info, stats, options.bins));
       } else {
@@ -142,6 +193,7 @@ int run_inspect(InspectOptions& options) {
         if (options.bins && sparse) print_bins(stats);
       }
     }
+    print_streams();
   } catch (const Error& e) {
     failure = e;
   }
@@ -153,18 +205,27 @@ int run_inspect(InspectOptions& options) {
     out["source"] = input.name();
     Json streams = Json::array();
     for (const auto& h : reader.stream_headers())
-      streams.push_back({{"offset", h.offset}, {"major", h.major}, {"minor", h.minor}, {"flags", h.flags}});
+      streams.push_back({{"offset", h.offset},
+                         {"major", h.major},
+                         {"minor", h.minor},
+                         {"flags", h.flags},
+                         {"layout_hash", h.layout_hash ? Json(wire::hex64(*h.layout_hash)) : Json(nullptr)},
+                         {"layout_inline", h.layout_inline}});
     out["streams"] = std::move(streams);
     out["frames"] = std::move(frames);
-    out["totals"] = {{"frames", totals.frames},
-                     {"elements", totals.elements},
-                     {"entries", totals.entries},
-                     {"raw_bytes", totals.raw_bytes},
-                     {"frame_bytes", totals.frame_bytes},
-                     {"bytes_read", reader.offset()},
-                     {"ratio_source", json_number(totals.raw_bytes / frame_bytes)},
-                     {"ratio_f32", json_number(elements * 4.0 / frame_bytes)},
-                     {"bits_per_element", json_number(8.0 * frame_bytes / elements)}};
+    out["totals"] = {
+        {"frames", totals.frames},
+        {"elements", totals.elements},
+        {"entries", totals.entries},
+        {"raw_bytes", totals.raw_bytes},
+        {"frame_bytes", totals.frame_bytes},
+        {"bytes_read", reader.offset()},
+        {"ratio_source", json_number(totals.raw_bytes / frame_bytes)},
+        {"ratio_f32", json_number(elements * 4.0 / frame_bytes)},
+        {"bits_per_element", json_number(8.0 * frame_bytes / elements)},
+        {"entry_bits", totals.entry_bits},
+        {"bound_bits", json_number(totals.bound_bits)},
+        {"bound_ratio", json_number(ratio_or_nan(static_cast<double>(totals.entry_bits), totals.bound_bits))}};
     out["error"] =
         failure ? Json{{"message", failure->what()}, {"frame", reader.frames_read()}, {"offset", reader.offset()}}
                 : Json(nullptr);
@@ -172,11 +233,13 @@ int run_inspect(InspectOptions& options) {
   } else {
     std::printf(
         "total: %llu frames, %llu elements, %llu entries, %llu raw bytes -> %llu frame bytes (ratio %.2f, "
-        "%.3f bits/element); %llu bytes read\n",
+        "%.3f bits/element); entries %llu bits, bound %.0f bits (ratio %.3f); %llu bytes read\n",
         static_cast<unsigned long long>(totals.frames), static_cast<unsigned long long>(totals.elements),
         static_cast<unsigned long long>(totals.entries), static_cast<unsigned long long>(totals.raw_bytes),
         static_cast<unsigned long long>(totals.frame_bytes), totals.raw_bytes / frame_bytes,
-        8.0 * frame_bytes / elements, static_cast<unsigned long long>(reader.offset()));
+        8.0 * frame_bytes / elements, static_cast<unsigned long long>(totals.entry_bits), totals.bound_bits,
+        ratio_or_nan(static_cast<double>(totals.entry_bits), totals.bound_bits),
+        static_cast<unsigned long long>(reader.offset()));
   }
   std::fflush(stdout);
   if (failure) throw *failure;
@@ -196,6 +259,7 @@ Command add_inspect_command(CLI::App& parent) {
       ->allow_extra_args(false)
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app->add_flag("--json", options->json, "Print JSON (schema: format_spec/cli_json.md)");
+  add_layout_read_option(*app, options->layout);
   add_verbosity_flags(*app, options->verbosity);
   return {app, [options] { return run_inspect(*options); }};
 }

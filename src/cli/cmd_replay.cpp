@@ -12,6 +12,7 @@
 #include "cli_support.hpp"
 #include "codec_options.hpp"
 #include "commands.hpp"
+#include "layout_option.hpp"
 #include "option_checks.hpp"
 #include "output_directory.hpp"
 #include "output_file.hpp"
@@ -119,6 +120,13 @@ void print_summary(const ReplayResult& result) {
     total.update += step.times.update;
     total.wall += step.times.wall;
   }
+  const TensorSummary& all = result.total;
+  std::printf(
+      "entries: %llu bits, bound log2 C(n,k) + k %.0f bits (ratio %.3f); framing %.1f bytes per frame, "
+      "stream overhead included in wire_bytes\n",
+      static_cast<unsigned long long>(all.entry_bits), all.bound_bits,
+      all.bound_bits > 0 ? static_cast<double>(all.entry_bits) / all.bound_bits : 0.0,
+      all.frames ? static_cast<double>(all.framing_bytes) / static_cast<double>(all.frames) : 0.0);
   const double codec_share = total.wall > 0 ? (total.encode + total.decode) / total.wall : 0.0;
   std::printf(
       "time over all steps: read %.1f ms, encode %.1f ms, exchange/decode %.1f ms, average %.1f ms, "
@@ -146,7 +154,17 @@ int run_replay(ReplayCliOptions& cli) {
   if (!cli.save_weights.empty()) plan.add_output(cli.save_weights, "--save-weights");
   if (!cli.save_baseline.empty()) plan.add_output(cli.save_baseline, "--save-baseline");
   if (!cli.save_stream.empty()) plan.add_output_tree(cli.save_stream, "--save-stream");
+  plan_layout(plan, cli.codec.layout);
   plan.check();
+  AgreedLayout layout;
+  if (!cli.codec.layout.empty()) {
+    if (options.warmup_steps > 0)
+      fail_usage(
+          "--layout cannot be combined with --warmup-steps: warm-up frames are passthrough frames, which "
+          "the layout does not describe");
+    layout = agree_layout(cli.codec.layout, read_tensor_file(tensor_source(cli.dump), {}), options.settings);
+    options.settings.layout = &layout.layout;
+  }
   std::unique_ptr<OutputFile> report, weights, baseline;
   if (!cli.report.empty()) {
     if (report_is_csv(cli.report) == std::nullopt)
@@ -180,7 +198,7 @@ int run_replay(ReplayCliOptions& cli) {
   }
   if (weights) weights->write(serialize_tensor_file(result.weights, weights_format(cli.save_weights, "")));
   if (baseline) baseline->write(serialize_tensor_file(result.baseline, weights_format(cli.save_baseline, "")));
-  commit_together({report.get(), weights.get(), baseline.get(), &streams});
+  commit_together({layout.file.get(), report.get(), weights.get(), baseline.get(), &streams});
   if (cli.verbosity.level() >= 1) {
     print_summary(result);
     std::fflush(stdout);

@@ -5,6 +5,7 @@
 #include "adacomp/wire.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
+#include "layout_option.hpp"
 
 namespace adacomp::cli {
 
@@ -12,13 +13,15 @@ namespace {
 
 struct VerifyOptions {
   std::vector<std::string> inputs;
+  std::string layout;
   Verbosity verbosity;
 };
 
 // Every rule a decoder checks, without writing anything (as `zstd -t`).
-void verify_one(const std::string& path, const Verbosity& verbosity) {
+void verify_one(const std::string& path, const wire::Layout* layout, const Verbosity& verbosity) {
   FileInput input(path);
   wire::StreamReader reader(input);
+  reader.set_agreed_layout(layout);
   std::uint64_t entries = 0;
   while (auto frame = reader.next())
     if (frame->info.kind == wire::FrameKind::compressed)
@@ -31,11 +34,12 @@ void verify_one(const std::string& path, const Verbosity& verbosity) {
 }
 
 int run_verify(VerifyOptions& options) {
+  const auto layout = load_layout_option(options.layout);
   int status = kExitSuccess;
   for (const auto& path : options.inputs) {
     try {
       if (path == "-") refuse_terminal_input(path);
-      verify_one(path, options.verbosity);
+      verify_one(path, layout ? &*layout : nullptr, options.verbosity);
     } catch (const std::exception& e) {
       std::fflush(stdout);
       const int code = report_error(e);
@@ -52,6 +56,7 @@ Command add_verify_command(CLI::App& parent) {
   CLI::App* app =
       parent.add_subcommand("verify", "Check streams (checksums and every decoder rule) without writing output");
   app->add_option("inputs", options->inputs, "Streams to check ('-': stdin)")->required();
+  add_layout_read_option(*app, options->layout);
   add_verbosity_flags(*app, options->verbosity);
   return {app, [options] { return run_verify(*options); }};
 }

@@ -18,5 +18,6 @@ Command add_inspect_command(CLI::App& parent);
 Command add_diff_command(CLI::App& parent);
 Command add_verify_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
+Command add_layout_command(CLI::App& parent);
 
 }  // namespace adacomp::cli

@@ -25,9 +25,10 @@ int main(int argc, char** argv) {
 
   CLI::App app{"adacomp: AdaComp gradient compression codec and wire-format tool"};
   app.name("adacomp");
-  const std::string version =
-      std::string("adacomp ") + adacomp::kToolVersion + " (wire format " + std::to_string(adacomp::wire::kFormatMajor) +
-      "." + std::to_string(adacomp::wire::kFormatMinor) + "; encoder kernels on this CPU:" + kernel_list() + ")";
+  const std::string version = std::string("adacomp ") + adacomp::kToolVersion + " (wire formats 1.0 and " +
+                              std::to_string(adacomp::wire::kFormatMajor) + "." +
+                              std::to_string(adacomp::wire::kFormatMinor) +
+                              "; encoder kernels on this CPU:" + kernel_list() + ")";
   app.set_version_flag("-V,--version", version);
   app.require_subcommand(1);
   app.footer(
@@ -36,7 +37,7 @@ int main(int argc, char** argv) {
 
   std::vector<Command> commands{add_encode_command(app), add_decode_command(app), add_inspect_command(app),
                                 add_diff_command(app),   add_verify_command(app), add_replay_command(app),
-                                add_bench_command(app)};
+                                add_bench_command(app),  add_layout_command(app)};
 
   try {
     app.parse(argc, argv);

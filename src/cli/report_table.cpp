@@ -7,15 +7,14 @@
 
 namespace adacomp::cli {
 
-void print_frame_table(const std::vector<wire::FrameInfo>& frames, bool per_frame) {
-  std::uint64_t raw_total = 0, frame_total = 0;
+void print_frame_table(const std::vector<wire::FrameInfo>& frames, bool per_frame, std::uint64_t stream_bytes) {
+  std::uint64_t raw_total = 0;
   if (per_frame)
     std::fprintf(stderr, "%-32s %-16s %-5s %-16s %6s %9s %8s %10s %10s %8s\n", "tensor", "kind", "dtype", "shape", "T",
                  "entries", "density", "raw_bytes", "frame_bytes", "ratio");
   for (const auto& frame : frames) {
     const FrameStats stats = frame_stats(frame, nullptr);
     raw_total += stats.source_bytes;
-    frame_total += stats.frame_bytes;
     if (!per_frame) continue;
     const bool compressed = frame.kind == wire::FrameKind::compressed;
     const std::string kind = std::string(compressed ? "compressed" : "passthrough") + (frame.zstd ? "+zstd" : "");
@@ -25,7 +24,6 @@ void print_frame_table(const std::vector<wire::FrameInfo>& frames, bool per_fram
                  static_cast<unsigned long long>(stats.source_bytes),
                  static_cast<unsigned long long>(stats.frame_bytes), stats.ratio_source);
   }
-  const std::uint64_t stream_bytes = frame_total + wire::kStreamHeaderBytes + wire::kEndRecordBytes;
   std::fprintf(stderr, "%zu tensors: %llu raw bytes -> %llu stream bytes (ratio %.2f)\n", frames.size(),
                static_cast<unsigned long long>(raw_total), static_cast<unsigned long long>(stream_bytes),
                stream_bytes ? static_cast<double>(raw_total) / stream_bytes : 0.0);

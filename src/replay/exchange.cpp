@@ -51,6 +51,7 @@ void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& resi
     start = Clock::now();
     MemoryInput input(stream, file.string() + " (exchanged stream)");
     wire::StreamReader reader(input);
+    reader.set_agreed_layout(options.settings.layout);
     while (auto frame = reader.next()) out.decoded.push_back(wire::decode_frame(*frame, input.name()));
     out.decode = seconds_since(start);
   } catch (...) {

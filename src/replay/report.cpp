@@ -34,6 +34,11 @@ Json summary_json(const TensorSummary& s, bool per_tensor) {
   out["wire_bytes"] = s.wire_bytes;
   out["ratio"] = number(s.ratio);
   out["mean_density"] = number(s.mean_density);
+  out["entry_bits"] = s.entry_bits;
+  out["bound_bits"] = number(s.bound_bits);
+  out["bound_ratio"] = s.bound_bits > 0 ? number(static_cast<double>(s.entry_bits) / s.bound_bits) : Json(nullptr);
+  out["framing_bytes_per_frame"] =
+      s.frames ? number(static_cast<double>(s.framing_bytes) / static_cast<double>(s.frames)) : Json(nullptr);
   out["mean_update_rel_l2"] = number(s.mean_update_rel_l2);
   out["weight_drift"] = optional_number(s.weight_drift);
   out["baseline_vs_final"] = optional_number(s.baseline_vs_final);
@@ -66,6 +71,8 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
   report["warmup_steps"] = options.warmup_steps;
   report["scale_factor"] = options.settings.scale_factor;
   report["zstd_level"] = options.settings.zstd_level;
+  report["entries"] = std::string(wire::entry_layout_name(options.settings.entries));
+  report["layout_hash"] = options.settings.layout ? Json(wire::hex64(options.settings.layout->hash)) : Json(nullptr);
   report["exclude"] = options.settings.exclude;
   report["has_init"] = result.has_weights;
   report["has_final"] = result.has_final;
@@ -90,6 +97,9 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
                          {"ratio", number(static_cast<double>(ts.raw_bytes) / static_cast<double>(ts.wire_bytes))},
                          {"density", number(step_density(ts, result.tensors[t].shape, result.learners))},
                          {"scale", number(ts.scale)},
+                         {"entry_bits", ts.entry_bits},
+                         {"bound_bits", number(ts.bound_bits)},
+                         {"framing_bytes", ts.framing_bytes},
                          {"residue_l2", number(ts.residue_l2)},
                          {"update_rel_l2", number(ts.update_rel_l2)},
                          {"update_cosine", number(ts.update_cosine)}});

@@ -21,6 +21,9 @@ void add_exchange_figures(const std::vector<LearnerOutput>& outputs, const std::
       ts.raw_bytes += figures.source_bytes;
       ts.wire_bytes += figures.frame_bytes;
       ts.entries += frame.entry_count;
+      ts.entry_bits += figures.entry_bits;
+      ts.bound_bits += figures.bound_bits;
+      ts.framing_bytes += figures.framing_bytes;
       ts.scale += frame.scale / learners;
       frame_total += figures.frame_bytes;
     }
@@ -54,7 +57,11 @@ void summarize(const ReplayOptions& options, const std::vector<Tensor>& layout, 
       update_error_sum += ts.update_rel_l2;
       summary.raw_bytes += ts.raw_bytes;
       summary.wire_bytes += ts.wire_bytes;
+      summary.framing_bytes += ts.framing_bytes;
+      summary.frames += result.learners;
       if (ts.compressed) {
+        summary.entry_bits += ts.entry_bits;
+        summary.bound_bits += ts.bound_bits;
         entries += ts.entries;
         compressed_elements += layout[t].size() * result.learners;
       }
@@ -76,6 +83,10 @@ void summarize(const ReplayOptions& options, const std::vector<Tensor>& layout, 
     }
     total.raw_bytes += summary.raw_bytes;
     total.wire_bytes += summary.wire_bytes;
+    total.entry_bits += summary.entry_bits;
+    total.bound_bits += summary.bound_bits;
+    total.frames += summary.frames;
+    total.framing_bytes += summary.framing_bytes;
     total_entries += entries;
     total_compressed_elements += compressed_elements;
     result.tensors.push_back(std::move(summary));

@@ -7,6 +7,18 @@
 
 namespace adacomp {
 
+wire::Layout layout_for(const std::vector<Tensor>& tensors, const EncodeSettings& settings) {
+  std::vector<wire::TensorLayout> described;
+  for (const Tensor& tensor : tensors) {
+    const bool excluded = settings.excluded(tensor.name);
+    described.push_back({tensor.name, excluded ? wire::FrameKind::passthrough : wire::FrameKind::compressed,
+                         tensor.dtype, tensor.shape(),
+                         excluded ? 0 : settings.bin_sizes.bin_size_for(tensor.name, tensor.values.dimension()),
+                         tensor.size()});
+  }
+  return wire::make_layout(std::move(described));
+}
+
 void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tensors, const EncodeSettings& settings,
                     const std::string& source) {
   std::set<std::string> compressed;
@@ -32,7 +44,7 @@ namespace {
 // `residues` null: every tensor starts from a zero residue that is neither allocated nor kept.
 std::vector<wire::FrameInfo> encode_tensors(const std::vector<Tensor>& tensors, ResidueMap* residues,
                                             const EncodeSettings& settings, std::vector<std::byte>& out) {
-  wire::StreamWriter writer(out);
+  wire::StreamWriter writer(out, {settings.entries, settings.layout, settings.threads});
   std::vector<wire::FrameInfo> frames;
   frames.reserve(tensors.size());
   for (const Tensor& tensor : tensors) {

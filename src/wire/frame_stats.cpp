@@ -11,11 +11,17 @@ FrameStats frame_stats(const wire::FrameInfo& info, const SparseTernary* sparse)
   stats.header_bytes = info.header_bytes;
   stats.payload_stored_bytes = info.payload_stored_bytes;
   stats.frame_bytes = info.frame_bytes();
+  stats.framing_bytes = info.header_bytes + wire::kChecksumBytes;
   stats.source_bytes = info.element_count * dtype_size(info.dtype);
   if (compressed) {
     stats.bins = info.bin_count();
-    stats.bin_header_bytes = stats.bins * info.index_width;
-    stats.entry_bytes = info.entry_count * info.index_width;
+    const bool fixed = info.entry_layout == wire::EntryLayout::fixed;
+    stats.bin_header_bytes = fixed ? stats.bins * info.index_width : 0;
+    stats.entry_bytes = fixed ? info.entry_count * info.index_width : info.entry_bytes();
+    stats.entry_bits = 8 * (stats.bin_header_bytes + stats.entry_bytes);
+    stats.bits_per_entry = ratio_or_nan(static_cast<double>(stats.entry_bits), static_cast<double>(info.entry_count));
+    stats.bound_bits = entry_bound_bits(info.element_count, info.entry_count);
+    stats.bound_ratio = ratio_or_nan(static_cast<double>(stats.entry_bits), stats.bound_bits);
     stats.density = ratio_or_nan(static_cast<double>(info.entry_count), n);
   } else {
     stats.data_bytes = info.payload_raw_bytes;

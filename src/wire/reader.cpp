@@ -6,6 +6,9 @@
 
 #include "adacomp/error.hpp"
 #include "adacomp/wire.hpp"
+#include "common/parallel_parts.hpp"
+#include "wire/header_reader.hpp"
+#include "wire/payload_checks.hpp"
 
 namespace adacomp::wire {
 
@@ -22,65 +25,13 @@ std::string hex32(std::uint32_t value) {
   return text;
 }
 
-bool valid_utf8(const std::string& text) {
-  static constexpr std::uint32_t kMinimum[] = {0, 0x80, 0x800, 0x10000};
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c == 0) return false;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t extra;
-    std::uint32_t code;
-    if ((c & 0xe0) == 0xc0) {
-      extra = 1, code = c & 0x1fu;
-    } else if ((c & 0xf0) == 0xe0) {
-      extra = 2, code = c & 0x0fu;
-    } else if ((c & 0xf8) == 0xf0) {
-      extra = 3, code = c & 0x07u;
-    } else {
-      return false;
-    }
-    if (text.size() - i <= extra) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto cc = static_cast<unsigned char>(text[i + k]);
-      if ((cc & 0xc0) != 0x80) return false;
-      code = (code << 6) | (cc & 0x3fu);
-    }
-    if (code < kMinimum[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) return false;
-    i += extra + 1;
-  }
-  return true;
-}
-
-// Sequential little-endian reads from a frame header buffer, with the frame's error context.
-class HeaderReader {
- public:
-  HeaderReader(ByteInput& input, std::vector<std::byte>& header, const FrameInfo& frame)
-      : input_(input), header_(header), frame_(frame) {}
-  template <typename T>
-  T take(const char* field) {
-    const std::size_t old = header_.size();
-    header_.resize(old + sizeof(T));
-    input_.read_exact({header_.data() + old, sizeof(T)}, std::string(field) + " of " + frame_.label());
-    return load_le<T>(header_.data() + old);
-  }
-  std::string take_string(std::size_t size, const char* field) {
-    const std::size_t old = header_.size();
-    header_.resize(old + size);
-    input_.read_exact({header_.data() + old, size}, std::string(field) + " of " + frame_.label());
-    return {reinterpret_cast<const char*>(header_.data() + old), size};
-  }
-
- private:
-  ByteInput& input_;
-  std::vector<std::byte>& header_;
-  const FrameInfo& frame_;  // its label grows as fields are read
-};
-
 }  // namespace
+
+std::uint64_t FrameInfo::entry_bytes() const noexcept {
+  if (kind != FrameKind::compressed) return 0;
+  if (entry_layout == EntryLayout::fixed) return (bin_count() + entry_count) * index_width;
+  return entry_count == 0 ? 0 : payload_raw_bytes - entries_offset;
+}
 
 std::string FrameInfo::label() const {
   std::string text = "frame " + std::to_string(index);
@@ -91,12 +42,15 @@ std::string FrameInfo::label() const {
 std::optional<Frame> StreamReader::next() {
   for (;;) {
     const std::uint64_t at = input_.offset();
+    if (in_stream_ && major_ == kFormatMajor) {  // version 2.0 records start with one type byte
+      std::array<std::byte, 1> type;
+      if (!input_.read_exact_or_eof(type, "record type")) end_of_input_check(at);
+      if (auto frame = next_compact(at, static_cast<std::uint8_t>(type[0]))) return frame;
+      continue;
+    }
     std::array<std::byte, 4> tag;
     if (!input_.read_exact_or_eof(tag, "record tag")) {
-      if (streams_ == 0) fail_input(input_.name() + ": empty input, not an adacomp stream");
-      if (in_stream_)
-        fail_input(input_.name() + ": truncated at byte " + std::to_string(at) +
-                   ": the stream ends without its end record (after " + std::to_string(frames_in_stream_) + " frames)");
+      end_of_input_check(at);
       return std::nullopt;
     }
     if (!in_stream_) {
@@ -121,20 +75,30 @@ std::optional<Frame> StreamReader::next() {
   }
 }
 
+void StreamReader::end_of_input_check(std::uint64_t at) {
+  if (streams_ == 0) fail_input(input_.name() + ": empty input, not an adacomp stream");
+  if (in_stream_)
+    fail_input(input_.name() + ": truncated at byte " + std::to_string(at) +
+               ": the stream ends without its end record (after " + std::to_string(frames_in_stream_) + " frames)");
+}
+
 void StreamReader::read_stream_header(const std::array<std::byte, 4>&, std::uint64_t at) {
   std::array<std::byte, kStreamHeaderBytes - 4> rest;
   input_.read_exact(rest, "stream header");
   const auto major = static_cast<std::uint8_t>(rest[0]);
   const auto minor = static_cast<std::uint8_t>(rest[1]);
-  if (major != kFormatMajor)
+  if (major != kFormatMajor && major != kFixedEntriesMajor)
     fail_input(input_.name() + ": stream at byte " + std::to_string(at) + " has format version " +
-               std::to_string(major) + "." + std::to_string(minor) + "; this decoder reads version " +
-               std::to_string(kFormatMajor) + ".x (up to " + std::to_string(kFormatMajor) + "." +
-               std::to_string(kFormatMinor) + ")");
+               std::to_string(major) + "." + std::to_string(minor) + "; this decoder reads versions 1.0 and " +
+               std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor));
   if (load_le<std::uint16_t>(rest.data() + 2) != 0)
     fail_input(input_.name() + ": stream header at byte " + std::to_string(at) + " has reserved flag bits set");
+  major_ = major;
   minor_ = minor;
-  headers_.push_back({at, major, minor, 0});
+  stream_layout_.reset();
+  layout_ = nullptr;
+  last_layout_index_.reset();
+  headers_.push_back({at, major, minor, 0, std::nullopt, false});
   in_stream_ = true;
   frames_in_stream_ = 0;
   ++streams_;
@@ -159,7 +123,7 @@ Frame StreamReader::read_frame(std::uint64_t at) {
   std::memcpy(header.data(), kFrameTag.data(), kFrameTag.size());
   const std::string source = input_.name();
   auto fail = [&](const std::string& what) { fail_input(info.describe(source) + ": " + what); };
-  HeaderReader reader(input_, header, info);
+  HeaderReader reader(input_, header, [&info] { return info.label(); });
 
   const auto kind = reader.take<std::uint8_t>("kind");
   const auto dtype = reader.take<std::uint8_t>("dtype");
@@ -168,7 +132,7 @@ Frame StreamReader::read_frame(std::uint64_t at) {
   const auto name_length = reader.take<std::uint16_t>("name length");
   if (kind > static_cast<std::uint8_t>(FrameKind::passthrough))
     fail("unknown frame kind " + std::to_string(kind) + " (stream format 1." + std::to_string(minor_) +
-         ", this decoder knows 1." + std::to_string(kFormatMinor) + ")");
+         ", this decoder knows 1.0)");
   if (!dtype_from_code(dtype)) fail("unknown dtype code " + std::to_string(dtype));
   if (flags & ~kFlagZstd) fail("reserved frame flag bits set (" + std::to_string(flags) + ")");
   if (rank > kMaxRank) fail("rank " + std::to_string(rank) + " exceeds the limit of 8");
@@ -210,41 +174,10 @@ Frame StreamReader::read_frame(std::uint64_t at) {
   }
   info.payload_stored_bytes = reader.take<std::uint64_t>("payload size");
   info.header_bytes = header.size();
-  if (!info.zstd && info.payload_stored_bytes != info.payload_raw_bytes)
-    fail("payload size " + std::to_string(info.payload_stored_bytes) + " but the header implies " +
-         std::to_string(info.payload_raw_bytes) + " bytes");
-  if (info.zstd && (info.payload_stored_bytes == 0 || info.payload_stored_bytes >= info.payload_raw_bytes))
-    fail("zstd payload size " + std::to_string(info.payload_stored_bytes) + " is not below the raw size " +
-         std::to_string(info.payload_raw_bytes));
-
+  check_stored_size(info, info.describe(source));
   std::vector<std::byte> stored = input_.read_vector(info.payload_stored_bytes, "payload of " + info.label());
-  std::array<std::byte, kChecksumBytes> checksum_bytes;
-  input_.read_exact(checksum_bytes, "checksum of " + info.label());
-  info.checksum = load_le<std::uint32_t>(checksum_bytes.data());
-  XXH64_state_t* state = XXH64_createState();
-  XXH64_reset(state, 0);
-  XXH64_update(state, header.data(), header.size());
-  XXH64_update(state, stored.data(), stored.size());
-  const auto computed = static_cast<std::uint32_t>(XXH64_digest(state));
-  XXH64_freeState(state);
-  if (computed != info.checksum)
-    fail("checksum mismatch (stored " + hex32(info.checksum) + ", computed " + hex32(computed) +
-         "): the frame is corrupt");
-
-  if (info.zstd) {
-    const unsigned long long content = ZSTD_getFrameContentSize(stored.data(), stored.size());
-    if (content != info.payload_raw_bytes)
-      fail("zstd section does not declare the raw payload size " + std::to_string(info.payload_raw_bytes));
-    if (ZSTD_findFrameCompressedSize(stored.data(), stored.size()) != stored.size())
-      fail("zstd section is not exactly one zstd frame");
-    frame.payload.resize(info.payload_raw_bytes);
-    const std::size_t size = ZSTD_decompress(frame.payload.data(), frame.payload.size(), stored.data(), stored.size());
-    if (ZSTD_isError(size) || size != info.payload_raw_bytes)
-      fail(std::string("zstd section does not decode to the declared size: ") +
-           (ZSTD_isError(size) ? ZSTD_getErrorName(size) : "size mismatch"));
-  } else {
-    frame.payload = std::move(stored);
-  }
+  verify_checksum(input_, header, stored, info, info.describe(source));
+  frame.payload = info.zstd ? unzstd(stored, info, info.describe(source)) : std::move(stored);
   ++frames_in_stream_;
   ++frames_total_;
   return frame;
@@ -260,6 +193,16 @@ SparseTernary read_sparse(const Frame& frame, const std::string& source) {
   sparse.element_count = info.element_count;
   sparse.bin_size = info.bin_size;
   sparse.scale = info.scale;
+  if (info.entry_layout == EntryLayout::coded) {
+    if (info.entry_count == 0) {
+      sparse.bin_counts.assign(sparse.bin_count(), 0);
+      return sparse;
+    }
+    const auto section = std::span<const std::byte>(frame.payload).subspan(info.entries_offset);
+    decode_coded_entries(section, info.entry_count, sign_row_length(info.shape, info.element_count), sparse,
+                         info.describe(source));
+    return sparse;
+  }
   const std::uint64_t bins = info.bin_count();
   sparse.bin_counts.resize(bins);
   sparse.entries.resize(info.entry_count);
@@ -299,8 +242,30 @@ DecodedFrame decode_frame_with_sparse(const Frame& frame, const std::string& sou
   return decoded;
 }
 
+void decode_frame_into(const Frame& frame, std::span<float> out, const std::string& source, unsigned threads) {
+  const FrameInfo& info = frame.info;
+  if (out.size() != info.element_count) fail_usage("decode_frame_into: the output does not fit " + info.label());
+  if (info.kind == FrameKind::passthrough) {
+    decode_elements(frame.payload.data(), info.element_count, info.dtype, out.data());
+  } else if (info.entry_layout == EntryLayout::fixed) {
+    decompress(read_sparse(frame, source), out, info.describe(source), threads);
+  } else {
+    // coded entries go straight to their elements, with no bins in between
+    const std::size_t parts = detail::thread_parts(out.size(), threads);
+    detail::run_parts(parts, [&](std::size_t p) {
+      std::fill(out.begin() + static_cast<std::ptrdiff_t>(out.size() * p / parts),
+                out.begin() + static_cast<std::ptrdiff_t>(out.size() * (p + 1) / parts), 0.0f);
+    });
+    if (info.entry_count > 0)
+      scatter_coded_entries(std::span<const std::byte>(frame.payload).subspan(info.entries_offset), info.entry_count,
+                            sign_row_length(info.shape, info.element_count), info.scale, out, info.describe(source));
+  }
+}
+
 Tensor decode_frame(const Frame& frame, const std::string& source) {
-  return std::move(decode_frame_with_sparse(frame, source).tensor);
+  Tensor tensor = make_tensor(frame.info.name, frame.info.dtype, frame.info.shape);
+  decode_frame_into(frame, tensor.flat(), source);
+  return tensor;
 }
 
 }  // namespace adacomp::wire

@@ -5,6 +5,7 @@
 
 #include "adacomp/error.hpp"
 #include "adacomp/wire.hpp"
+#include "wire/descriptor.hpp"
 
 namespace adacomp::wire {
 
@@ -31,19 +32,46 @@ void append_words(std::vector<std::byte>& out, const std::vector<std::uint16_t>&
   for (std::size_t i = 0; i < words.size(); ++i) out[old + i] = static_cast<std::byte>(words[i]);
 }
 
-void check_name(const std::string& name) {
-  if (name.empty() || name.size() > kMaxNameBytes)
-    fail_usage("tensor name '" + name + "' must be 1 to " + std::to_string(kMaxNameBytes) + " bytes");
-  if (name.find('\0') != std::string::npos) fail_usage("tensor name contains a NUL byte");
+std::vector<std::byte> zstd_compressed(const std::vector<std::byte>& raw, int level) {
+  std::vector<std::byte> compressed(ZSTD_compressBound(raw.size()));
+  const std::size_t size = ZSTD_compress(compressed.data(), compressed.size(), raw.data(), raw.size(), level);
+  if (ZSTD_isError(size))
+    throw Error(ErrorKind::internal, "zstd compression failed: " + std::string(ZSTD_getErrorName(size)));
+  compressed.resize(size);
+  return compressed;
+}
+
+std::string layout_mismatch(const FrameInfo& info, const TensorLayout& agreed) {
+  if (agreed.kind != info.kind)
+    return info.kind == FrameKind::passthrough ? "is excluded here but compressed in the layout"
+                                               : "is compressed here but excluded in the layout";
+  if (agreed.dtype != info.dtype)
+    return "is " + std::string(dtype_name(info.dtype)) + " here but " + std::string(dtype_name(agreed.dtype)) +
+           " in the layout";
+  if (agreed.shape != info.shape)
+    return "has shape " + shape_string(info.shape) + " here but " + shape_string(agreed.shape) + " in the layout";
+  if (agreed.bin_size != info.bin_size)
+    return "has bin size " + std::to_string(info.bin_size) + " here but " + std::to_string(agreed.bin_size) +
+           " in the layout";
+  return {};
 }
 
 }  // namespace
 
-StreamWriter::StreamWriter(std::vector<std::byte>& out) : out_(out) {
+StreamWriter::StreamWriter(std::vector<std::byte>& out, WriterOptions options) : out_(out), options_(options) {
+  const bool coded = options_.entries == EntryLayout::coded;
+  if (!coded && options_.layout) fail_usage("a layout needs coded entries: fixed entries are written as format 1.0");
   append_tag(out_, kStreamMagic);
-  out_.push_back(std::byte{kFormatMajor});
-  out_.push_back(std::byte{kFormatMinor});
-  append_le<std::uint16_t>(out_, 0);  // flags: none defined in 1.0
+  out_.push_back(std::byte{coded ? kFormatMajor : kFixedEntriesMajor});
+  out_.push_back(std::byte{0});
+  append_le<std::uint16_t>(out_, 0);  // flags: none defined
+  if (options_.layout) {
+    const std::size_t start = out_.size();
+    out_.push_back(std::byte{kRecordLayout});
+    out_.push_back(std::byte{kLayoutReference});
+    append_le<std::uint64_t>(out_, options_.layout->hash);
+    append_le<std::uint32_t>(out_, static_cast<std::uint32_t>(XXH64(out_.data() + start, out_.size() - start, 0)));
+  }
 }
 
 FrameInfo StreamWriter::add_compressed(const std::string& name, DType source_dtype,
@@ -59,6 +87,20 @@ FrameInfo StreamWriter::add_compressed(const std::string& name, DType source_dty
   info.index_width = index_width_for(sparse.bin_size);
   info.scale = sparse.scale;
   info.entry_count = sparse.entries.size();
+  if (options_.entries == EntryLayout::coded) {
+    info.format_major = kFormatMajor;
+    info.entry_layout = EntryLayout::coded;
+    info.index_width = 0;
+    std::vector<std::byte> payload;
+    append_varint(payload, info.entry_count);
+    if (info.entry_count > 0) {
+      append_le<float>(payload, info.scale);
+      info.entries_offset = payload.size();
+      info.entry_coding =
+          append_coded_entries(sparse, sign_row_length(shape, sparse.element_count), payload, options_.threads);
+    }
+    return write_compact_frame(std::move(info), payload, 0);
+  }
   std::vector<std::byte> payload;
   payload.reserve((sparse.bin_counts.size() + sparse.entries.size()) * info.index_width);
   append_words(payload, sparse.bin_counts, info.index_width);
@@ -75,29 +117,16 @@ FrameInfo StreamWriter::add_passthrough(const Tensor& tensor, int zstd_level) {
   info.element_count = tensor.size();
   std::vector<std::byte> payload(tensor.size() * dtype_size(tensor.dtype));
   encode_elements(tensor.values.data(), tensor.size(), tensor.dtype, payload.data());
+  if (options_.entries == EntryLayout::coded) {
+    info.format_major = kFormatMajor;
+    return write_compact_frame(std::move(info), payload, zstd_level);
+  }
   return write_frame(std::move(info), payload, zstd_level);
 }
 
 FrameInfo StreamWriter::write_frame(FrameInfo info, const std::vector<std::byte>& raw_payload, int zstd_level) {
-  if (finished_) fail_usage("internal: frame written after the end record");
-  check_name(info.name);
-  if (info.shape.size() > kMaxRank) fail_usage("tensor '" + info.name + "': rank above 8");
-
-  std::vector<std::byte> compressed;
-  if (zstd_level != 0 && !raw_payload.empty()) {
-    compressed.resize(ZSTD_compressBound(raw_payload.size()));
-    const std::size_t size =
-        ZSTD_compress(compressed.data(), compressed.size(), raw_payload.data(), raw_payload.size(), zstd_level);
-    if (ZSTD_isError(size))
-      throw Error(ErrorKind::internal, "zstd compression failed: " + std::string(ZSTD_getErrorName(size)));
-    compressed.resize(size);
-    // The stage is kept only where it pays: a flagged payload is always smaller than raw.
-    info.zstd = size < raw_payload.size();
-  }
+  const std::vector<std::byte> compressed = begin_frame(info, raw_payload, zstd_level);
   const std::vector<std::byte>& stored = info.zstd ? compressed : raw_payload;
-
-  info.index = frames_;
-  info.offset = out_.size();
   const std::size_t start = out_.size();
   append_tag(out_, kFrameTag);
   out_.push_back(static_cast<std::byte>(info.kind));
@@ -116,20 +145,70 @@ FrameInfo StreamWriter::write_frame(FrameInfo info, const std::vector<std::byte>
     append_le<std::uint64_t>(out_, info.entry_count);
   }
   append_le<std::uint64_t>(out_, stored.size());
+  end_frame(info, start, stored, raw_payload.size());
+  return info;
+}
+
+FrameInfo StreamWriter::write_compact_frame(FrameInfo info, const std::vector<std::byte>& raw_payload, int zstd_level) {
+  // coded entries are entropy coded already: the zstd stage is for passthrough frames only
+  const std::vector<std::byte> compressed =
+      begin_frame(info, raw_payload, info.kind == FrameKind::passthrough ? zstd_level : 0);
+  const std::vector<std::byte>& stored = info.zstd ? compressed : raw_payload;
+  const std::size_t start = out_.size();
+  out_.push_back(std::byte{info.zstd ? kRecordZstdFrame : kRecordFrame});
+  if (options_.layout) {
+    const auto index = options_.layout->find(info.name);
+    if (!index) fail_input("tensor '" + info.name + "' is not in the layout " + hex64(options_.layout->hash));
+    const std::string mismatch = layout_mismatch(info, options_.layout->tensors[*index]);
+    if (!mismatch.empty()) fail_input("tensor '" + info.name + "' " + mismatch + " " + hex64(options_.layout->hash));
+    if (last_layout_index_ && *index <= *last_layout_index_)
+      fail_usage("tensor '" + info.name +
+                 "' comes before an earlier tensor of the layout: frames follow the layout's order");
+    append_varint(out_, *index - (last_layout_index_ ? *last_layout_index_ + 1 : 0));
+    last_layout_index_ = *index;
+    info.layout_index = *index;
+  } else {
+    append_descriptor(out_, {info.name, info.kind, info.dtype, info.shape, info.bin_size, info.element_count});
+  }
+  append_varint(out_, stored.size());
+  end_frame(info, start, stored, raw_payload.size());
+  return info;
+}
+
+std::vector<std::byte> StreamWriter::begin_frame(FrameInfo& info, const std::vector<std::byte>& raw_payload,
+                                                 int zstd_level) {
+  if (finished_) fail_usage("internal: frame written after the end record");
+  check_tensor_name(info.name);
+  if (info.shape.size() > kMaxRank) fail_usage("tensor '" + info.name + "': rank above 8");
+  info.index = frames_;
+  info.offset = out_.size();
+  if (zstd_level == 0 || raw_payload.empty()) return {};
+  std::vector<std::byte> compressed = zstd_compressed(raw_payload, zstd_level);
+  // The stage is kept only where it pays: a flagged payload is always smaller than raw.
+  info.zstd = compressed.size() < raw_payload.size();
+  return compressed;
+}
+
+void StreamWriter::end_frame(FrameInfo& info, std::size_t start, const std::vector<std::byte>& stored,
+                             std::size_t raw_size) {
   info.header_bytes = out_.size() - start;
-  append_bytes(out_, stored.data(), stored.size());
+  out_.insert(out_.end(), stored.begin(), stored.end());
   info.payload_stored_bytes = stored.size();
-  info.payload_raw_bytes = raw_payload.size();
+  info.payload_raw_bytes = raw_size;
   info.checksum = static_cast<std::uint32_t>(XXH64(out_.data() + start, out_.size() - start, 0));
   append_le<std::uint32_t>(out_, info.checksum);
   ++frames_;
-  return info;
 }
 
 void StreamWriter::finish() {
   if (finished_) return;
-  append_tag(out_, kEndTag);
-  append_le<std::uint32_t>(out_, frames_);
+  if (options_.entries == EntryLayout::coded) {
+    out_.push_back(std::byte{kRecordEnd});
+    append_varint(out_, frames_);
+  } else {
+    append_tag(out_, kEndTag);
+    append_le<std::uint32_t>(out_, frames_);
+  }
   finished_ = true;
 }
 

@@ -50,12 +50,12 @@ G0=$SAMPLE/step-00000/learner-0.npz
 G1=$SAMPLE/step-00001/learner-0.npz
 
 # --- help, version, usage errors -------------------------------------------------------------
-for sub in "" encode decode inspect diff verify replay bench; do
+for sub in "" encode decode inspect diff verify replay bench layout; do
   run 0 "" "$ADACOMP" $sub --help
   check "--help of '$sub' prints usage" grep -q "Usage" out.stdout
 done
 run 0 "" "$ADACOMP" --version
-check "--version names the wire format version" grep -q "wire format 1.0" out.stdout
+check "--version names the wire format versions" grep -q "wire formats 1.0 and 2.0" out.stdout
 run 2 "usage error" "$ADACOMP"
 run 2 "usage error" "$ADACOMP" encode --no-such-option
 run 2 "usage error" "$ADACOMP" frobnicate
@@ -74,11 +74,45 @@ check "pipeline exit status" test "${PIPESTATUS[0]}${PIPESTATUS[1]}" = 00
 check "pipeline decodes to the same bytes as files" cmp -s piped.npz d0.npz
 "$ADACOMP" encode - <"$G0" >dash.adc
 check "'-' means stdin/stdout" cmp -s dash.adc s0.adc
-run 0 "" "$ADACOMP" encode --zstd "$G0" -o z.adc
-run 0 "" "$ADACOMP" encode --zstd=19 "$G0" -o z19.adc
-check "--zstd makes the stream smaller" test "$(stat -c %s z.adc)" -lt "$(stat -c %s s0.adc)"
+byte_at() { od -An -tu1 -j "$2" -N1 "$1" | tr -d ' '; }
+check "the default stream is format 2.0 (coded entries)" test "$(byte_at s0.adc 4)" = 2
+run 0 "" "$ADACOMP" encode --entries fixed "$G0" -o f0.adc
+check "--entries fixed writes format 1.0" test "$(byte_at f0.adc 4)" = 1
+check "coded entries make the stream smaller than fixed ones" test "$(stat -c %s s0.adc)" -lt "$(stat -c %s f0.adc)"
+run 0 "" "$ADACOMP" decode f0.adc -o df.npz
+check "fixed and coded entries decode to the same values" cmp -s df.npz d0.npz
+run 2 "usage error" "$ADACOMP" encode --entries dense "$G0" -o x.adc
+run 0 "" "$ADACOMP" encode --zstd --entries fixed "$G0" -o z.adc
+run 0 "" "$ADACOMP" encode --zstd=19 --entries fixed "$G0" -o z19.adc
+check "--zstd makes a fixed-entry stream smaller" test "$(stat -c %s z.adc)" -lt "$(stat -c %s f0.adc)"
 run 0 "" "$ADACOMP" decode z.adc -o dz.npz
 check "zstd stream decodes to the same values" cmp -s dz.npz d0.npz
+run 0 "" "$ADACOMP" encode --zstd "$G0" -o zc.adc
+check "--zstd leaves coded frames as they are (it is for passthrough frames)" cmp -s zc.adc s0.adc
+
+# --- layouts: agreed once, then streams carry only the hash ---------------------------------------
+run 0 "" "$ADACOMP" layout "$G0" -o run.adl
+run 0 "" "$ADACOMP" layout "$SAMPLE" -o dump.adl
+check "a dump's layout is its first gradients' layout" cmp -s run.adl dump.adl
+run 0 "" "$ADACOMP" encode "$G0" --layout run.adl -o l0.adc
+check "a stream with an agreed layout is smaller" test "$(stat -c %s l0.adc)" -lt "$(stat -c %s s0.adc)"
+run 3 "give its layout file with --layout FILE" "$ADACOMP" decode l0.adc -o dl.npz
+check "a failed decode leaves no output" test ! -e dl.npz
+run 0 "" "$ADACOMP" decode l0.adc --layout run.adl -o dl.npz
+check "a stream with an agreed layout decodes to the same values" cmp -s dl.npz d0.npz
+run 0 "" "$ADACOMP" verify l0.adc --layout run.adl
+run 0 "" "$ADACOMP" inspect l0.adc --layout run.adl
+run 0 "" "$ADACOMP" encode "$G0" --layout new.adl -o l1.adc
+check "encode --layout writes a missing layout file" cmp -s new.adl run.adl
+check "and then uses it" cmp -s l1.adc l0.adc
+run 3 "in the layout" "$ADACOMP" encode "$G0" --layout run.adl --bin-size 7 -o x.adc
+run 3 "in the layout" "$ADACOMP" encode "$G0" --layout run.adl --exclude '*bias' -o x.adc
+run 2 "--layout needs --entries coded" "$ADACOMP" encode "$G0" --layout run.adl --entries fixed -o x.adc
+run 0 "" "$ADACOMP" layout "$G0" --bin-size 7 -o other.adl
+run 3 "but the layout given has hash" "$ADACOMP" decode l0.adc --layout other.adl -o x.npz
+run 3 "not a layout file" "$ADACOMP" decode l0.adc --layout s0.adc -o x.npz
+check "layout errors leave no output" test ! -e x.adc -a ! -e x.npz
+run 3 "is not a dump" "$ADACOMP" layout "$WORK" -o x.adl
 run 0 "" "$ADACOMP" decode s0.adc -o d0.safetensors
 run 0 "" "$ADACOMP" decode s0.adc --format raw -o d0.raw
 check "raw output is 4 bytes per element" test "$(stat -c %s d0.raw)" = "$((4 * $("$PY" -c "import numpy as n; d=n.load('$G0'); print(sum(d[k].size for k in d.files))")))"

@@ -32,26 +32,24 @@ def close(a, b, tol=1e-9):
     return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
 
 
-def expected_frames(data):
-    """Frame figures from the raw bytes: header size from the layout rules, sizes, ratios."""
-    out, pos = [], 0
-    for frame in ref.read_stream(data):
-        out.append(frame)
-    # walk the bytes again for offsets and sizes
-    frames, pos = [], 0
-    while pos < len(data):
-        assert data[pos:pos + 4] == ref.STREAM_MAGIC
-        pos += 8
-        while data[pos:pos + 4] == ref.FRAME_TAG:
-            kind, _, _, rank, name_len = struct.unpack_from("<BBBBH", data, pos + 4)
-            header = 10 + name_len + 8 * rank + (20 if kind == ref.KIND_COMPRESSED else 0) + 8
-            (stored,) = struct.unpack_from("<Q", data, pos + header - 8)
-            frames.append({"offset": pos, "header": header, "stored": stored, "frame_bytes": header + stored + 4})
-            pos += header + stored + 4
-        assert data[pos:pos + 4] == ref.END_TAG
-        pos += 8
-    for frame, layout in zip(out, frames):
-        frame.update(layout)
+def log2_bound(n, k):
+    if k == 0:
+        return 0.0
+    return (math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)) / math.log(2) + k
+
+
+def layouts():
+    """Golden stream -> the layout file it refers to."""
+    manifest = json.load(open(os.path.join(GOLDEN, "vectors.json")))
+    return {v["file"]: os.path.join(GOLDEN, v["layout"]) for v in manifest["valid"] if "layout" in v}
+
+
+def expected_frames(data, layout=None):
+    """Frame figures from the reference reader: offsets and the header/payload split it saw, ratios."""
+    agreed = ref.read_layout(open(layout, "rb").read()) if layout else None
+    out = list(ref.read_stream(data, agreed))
+    for frame in out:
+        frame["frame_bytes"] = frame["header"] + frame["stored"] + 4
         n = int(np.prod(frame["shape"])) if frame["shape"] else 1
         frame["elements"] = n
         size = ref.DTYPE_SIZE[frame["dtype"]]
@@ -61,10 +59,10 @@ def expected_frames(data):
     return out
 
 
-def check_inspect(path, label):
+def check_inspect(path, label, layout=None):
     data = open(path, "rb").read()
-    expected = expected_frames(data)
-    result = adacomp("inspect", path, "--json", "--bins")
+    expected = expected_frames(data, layout)
+    result = adacomp("inspect", path, "--json", "--bins", *(["--layout", layout] if layout else []))
     check(result.returncode == 0, "%s: inspect exit %d %s" % (label, result.returncode, result.stderr))
     got = json.loads(result.stdout)
     check(len(got["frames"]) == len(expected), "%s: frame count" % label)
@@ -78,14 +76,25 @@ def check_inspect(path, label):
         check(close(g["bits_per_element"], e["bits_per_element"]), what + " bits per element")
         check(g["zstd"] == e["zstd"], what + " zstd flag")
         if e["kind"] == ref.KIND_COMPRESSED:
+            coded = e.get("format") == ref.CODED_MAJOR
             w = ref.index_width(e["bin_size"])
             bins = len(e["bin_counts"])
-            check(g["bin_size"] == e["bin_size"] and g["index_width"] == w, what + " T and W")
+            check(g["bin_size"] == e["bin_size"] and g["index_width"] == (None if coded else w), what + " T and W")
+            check(g["entry_layout"] == ("coded" if coded else "fixed"), what + " entry layout")
+            entry_bytes = e.get("entry_section", 0) if coded else (bins + len(e["entries"])) * w
+            check(g["entry_coding"] == (e.get("entry_coding") if coded else None), what + " entry coding")
+            check(g["entry_bits"] == 8 * entry_bytes, what + " entry bits")
+            bound = log2_bound(e["elements"], len(e["entries"]))
+            check(close(g["bound_bits"], bound, 1e-9) if bound else g["bound_bits"] in (0, None), what + " bound")
+            check(g["framing_bytes"] == e["header"] + 4, what + " framing bytes")
             check(g["entries"] == len(e["entries"]) and g["bins"] == bins, what + " entries and bins")
             check(g["scale"] == float(e["scale"]), what + " scale")
             check(close(g["density"], len(e["entries"]) / e["elements"] if e["elements"] else 0.0), what + " density")
-            check(g["bytes"]["bin_headers"] == bins * w and g["bytes"]["entries"] == len(e["entries"]) * w,
-                  what + " bin header and entry bytes")
+            if coded:
+                check(g["bytes"]["bin_headers"] == 0 and g["bytes"]["entries"] == entry_bytes, what + " entry bytes")
+            else:
+                check(g["bytes"]["bin_headers"] == bins * w and g["bytes"]["entries"] == len(e["entries"]) * w,
+                      what + " bin header and entry bytes")
             hist = {}
             for c in e["bin_counts"]:
                 hist[str(c)] = hist.get(str(c), 0) + 1
@@ -108,8 +117,9 @@ def check_inspect(path, label):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         # --- inspect ------------------------------------------------------------------------------
+        agreed = layouts()
         for path in sorted(glob.glob(os.path.join(GOLDEN, "*.adc"))):
-            check_inspect(path, os.path.basename(path))
+            check_inspect(path, os.path.basename(path), agreed.get(os.path.basename(path)))
         sources = [os.path.join(T.sample, "step-00000", "learner-0.npz")]
         if os.path.isdir(T.shared):
             sources += [os.path.join(T.shared, r, "step-00001", "learner-2.npz")
@@ -158,8 +168,11 @@ def main():
 
         # --- verify -------------------------------------------------------------------------------
         good = sorted(glob.glob(os.path.join(GOLDEN, "*.adc")))
-        result = adacomp("verify", *good, *streams)
+        result = adacomp("verify", *good, *streams, "--layout", os.path.join(GOLDEN, "coded-layout.adl"))
         check(result.returncode == 0 and result.stdout.count(": OK") == len(good) + len(streams), "verify all good")
+        result = adacomp("verify", os.path.join(GOLDEN, "coded-layout-reference.adc"))
+        check(result.returncode == 3 and "give its layout file with --layout" in result.stderr,
+              "verify names the missing layout")
         invalid = sorted(glob.glob(os.path.join(GOLDEN, "invalid", "*.adc")))
         for path in invalid:
             result = adacomp("verify", path)

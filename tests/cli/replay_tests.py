@@ -33,7 +33,9 @@ def rel(a, b):
     return np.linalg.norm(a - b) / np.linalg.norm(b)
 
 
-def reference_replay(dump, learners=None, steps=None, warmup=0, exclude=lambda n: False, scale_factor=2.0):
+def reference_replay(dump, learners=None, steps=None, warmup=0, exclude=lambda n: False, scale_factor=2.0,
+                     entries="coded", layout=False):
+    """layout: frames refer to the dump's agreed layout (replay --layout)."""
     """Straightforward replay: reference codec per learner, float64 average, float32 SGD."""
     meta = json.load(open(os.path.join(dump, "meta.json")))
     lr, momentum = np.float32(meta["lr"]), np.float32(meta.get("momentum", 0.0))
@@ -49,6 +51,11 @@ def reference_replay(dump, learners=None, steps=None, warmup=0, exclude=lambda n
     v_b = {n: np.zeros_like(v) for n, v in w_c.items()}
     residues = [{} for _ in range(L)]
     per_step = []
+    first = np.load(os.path.join(step_dirs[0], "learner-0.npz"))
+    tensors = [(ref.KIND_PASSTHROUGH, "f32", n, list(first[n].shape), None) if exclude(n) else
+               (ref.KIND_COMPRESSED, {"float32": "f32", "float16": "f16"}[str(first[n].dtype)], n,
+                list(first[n].shape), ref.default_bin_size(first[n].ndim)) for n in names]
+    skip = 0 if layout else None
     for s, d in enumerate(step_dirs):
         sums_c = {n: np.zeros(w_c[n].size) for n in names}
         sums_b = {n: np.zeros(w_c[n].size) for n in names}
@@ -62,18 +69,25 @@ def reference_replay(dump, learners=None, steps=None, warmup=0, exclude=lambda n
                 dtype = {"float32": "f32", "float16": "f16"}[str(g.dtype)]
                 g32 = g.astype(np.float32).ravel()
                 if s < warmup or exclude(n):
-                    frame = ref.passthrough_frame(n, dtype, g.astype(np.float32))
+                    if entries == "coded":
+                        frame = ref.compact_passthrough_frame(n, dtype, g.astype(np.float32), index_skip=skip)
+                    else:
+                        frame = ref.passthrough_frame(n, dtype, g.astype(np.float32))
                     decoded = g32
                 else:
                     T = ref.default_bin_size(g.ndim)
                     r = residues[learner].get(n, np.zeros(g32.size, np.float32))
-                    counts, entries, scale, decoded, residues[learner][n] = ref.compress(g32, r, T, scale_factor)
-                    frame = ref.compressed_frame(n, dtype, list(g.shape), T, counts, entries, scale)
+                    counts, selected, scale, decoded, residues[learner][n] = ref.compress(g32, r, T, scale_factor)
+                    if entries == "coded":
+                        frame = ref.coded_frame(n, dtype, list(g.shape), T, counts, selected, scale, skip)
+                    else:
+                        frame = ref.compressed_frame(n, dtype, list(g.shape), T, counts, selected, scale)
                 frames.append(frame)
                 wire[n] += len(frame)
                 sums_c[n] += decoded
                 sums_b[n] += g32
-            streams.append(ref.stream(frames))
+            reference_record = ref.layout_record(tensors, reference=True) if layout else b""
+            streams.append(ref.coded_stream(frames, reference_record) if entries == "coded" else ref.stream(frames))
         for n in names:
             a_c = (sums_c[n] / L).astype(np.float32)
             a_b = (sums_b[n] / L).astype(np.float32)
@@ -82,7 +96,7 @@ def reference_replay(dump, learners=None, steps=None, warmup=0, exclude=lambda n
             v_b[n] = (momentum * v_b[n] + a_b).astype(np.float32)
             w_b[n] = (w_b[n] + (-lr) * v_b[n]).astype(np.float32)
         per_step.append({"step": int(d[-5:]), "wire": wire, "streams": streams})
-    return names, w_c, w_b, per_step
+    return names, w_c, w_b, per_step, tensors
 
 
 def check_replay(dump, tmp, label, args=(), **reference_args):
@@ -96,7 +110,11 @@ def check_replay(dump, tmp, label, args=(), **reference_args):
     if result.returncode:
         return None
     report = json.load(open(report_json))
-    names, w_c, w_b, per_step = reference_replay(dump, **reference_args)
+    names, w_c, w_b, per_step, tensors = reference_replay(dump, **reference_args)
+    if reference_args.get("layout"):
+        layout_file = args[list(args).index("--layout") + 1]
+        check(open(layout_file, "rb").read() == ref.coded_stream([], ref.layout_record(tensors)),
+              "%s: the layout file replay wrote is the reference's" % label)
     got_c = np.load(weights)
     got_b = read_safetensors(baseline)
     check(rel([got_c[n] for n in names], [w_c[n] for n in names]) <= 1e-5,
@@ -265,6 +283,11 @@ def main():
             T.skip("replay of the shared real dumps: %s not present" % SHARED)
         for dump in runs:
             check_replay(dump, tmp, os.path.basename(dump))
+            check_replay(dump, tmp, os.path.basename(dump) + " fixed entries", ("--entries", "fixed"), entries="fixed")
+            layout_file = os.path.join(tmp, os.path.basename(dump) + ".adl")
+            check_replay(dump, tmp, os.path.basename(dump) + " agreed layout", ("--layout", layout_file), layout=True)
+            check(os.path.exists(layout_file), "replay --layout writes a missing layout file")
+            check_replay(dump, tmp, os.path.basename(dump) + " existing layout", ("--layout", layout_file), layout=True)
 
         report = check_replay(SAMPLE, tmp, "warm-up 2", ("--warmup-steps", "2"), warmup=2)
         if report:

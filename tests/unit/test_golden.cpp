@@ -1,6 +1,6 @@
 // Golden vectors in format_spec/golden/, written by the independent Python reference
 // (tools/make_golden_vectors.py): the C++ decoder must read them to the listed values and the C++
-// encoder must reproduce them byte for byte.
+// encoder must reproduce them byte for byte, in formats 1.0 (fixed entries) and 2.0 (coded).
 #include <bit>
 #include <filesystem>
 
@@ -21,6 +21,14 @@ nlohmann::json manifest() {
   const auto bytes = test_support::read_file(kGolden / "vectors.json");
   return nlohmann::json::parse(reinterpret_cast<const char*>(bytes.data()),
                                reinterpret_cast<const char*>(bytes.data()) + bytes.size());
+}
+
+// The agreed layout a vector names, if any.
+std::optional<wire::Layout> layout_of(const nlohmann::json& vector) {
+  if (!vector.contains("layout")) return std::nullopt;
+  const auto bytes = test_support::read_file(kGolden / vector["layout"].get<std::string>());
+  MemoryInput input(bytes, "layout");
+  return wire::read_layout(input);
 }
 
 std::vector<float> floats(const nlohmann::json& values) {
@@ -48,13 +56,15 @@ Tensor tensor_from(const nlohmann::json& frame, const char* key) {
 
 TEST_CASE("golden streams decode to the reference values") {
   const auto json = manifest();
-  REQUIRE(json["valid"].size() >= 8);
+  REQUIRE(json["valid"].size() >= 19);
   for (const auto& vector : json["valid"]) {
     const std::string file = vector["file"];
     CAPTURE(file);
     const auto bytes = test_support::read_file(kGolden / file);
+    const auto layout = layout_of(vector);
     MemoryInput input(bytes, file);
     wire::StreamReader reader(input);
+    reader.set_agreed_layout(layout ? &*layout : nullptr);
     std::size_t index = 0;
     while (auto frame = reader.next()) {
       REQUIRE(index < vector["frames"].size());
@@ -82,13 +92,18 @@ TEST_CASE("golden streams decode to the reference values") {
 
 TEST_CASE("the C++ encoder reproduces every single-stream golden vector byte for byte") {
   const auto json = manifest();
+  std::size_t reproduced = 0;
   for (const auto& vector : json["valid"]) {
     const std::string file = vector["file"];
-    if (file == "concatenated.adc") continue;  // two streams; its parts are checked on their own
+    // two streams, whose parts are checked on their own; or a layout inline, which encoders do not write
+    if (!vector["encoder_reproduces"].get<bool>()) continue;
     CAPTURE(file);
     std::vector<Tensor> tensors;
     ResidueMap residues;
     EncodeSettings settings;
+    settings.entries = vector["format"] == "1.0" ? wire::EntryLayout::fixed : wire::EntryLayout::coded;
+    const auto layout = layout_of(vector);
+    settings.layout = layout ? &*layout : nullptr;
     for (const auto& frame : vector["frames"]) {
       tensors.push_back(tensor_from(frame, "gradient"));
       settings.zstd_level = frame["zstd_level"].get<int>();
@@ -107,19 +122,26 @@ TEST_CASE("the C++ encoder reproduces every single-stream golden vector byte for
     std::vector<std::byte> out;
     encode_stream(tensors, residues, settings, out);
     CHECK(out == test_support::read_file(kGolden / file));
+    ++reproduced;
+    if (layout)
+      CHECK(wire::layout_file_bytes(layout_for(tensors, settings)) ==
+            test_support::read_file(kGolden / vector["layout"].get<std::string>()));
     for (const auto& frame : vector["frames"])
       if (frame["kind"] == "compressed")
         CHECK(same_bits(floats(frame["new_residue"]), residues.at(frame["name"]).values().flat()));
   }
+  CHECK(reproduced >= 16);
 }
 
 TEST_CASE("invalid golden streams fail with the documented reason") {
   const auto json = manifest();
-  REQUIRE(json["invalid"].size() >= 20);
+  REQUIRE(json["invalid"].size() >= 60);
   for (const auto& vector : json["invalid"]) {
     const std::string file = vector["file"];
     CAPTURE(file);
-    const std::string error = test_support::decode_error(test_support::read_file(kGolden / file));
+    const auto layout = layout_of(vector);
+    const std::string error =
+        test_support::decode_error(test_support::read_file(kGolden / file), layout ? &*layout : nullptr);
     CHECK_MESSAGE(error.find(vector["error_contains"].get<std::string>()) != std::string::npos, error);
   }
 }

@@ -73,18 +73,20 @@ inline std::string floats_bytes(std::initializer_list<float> values) {
 inline std::vector<std::byte> read_file(const std::filesystem::path& path) { return adacomp::read_all(path.string()); }
 
 // All frames of a stream held in memory, decoded.
-inline std::vector<adacomp::Tensor> decode_all(const std::vector<std::byte>& bytes, const std::string& name = "mem") {
+inline std::vector<adacomp::Tensor> decode_all(const std::vector<std::byte>& bytes, const std::string& name = "mem",
+                                               const adacomp::wire::Layout* layout = nullptr) {
   adacomp::MemoryInput input(bytes, name);
   adacomp::wire::StreamReader reader(input);
+  reader.set_agreed_layout(layout);
   std::vector<adacomp::Tensor> out;
   while (auto frame = reader.next()) out.push_back(adacomp::wire::decode_frame(*frame, name));
   return out;
 }
 
 // The message of the invalid_input error that decoding raises, or "" if it decodes.
-inline std::string decode_error(const std::vector<std::byte>& bytes) {
+inline std::string decode_error(const std::vector<std::byte>& bytes, const adacomp::wire::Layout* layout = nullptr) {
   try {
-    decode_all(bytes);
+    decode_all(bytes, "mem", layout);
   } catch (const adacomp::Error& e) {
     if (e.kind() != adacomp::ErrorKind::invalid_input) return std::string("wrong error kind: ") + e.what();
     return e.what();

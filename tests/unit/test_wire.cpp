@@ -31,17 +31,20 @@ std::vector<Tensor> sample_tensors() {
   return tensors;
 }
 
-EncodeSettings sample_settings(int zstd_level) {
+EncodeSettings sample_settings(int zstd_level, wire::EntryLayout entries = wire::EntryLayout::coded) {
   EncodeSettings settings;
   settings.exclude = {"norm.*"};
   settings.zstd_level = zstd_level;
+  settings.entries = entries;
   return settings;
 }
 
-std::vector<std::byte> sample_stream(int zstd_level) {
+constexpr wire::EntryLayout kBothLayouts[] = {wire::EntryLayout::coded, wire::EntryLayout::fixed};
+
+std::vector<std::byte> sample_stream(int zstd_level, wire::EntryLayout entries = wire::EntryLayout::coded) {
   ResidueMap residues;
   std::vector<std::byte> out;
-  encode_stream(sample_tensors(), residues, sample_settings(zstd_level), out);
+  encode_stream(sample_tensors(), residues, sample_settings(zstd_level, entries), out);
   return out;
 }
 
@@ -94,53 +97,72 @@ TEST_CASE("the zstd stage is flagged only where it shrinks the payload / and dec
 
 TEST_CASE("encoding twice gives identical bytes") { CHECK(sample_stream(3) == sample_stream(3)); }
 
-TEST_CASE("concatenated streams are one valid stream / a stream with no frames is valid") {
+TEST_CASE("concatenated streams are one valid stream, of either format / a stream with no frames is valid") {
   auto bytes = sample_stream(0);
-  const auto second = sample_stream(3);
+  const auto second = sample_stream(3, wire::EntryLayout::fixed);
   bytes.insert(bytes.end(), second.begin(), second.end());
   CHECK(decode_all(bytes).size() == 8);
-  std::vector<std::byte> empty;
-  wire::StreamWriter(empty).finish();
-  CHECK(empty.size() == wire::kStreamHeaderBytes + wire::kEndRecordBytes);
-  CHECK(decode_all(empty).empty());
+  for (const auto entries : kBothLayouts) {
+    std::vector<std::byte> empty;
+    wire::StreamWriter(empty, {entries, nullptr}).finish();
+    CHECK(empty.size() == wire::kStreamHeaderBytes + wire::end_record_bytes(entries, 0));
+    CHECK(decode_all(empty).empty());
+  }
+}
+
+TEST_CASE("fixed entries write format 1.0 and coded entries format 2.0, with the same content") {
+  const auto coded = sample_stream(0, wire::EntryLayout::coded);
+  const auto fixed = sample_stream(0, wire::EntryLayout::fixed);
+  CHECK(static_cast<int>(coded[4]) == 2);
+  CHECK(static_cast<int>(fixed[4]) == 1);
+  CHECK(coded.size() < fixed.size());
+  const auto a = decode_all(coded), b = decode_all(fixed);
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].values == b[i].values);
 }
 
 TEST_CASE("truncation at every byte offset is a clean invalid-input error") {
-  const auto bytes = sample_stream(3);
-  for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
-    const std::vector<std::byte> prefix(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
-    const std::string error = decode_error(prefix);
-    REQUIRE_MESSAGE(!error.empty(), "prefix of " << cut << " bytes decoded");
-    REQUIRE_MESSAGE(error.find("wrong error kind") == std::string::npos, error);
+  for (const auto entries : kBothLayouts) {
+    CAPTURE(wire::entry_layout_name(entries));
+    const auto bytes = sample_stream(3, entries);
+    for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
+      const std::vector<std::byte> prefix(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(cut));
+      const std::string error = decode_error(prefix);
+      REQUIRE_MESSAGE(!error.empty(), "prefix of " << cut << " bytes decoded");
+      REQUIRE_MESSAGE(error.find("wrong error kind") == std::string::npos, error);
+    }
   }
 }
 
 TEST_CASE("every single-bit flip is detected or decodes to identical values") {
-  const auto bytes = sample_stream(3);
-  const auto original = decode_all(bytes);
-  std::size_t detected = 0, harmless = 0;
-  for (std::size_t at = 0; at < bytes.size(); ++at) {
-    for (int bit = 0; bit < 8; ++bit) {
-      auto flipped = bytes;
-      flipped[at] ^= static_cast<std::byte>(1 << bit);
-      const std::string error = decode_error(flipped);
-      REQUIRE_MESSAGE(error.find("wrong error kind") == std::string::npos, error);
-      if (!error.empty()) {
-        ++detected;
-        continue;
+  for (const auto entries : kBothLayouts) {
+    CAPTURE(wire::entry_layout_name(entries));
+    const auto bytes = sample_stream(3, entries);
+    const auto original = decode_all(bytes);
+    std::size_t detected = 0, harmless = 0;
+    for (std::size_t at = 0; at < bytes.size(); ++at) {
+      for (int bit = 0; bit < 8; ++bit) {
+        auto flipped = bytes;
+        flipped[at] ^= static_cast<std::byte>(1 << bit);
+        const std::string error = decode_error(flipped);
+        REQUIRE_MESSAGE(error.find("wrong error kind") == std::string::npos, error);
+        if (!error.empty()) {
+          ++detected;
+          continue;
+        }
+        const auto decoded = decode_all(flipped);
+        REQUIRE(decoded.size() == original.size());
+        for (std::size_t i = 0; i < decoded.size(); ++i) {
+          REQUIRE(decoded[i].name == original[i].name);
+          REQUIRE(decoded[i].values == original[i].values);
+        }
+        ++harmless;
       }
-      const auto decoded = decode_all(flipped);
-      REQUIRE(decoded.size() == original.size());
-      for (std::size_t i = 0; i < decoded.size(); ++i) {
-        REQUIRE(decoded[i].name == original[i].name);
-        REQUIRE(decoded[i].values == original[i].values);
-      }
-      ++harmless;
     }
+    CHECK(detected > 0);
+    // Only the minor version byte of the stream header may change without effect.
+    CHECK(harmless == 8);
   }
-  CHECK(detected > 0);
-  // Only the minor version byte of the stream header may change without effect.
-  CHECK(harmless == 8);
 }
 
 TEST_CASE("an unknown major version names both versions") {
@@ -149,13 +171,13 @@ TEST_CASE("an unknown major version names both versions") {
   bytes[5] = std::byte{2};
   const std::string error = decode_error(bytes);
   CHECK(error.find("format version 7.2") != std::string::npos);
-  CHECK(error.find("reads version 1.x") != std::string::npos);
+  CHECK(error.find("reads versions 1.0 and 2.0") != std::string::npos);
 }
 
 TEST_CASE("a forged payload size cannot make the reader allocate beyond the input") {
   // one passthrough frame claiming 2^32 elements: header valid, data absent
   std::vector<std::byte> bytes;
-  wire::StreamWriter writer(bytes);
+  wire::StreamWriter writer(bytes, {wire::EntryLayout::fixed, nullptr});
   Tensor t = make_tensor("x", DType::f32, {1});
   t.values(0) = 1.0f;
   writer.add_passthrough(t, 0);
