@@ -39,6 +39,12 @@ struct EntryStream {
   std::array<std::uint64_t, 2> flag_zeros{}, flag_totals{};  // [same row, new row]
 };
 
+// The entries of one chunk whose gaps have extra bits, per lane, in entry order.
+struct LaneEscapes {
+  std::array<std::vector<std::uint32_t>, kEncoderInterleave> entries;
+  std::array<std::size_t, kEncoderInterleave> counts{};
+};
+
 bool is_negative(std::uint16_t entry) { return (entry & 3u) == kCodeNegative; }
 
 // Positions of the entries of bins [first_bin, last_bin), the first of them entry `first`.
@@ -52,14 +58,19 @@ void fill_positions(const SparseTernary& sparse, std::size_t first_bin, std::siz
 
 // Symbols and flags of entries [first, last), with their counts added to `counts`.
 void fill_symbols(const SparseTernary& sparse, const std::uint32_t* positions, std::uint64_t row_length,
-                  std::size_t first, std::size_t last, EntryStream& stream, EntryStream& counts) {
+                  std::size_t first, std::size_t last, EntryStream& stream, EntryStream& counts, LaneEscapes& escapes) {
+  for (auto& lane : escapes.entries) lane.resize((last - first) / kEncoderInterleave + 1);
+  escapes.counts = {};
   std::uint64_t previous = first == 0 ? ~std::uint64_t{0} : positions[first - 1];
   bool previous_negative = first == 0 ? false : is_negative(sparse.entries[first - 1]);
   std::uint64_t row_end = first == 0 ? 0 : (previous / row_length + 1) * row_length;
   // scalar counters stay in registers; a counter array indexed per entry would chain every
   // increment through memory
   std::uint64_t same_total = 0, same_zeros = 0, new_total = 0, new_zeros = 0;
-  for (std::size_t e = first; e < last; ++e) {
+  // one histogram per lane, so that runs of one symbol do not chain their increments
+  std::array<std::array<std::uint32_t, kGapAlphabet>, kEncoderInterleave> histograms{};
+  std::array<std::size_t, kEncoderInterleave> escape_counts{};
+  auto step = [&](std::size_t e, std::size_t lane) __attribute__((always_inline)) {
     const std::uint64_t position = positions[e];
     const bool negative = is_negative(sparse.entries[e]);
     const std::uint8_t symbol = gap_symbol(position - previous).symbol;
@@ -68,21 +79,40 @@ void fill_symbols(const SparseTernary& sparse, const std::uint32_t* positions, s
     const bool flip = negative != previous_negative;
     stream.symbols[e] = symbol;
     stream.flags[e] = static_cast<std::uint8_t>(flip | new_row << 1);
-    ++counts.symbol_counts[symbol];
+    // listed without a branch: whether a gap has extra bits is as unpredictable as the gap
+    escapes.entries[lane][escape_counts[lane]] = static_cast<std::uint32_t>(e);
+    escape_counts[lane] += symbol >= kLiteralGaps;
+    ++histograms[lane][symbol];
     new_total += new_row;
     new_zeros += new_row & !flip;
     same_total += !new_row;
     same_zeros += !new_row & !flip;
     previous = position;
     previous_negative = negative;
+  };
+  std::size_t e = first;
+  for (; e < last && e % kEncoderInterleave != 0; ++e) step(e, e % kEncoderInterleave);
+  for (; e + kEncoderInterleave <= last; e += kEncoderInterleave) {
+    step(e, 0);
+    step(e + 1, 1);
+    step(e + 2, 2);
+    step(e + 3, 3);
   }
+  for (; e < last; ++e) step(e, e % kEncoderInterleave);
+  for (const auto& histogram : histograms)
+    for (std::size_t s = 0; s < kGapAlphabet; ++s) counts.symbol_counts[s] += histogram[s];
+  escapes.counts = escape_counts;
   counts.flag_totals = {same_total, new_total};
   counts.flag_zeros = {same_zeros, new_zeros};
 }
 
-EntryStream entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigned threads) {
-  EntryStream stream;
+// Fills `stream` (its buffers reused from call to call).
+void entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigned threads,
+                  std::vector<LaneEscapes>& escapes, EntryStream& stream) {
   const std::size_t count = sparse.entries.size();
+  stream.symbol_counts = {};
+  stream.flag_zeros = {};
+  stream.flag_totals = {};
   stream.positions.resize(count);
   stream.symbols.resize(count);
   stream.flags.resize(count);
@@ -94,8 +124,9 @@ EntryStream entry_stream(const SparseTernary& sparse, std::uint64_t row_length, 
     fill_positions(sparse, bins * p / parts, bins * (p + 1) / parts, firsts[p], stream.positions.data());
   });
   std::vector<EntryStream> counts(parts);
+  escapes.resize(parts);
   detail::run_parts(parts, [&](std::size_t p) {
-    fill_symbols(sparse, stream.positions.data(), row_length, firsts[p], firsts[p + 1], stream, counts[p]);
+    fill_symbols(sparse, stream.positions.data(), row_length, firsts[p], firsts[p + 1], stream, counts[p], escapes[p]);
   });
   for (const EntryStream& part : counts) {
     for (std::size_t s = 0; s < kGapAlphabet; ++s) stream.symbol_counts[s] += part.symbol_counts[s];
@@ -104,12 +135,13 @@ EntryStream entry_stream(const SparseTernary& sparse, std::uint64_t row_length, 
       stream.flag_zeros[c] += part.flag_zeros[c];
     }
   }
-  return stream;
 }
 
 // One rANS lane: its entries lane, lane + W, ...; words and extra bits of its own.
 struct LaneOutput {
-  std::vector<std::uint16_t> words;  // in the decoder's order
+  std::vector<std::uint16_t> words;  // from `first_word` on, in the decoder's order
+  std::size_t first_word = 0;
+  std::size_t word_count() const { return words.size() - first_word; }
   std::vector<std::byte> extra_bits;
   std::uint32_t state = kRansLow;
 };
@@ -119,29 +151,32 @@ struct LaneTables {
   std::array<EncoderSymbol, 4> flags;  // indexed by the flags byte
 };
 
-void lane_extra_bits(const EntryStream& stream, std::size_t lane, LaneOutput& out) {
+void lane_extra_bits(const EntryStream& stream, const std::vector<LaneEscapes>& escapes, std::size_t lane,
+                     LaneOutput& out) {
+  out.extra_bits.clear();
   BitWriter extras(out.extra_bits);
-  for (std::size_t e = lane; e < stream.positions.size(); e += kEncoderInterleave) {
-    if (stream.symbols[e] < kLiteralGaps) continue;  // gaps up to 15 have no extra bits
-    const std::uint64_t previous = e == 0 ? ~std::uint64_t{0} : stream.positions[e - 1];
-    const GapSymbol symbol = gap_symbol(stream.positions[e] - previous);
-    extras.put_wide(symbol.extra, symbol.extra_bits);
-  }
+  for (const LaneEscapes& chunk : escapes)
+    for (std::size_t k = 0; k < chunk.counts[lane]; ++k) {
+      const std::uint32_t e = chunk.entries[lane][k];
+      const std::uint64_t previous = e == 0 ? ~std::uint64_t{0} : stream.positions[e - 1];
+      const GapSymbol symbol = gap_symbol(stream.positions[e] - previous);
+      extras.put_wide(symbol.extra, symbol.extra_bits);
+    }
   extras.finish();
 }
 
 // Lanes first, first + Step, ... (Lanes of them) in one loop, so that their independent state
 // chains overlap in the core instead of waiting on each other's latency.
 template <std::size_t Lanes, std::size_t Step>
-void encode_lanes(const EntryStream& stream, std::size_t first, const LaneTables& tables,
-                  std::array<LaneOutput, kEncoderInterleave>& out) {
+void encode_lanes(const EntryStream& stream, const std::vector<LaneEscapes>& escapes, std::size_t first,
+                  const LaneTables& tables, std::array<LaneOutput, kEncoderInterleave>& out) {
   const std::size_t count = stream.symbols.size();
   const std::size_t rounds = (count + kEncoderInterleave - 1) / kEncoderInterleave;
   std::array<std::uint16_t*, Lanes> next;
   std::array<std::uint32_t, Lanes> states;
   for (std::size_t j = 0; j < Lanes; ++j) {
     LaneOutput& lane = out[first + j * Step];
-    lane_extra_bits(stream, first + j * Step, lane);
+    lane_extra_bits(stream, escapes, first + j * Step, lane);
     // every symbol emits at most one word; one more in front takes rans_put's unkept store
     lane.words.resize(2 * rounds + 1);
     next[j] = lane.words.data() + lane.words.size();
@@ -157,12 +192,13 @@ void encode_lanes(const EntryStream& stream, std::size_t first, const LaneTables
   }
   for (std::size_t j = 0; j < Lanes; ++j) {
     LaneOutput& lane = out[first + j * Step];
-    lane.words.erase(lane.words.begin(), lane.words.begin() + (next[j] - lane.words.data()));
+    lane.first_word = static_cast<std::size_t>(next[j] - lane.words.data());
     lane.state = states[j];
   }
 }
 
-std::vector<std::byte> rans_section(const EntryStream& stream, unsigned threads) {
+std::vector<std::byte> rans_section(const EntryStream& stream, const std::vector<LaneEscapes>& escapes,
+                                    std::array<LaneOutput, kEncoderInterleave>& lanes, unsigned threads) {
   std::size_t size = kGapAlphabet;
   while (stream.symbol_counts[size - 1] == 0) --size;
   const std::vector<std::uint32_t> frequencies =
@@ -180,13 +216,12 @@ std::vector<std::byte> rans_section(const EntryStream& stream, unsigned threads)
   }
   // Lanes share nothing, so they are coded in parallel; the bytes do not depend on the threads.
   static_assert(kEncoderInterleave == 4);
-  std::array<LaneOutput, kEncoderInterleave> lanes;
   const std::size_t parts = detail::thread_parts(stream.symbols.size() * 64, threads) >= 2 ? 2 : 1;
   detail::run_parts(parts, [&](std::size_t p) {
     if (parts == 1)
-      encode_lanes<4, 1>(stream, 0, tables, lanes);
+      encode_lanes<4, 1>(stream, escapes, 0, tables, lanes);
     else
-      encode_lanes<2, 2>(stream, p, tables, lanes);
+      encode_lanes<2, 2>(stream, escapes, p, tables, lanes);
   });
 
   std::vector<std::byte> out;
@@ -196,12 +231,12 @@ std::vector<std::byte> rans_section(const EntryStream& stream, unsigned threads)
   for (std::uint32_t f : frequencies) append_varint(out, f);
   append_le<std::uint16_t>(out, static_cast<std::uint16_t>(flag_frequencies[0]));
   append_le<std::uint16_t>(out, static_cast<std::uint16_t>(flag_frequencies[1]));
-  for (const LaneOutput& lane : lanes) append_varint(out, lane.words.size());
+  for (const LaneOutput& lane : lanes) append_varint(out, lane.word_count());
   for (const LaneOutput& lane : lanes) append_varint(out, lane.extra_bits.size());
   for (const LaneOutput& lane : lanes) append_le<std::uint32_t>(out, lane.state);
   for (const LaneOutput& lane : lanes) {
-    const auto* bytes = reinterpret_cast<const std::byte*>(lane.words.data());  // little-endian hosts only
-    out.insert(out.end(), bytes, bytes + 2 * lane.words.size());
+    const auto* bytes = reinterpret_cast<const std::byte*>(lane.words.data() + lane.first_word);  // little-endian
+    out.insert(out.end(), bytes, bytes + 2 * lane.word_count());
   }
   for (const LaneOutput& lane : lanes) out.insert(out.end(), lane.extra_bits.begin(), lane.extra_bits.end());
   return out;
@@ -242,8 +277,17 @@ void append_rice_section(const SparseTernary& sparse, const std::vector<std::uin
 
 EntryCoding append_coded_entries(const SparseTernary& sparse, std::uint64_t row_length, std::vector<std::byte>& out,
                                  unsigned threads) {
-  const EntryStream stream = entry_stream(sparse, row_length, threads);
-  std::vector<std::byte> rans = rans_section(stream, threads);
+  // Working memory kept per thread: a training loop codes frames of the same sizes every step,
+  // and fresh buffers would cost a page fault per 4 KiB touched.
+  struct Scratch {
+    EntryStream stream;
+    std::vector<LaneEscapes> escapes;
+    std::array<LaneOutput, kEncoderInterleave> lanes;
+  };
+  thread_local Scratch scratch;
+  EntryStream& stream = scratch.stream;
+  entry_stream(sparse, row_length, threads, scratch.escapes, stream);
+  std::vector<std::byte> rans = rans_section(stream, scratch.escapes, scratch.lanes, threads);
   if (stream.positions.size() <= kRiceMaxEntries) {
     std::vector<std::uint64_t> gaps(stream.positions.size());
     for (std::size_t e = 0; e < gaps.size(); ++e)

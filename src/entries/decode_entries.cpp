@@ -174,27 +174,45 @@ void decode_rans(std::span<const std::byte> section, std::uint64_t entry_count, 
   };
   bool negative = false;
   std::uint64_t row_end = 0;
-  for (std::uint64_t i = 0, lane = 0; i < entry_count; ++i, lane = lane + 1 == interleave ? 0 : lane + 1) {
-    std::uint32_t& state = states[lane];
-    const std::uint8_t*& word = words[lane];
-    const std::uint8_t* words_end = words_ends[lane];
+  // One entry on one lane. Inlined into the loops below with the lane's state as a local, so
+  // that the four lanes of the common case stay in registers and their chains overlap.
+  auto entry = [&](std::uint64_t i, std::uint32_t & state, const std::uint8_t*& word, const std::uint8_t* words_end,
+                   BitReader& lane_extras) __attribute__((always_inline)) {
     const unsigned symbol = slot_symbol[state & (kProbabilityScale - 1)];
     if (!rans_advance(state, starts[symbol], frequencies[symbol], word, words_end)) ended(i);
     std::uint64_t extra = 0;
-    if (!extras[lane].get_wide(extra_bits_of(symbol), extra))
+    if (!lane_extras.get_wide(extra_bits_of(symbol), extra))
       fail_input(context + ": the extra bits end before entry " + std::to_string(i));
     // the sign's context (same row or a new one) needs the position, so the gap comes first
     const std::uint64_t position = positions.position_after(gap_from_symbol(symbol, extra), i);
     const bool new_row = i == 0 || position >= row_end;
-    if (new_row) row_end = (position / row_length + 1) * row_length;
+    if (new_row) [[unlikely]]
+      row_end = (position / row_length + 1) * row_length;
     const std::uint32_t zero = zero_frequencies[new_row];
-    // a sign flip is a coin toss for many layers: start and frequency by selection, not a branch
-    const bool flip = (state & (kProbabilityScale - 1)) >= zero;
-    const std::uint32_t flag_start = flip ? zero : 0, flag_frequency = flip ? kProbabilityScale - zero : zero;
+    // a sign flip is a coin toss for many layers: start and frequency by mask, not a branch
+    const std::uint32_t flip = (state & (kProbabilityScale - 1)) >= zero;
+    const std::uint32_t mask = 0u - flip;
+    const std::uint32_t flag_start = zero & mask;
+    const std::uint32_t flag_frequency = zero ^ ((zero ^ (kProbabilityScale - zero)) & mask);
     if (!rans_advance(state, flag_start, flag_frequency, word, words_end)) ended(i);
-    negative = negative != flip;
+    negative = negative != static_cast<bool>(flip);
     sink.add(position, negative);
+  };
+  std::uint64_t i = 0;
+  if (interleave == 4) {
+    std::uint32_t s0 = states[0], s1 = states[1], s2 = states[2], s3 = states[3];
+    const std::uint8_t *w0 = words[0], *w1 = words[1], *w2 = words[2], *w3 = words[3];
+    for (; i + 4 <= entry_count; i += 4) {
+      entry(i, s0, w0, words_ends[0], extras[0]);
+      entry(i + 1, s1, w1, words_ends[1], extras[1]);
+      entry(i + 2, s2, w2, words_ends[2], extras[2]);
+      entry(i + 3, s3, w3, words_ends[3], extras[3]);
+    }
+    states = {s0, s1, s2, s3};
+    words = {w0, w1, w2, w3};
   }
+  for (std::uint64_t lane = i % interleave; i < entry_count; ++i, lane = lane + 1 == interleave ? 0 : lane + 1)
+    entry(i, states[lane], words[lane], words_ends[lane], extras[lane]);
   for (unsigned lane = 0; lane < interleave; ++lane) {
     const std::string name = "rANS lane " + std::to_string(lane);
     if (words[lane] != words_ends[lane])

@@ -41,10 +41,10 @@ struct EncoderSymbol {
 // stored whether it is kept or not, and the renormalisation chosen without a branch: whether a
 // state needs one is a coin toss the branch predictor loses.
 inline void rans_put(std::uint32_t& state, std::uint16_t*& words, const EncoderSymbol& symbol) {
-  const bool renormalise = state >= symbol.limit;
+  const std::uint32_t renormalise = state >= symbol.limit;
   words[-1] = static_cast<std::uint16_t>(state);
   words -= renormalise;
-  const std::uint32_t x = renormalise ? state >> 16 : state;
+  const std::uint32_t x = state >> (renormalise << 4);  // a shift by 0 or 16, not a branch
   const auto quotient = static_cast<std::uint32_t>((static_cast<Uint128>(x) * symbol.reciprocal) >> 64);
   state = x + symbol.bias + quotient * symbol.complement;
 }
@@ -54,12 +54,14 @@ inline void rans_put(std::uint32_t& state, std::uint16_t*& words, const EncoderS
 inline bool rans_advance(std::uint32_t& state, std::uint32_t start, std::uint32_t frequency, const std::uint8_t*& word,
                          const std::uint8_t* words_end) {
   state = frequency * (state >> kProbabilityBits) + (state & (kProbabilityScale - 1)) - start;
-  const bool renormalise = state < kRansLow;
-  const bool available = word != words_end;
+  const std::uint32_t renormalise = state < kRansLow;
+  const std::uint32_t available = word != words_end;
+  // masks, so that the compiler cannot turn the selection back into a branch
+  const std::uint32_t take = 0u - (renormalise & available);
   const std::uint32_t next =
       available ? static_cast<std::uint32_t>(word[0]) | static_cast<std::uint32_t>(word[1]) << 8 : 0;
-  state = renormalise ? state << 16 | next : state;
-  word += 2 * (renormalise & available);
+  state = (state & ~take) | ((state << 16 | next) & take);
+  word += take & 2u;
   return available | !renormalise;
 }
 
