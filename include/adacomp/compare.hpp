@@ -28,8 +28,9 @@ struct DiffInput {
 };
 
 // Reads a wire stream (by its magic) or a .npy/.npz/.safetensors file; the tensor of a .npy is
-// named `single_name`.
-DiffInput load_diff_input(const std::string& path, const std::string& single_name = "tensor");
+// named `single_name`. `layout`: the agreed layout of streams that refer to one.
+DiffInput load_diff_input(const std::string& path, const std::string& single_name = "tensor",
+                          const wire::Layout* layout = nullptr);
 
 struct IndexOverlap {
   std::uint64_t common = 0, only_a = 0, only_b = 0, sign_disagreements = 0;

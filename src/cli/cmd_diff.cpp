@@ -7,6 +7,7 @@
 #include "cli_support.hpp"
 #include "commands.hpp"
 #include "json_output.hpp"
+#include "layout_option.hpp"
 #include "option_checks.hpp"
 
 namespace adacomp::cli {
@@ -17,6 +18,7 @@ struct DiffOptions {
   std::string a, b;
   std::optional<double> tolerance;
   bool json = false;
+  std::string layout;
   Verbosity verbosity;
 };
 
@@ -70,8 +72,9 @@ void print_tensor(const TensorDiff& d, bool counted_same) {
 int run_diff(DiffOptions& options) {
   if (options.a == "-" && options.b == "-") fail_usage("only one of A and B can be stdin");
   if (options.a == "-" || options.b == "-") refuse_terminal_input("-");
-  const DiffInput a = load_diff_input(options.a, stem_of(options.a));
-  const DiffInput b = load_diff_input(options.b, stem_of(options.b));
+  const auto layout = load_layout_option(options.layout);
+  const DiffInput a = load_diff_input(options.a, stem_of(options.a), layout ? &*layout : nullptr);
+  const DiffInput b = load_diff_input(options.b, stem_of(options.b), layout ? &*layout : nullptr);
   const DiffResult result = diff_inputs(a, b);
 
   std::size_t differing = 0;
@@ -115,6 +118,7 @@ Command add_diff_command(CLI::App& parent) {
       "diff", "Compare two streams or tensor files tensor by tensor (exit 0 same, 1 different, >= 2 trouble)");
   app->add_option("a", options->a, "Stream or tensor file A ('-': stdin)")->required();
   app->add_option("b", options->b, "Stream or tensor file B, the reference for errors ('-': stdin)")->required();
+  add_layout_read_option(*app, options->layout);
   app->add_option("--tolerance", options->tolerance, "Count tensors within this relative L2 error as the same")
       ->check(number_from(0, std::numeric_limits<double>::max()));
   app->add_flag("--json", options->json, "Print JSON (schema: format_spec/cli_json.md)");

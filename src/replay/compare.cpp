@@ -43,7 +43,7 @@ std::vector<std::pair<std::uint64_t, std::uint16_t>> selected(const SparseTernar
 
 }  // namespace
 
-DiffInput load_diff_input(const std::string& path, const std::string& single_name) {
+DiffInput load_diff_input(const std::string& path, const std::string& single_name, const wire::Layout* layout) {
   DiffInput input;
   input.source = path == "-" ? std::string(FileInput::kStdinName) : path;
   const std::vector<std::byte> bytes = read_all(path);
@@ -59,6 +59,7 @@ DiffInput load_diff_input(const std::string& path, const std::string& single_nam
   }
   MemoryInput memory(bytes, input.source);
   wire::StreamReader reader(memory);
+  reader.set_agreed_layout(layout);
   while (auto frame = reader.next()) {
     wire::DecodedFrame decoded = wire::decode_frame_with_sparse(*frame, input.source);
     input.tensors.push_back({std::move(decoded.tensor), frame->info, std::move(decoded.sparse)});

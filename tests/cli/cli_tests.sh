@@ -102,6 +102,8 @@ run 0 "" "$ADACOMP" decode l0.adc --layout run.adl -o dl.npz
 check "a stream with an agreed layout decodes to the same values" cmp -s dl.npz d0.npz
 run 0 "" "$ADACOMP" verify l0.adc --layout run.adl
 run 0 "" "$ADACOMP" inspect l0.adc --layout run.adl
+run 0 "" "$ADACOMP" diff l0.adc s0.adc --layout run.adl -q
+run 3 "give its layout file with --layout FILE" "$ADACOMP" diff l0.adc s0.adc
 run 0 "" "$ADACOMP" encode "$G0" --layout new.adl -o l1.adc
 check "encode --layout writes a missing layout file" cmp -s new.adl run.adl
 check "and then uses it" cmp -s l1.adc l0.adc
@@ -113,6 +115,10 @@ run 3 "but the layout given has hash" "$ADACOMP" decode l0.adc --layout other.ad
 run 3 "not a layout file" "$ADACOMP" decode l0.adc --layout s0.adc -o x.npz
 check "layout errors leave no output" test ! -e x.adc -a ! -e x.npz
 run 3 "is not a dump" "$ADACOMP" layout "$WORK" -o x.adl
+run 2 "--layout cannot be combined with --warmup-steps" "$ADACOMP" replay "$SAMPLE" --layout x.adl --warmup-steps 1
+check "a refused replay writes no layout file" test ! -e x.adl
+run 0 "" "$ADACOMP" replay "$SAMPLE" -q --layout x.adl
+check "replay --layout writes a missing layout file, the dump's" cmp -s x.adl dump.adl
 run 0 "" "$ADACOMP" decode s0.adc -o d0.safetensors
 run 0 "" "$ADACOMP" decode s0.adc --format raw -o d0.raw
 check "raw output is 4 bytes per element" test "$(stat -c %s d0.raw)" = "$((4 * $("$PY" -c "import numpy as n; d=n.load('$G0'); print(sum(d[k].size for k in d.files))")))"
