@@ -9,11 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
-targets=${*:-"wire_stream npy npz safetensors residue roundtrip"}
+targets=${*:-"wire_stream coded_entries layout npy npz safetensors residue roundtrip"}
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DADACOMP_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j2 >/dev/null
 declare -A seeds=(
   [wire_stream]="format_spec/golden/* format_spec/golden/invalid/*"
+  [coded_entries]="tests/fuzz/seeds/coded_entries/*"
+  [layout]="format_spec/golden/*.adl format_spec/golden/coded-layout-*.adc format_spec/golden/invalid/coded-layout-*.adc"
   [npy]="tests/fuzz/seeds/npy/*"
   [npz]="samples/digits-cnn-tiny/step-00000/*.npz"
   [safetensors]="tests/fuzz/seeds/safetensors/*"
