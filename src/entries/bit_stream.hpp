@@ -51,23 +51,23 @@ class BitReader {
   BitReader(const std::byte* begin, const std::byte* end) : next_(begin), end_(end) {}
   // false when the stream ends before `count` (<= 32) bits
   bool get(unsigned count, std::uint64_t& value) {
-    if (filled_ < count) {
-      if (end_ - next_ >= 4) {  // the common case: four bytes at once
-        std::uint32_t word;
-        __builtin_memcpy(&word, next_, 4);
-        buffer_ |= static_cast<std::uint64_t>(word) << filled_;
-        filled_ += 32;
-        next_ += 4;
-      } else {
-        while (filled_ < count) {
-          if (next_ == end_) return false;
-          buffer_ |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(*next_++)) << filled_;
-          filled_ += 8;
-        }
+    if (end_ - next_ >= 8) {
+      // Away from the end: top the buffer up to 56 or more bits from one unaligned load, with no
+      // branch on how many bits the last codes took.
+      std::uint64_t word;
+      __builtin_memcpy(&word, next_, 8);  // little-endian hosts only
+      buffer_ |= word << filled_;
+      next_ += (63 - filled_) >> 3;
+      filled_ |= 56;
+    } else if (filled_ < count) {
+      while (filled_ < count) {
+        if (next_ == end_) return false;
+        buffer_ |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(*next_++)) << filled_;
+        filled_ += 8;
       }
     }
-    value = count == 0 ? 0 : buffer_ & (~std::uint64_t{0} >> (64 - count));
-    buffer_ = count == 64 ? 0 : buffer_ >> count;
+    value = buffer_ & ((std::uint64_t{1} << count) - 1);
+    buffer_ >>= count;
     filled_ -= count;
     return true;
   }

@@ -41,7 +41,8 @@ struct EntryStream {
 
 // The entries of one chunk whose gaps have extra bits, per lane, in entry order.
 struct LaneEscapes {
-  std::array<std::vector<std::uint32_t>, kEncoderInterleave> entries;
+  // extra bits << 6 | their count (positions < 2^32 keep the extra bits below 2^32)
+  std::array<std::vector<std::uint64_t>, kEncoderInterleave> entries;
   std::array<std::size_t, kEncoderInterleave> counts{};
 };
 
@@ -73,14 +74,15 @@ void fill_symbols(const SparseTernary& sparse, const std::uint32_t* positions, s
   auto step = [&](std::size_t e, std::size_t lane) __attribute__((always_inline)) {
     const std::uint64_t position = positions[e];
     const bool negative = is_negative(sparse.entries[e]);
-    const std::uint8_t symbol = gap_symbol(position - previous).symbol;
+    const GapSymbol gap = gap_symbol(position - previous);
+    const std::uint8_t symbol = gap.symbol;
     const bool new_row = e == 0 || position >= row_end;
     if (new_row) row_end = (position / row_length + 1) * row_length;
     const bool flip = negative != previous_negative;
     stream.symbols[e] = symbol;
     stream.flags[e] = static_cast<std::uint8_t>(flip | new_row << 1);
     // listed without a branch: whether a gap has extra bits is as unpredictable as the gap
-    escapes.entries[lane][escape_counts[lane]] = static_cast<std::uint32_t>(e);
+    escapes.entries[lane][escape_counts[lane]] = gap.extra << 6 | gap.extra_bits;
     escape_counts[lane] += symbol >= kLiteralGaps;
     ++histograms[lane][symbol];
     new_total += new_row;
@@ -151,16 +153,13 @@ struct LaneTables {
   std::array<EncoderSymbol, 4> flags;  // indexed by the flags byte
 };
 
-void lane_extra_bits(const EntryStream& stream, const std::vector<LaneEscapes>& escapes, std::size_t lane,
-                     LaneOutput& out) {
+void lane_extra_bits(const std::vector<LaneEscapes>& escapes, std::size_t lane, LaneOutput& out) {
   out.extra_bits.clear();
   BitWriter extras(out.extra_bits);
   for (const LaneEscapes& chunk : escapes)
     for (std::size_t k = 0; k < chunk.counts[lane]; ++k) {
-      const std::uint32_t e = chunk.entries[lane][k];
-      const std::uint64_t previous = e == 0 ? ~std::uint64_t{0} : stream.positions[e - 1];
-      const GapSymbol symbol = gap_symbol(stream.positions[e] - previous);
-      extras.put_wide(symbol.extra, symbol.extra_bits);
+      const std::uint64_t packed = chunk.entries[lane][k];
+      extras.put_wide(packed >> 6, packed & 63u);
     }
   extras.finish();
 }
@@ -176,7 +175,7 @@ void encode_lanes(const EntryStream& stream, const std::vector<LaneEscapes>& esc
   std::array<std::uint32_t, Lanes> states;
   for (std::size_t j = 0; j < Lanes; ++j) {
     LaneOutput& lane = out[first + j * Step];
-    lane_extra_bits(stream, escapes, first + j * Step, lane);
+    lane_extra_bits(escapes, first + j * Step, lane);
     // every symbol emits at most one word; one more in front takes rans_put's unkept store
     lane.words.resize(2 * rounds + 1);
     next[j] = lane.words.data() + lane.words.size();

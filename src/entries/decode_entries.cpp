@@ -176,15 +176,17 @@ void decode_rans(std::span<const std::byte> section, std::uint64_t entry_count, 
   std::uint64_t row_end = 0;
   // One entry on one lane. Inlined into the loops below with the lane's state as a local, so
   // that the four lanes of the common case stay in registers and their chains overlap.
+  const std::array<GapClass, kGapAlphabet>& classes = gap_classes();
   auto entry = [&](std::uint64_t i, std::uint32_t & state, const std::uint8_t*& word, const std::uint8_t* words_end,
                    BitReader& lane_extras) __attribute__((always_inline)) {
     const unsigned symbol = slot_symbol[state & (kProbabilityScale - 1)];
     if (!rans_advance(state, starts[symbol], frequencies[symbol], word, words_end)) ended(i);
     std::uint64_t extra = 0;
-    if (!lane_extras.get_wide(extra_bits_of(symbol), extra))
+    const GapClass& gap_class = classes[symbol];
+    if (!lane_extras.get_wide(gap_class.extra_bits, extra))
       fail_input(context + ": the extra bits end before entry " + std::to_string(i));
     // the sign's context (same row or a new one) needs the position, so the gap comes first
-    const std::uint64_t position = positions.position_after(gap_from_symbol(symbol, extra), i);
+    const std::uint64_t position = positions.position_after(gap_class.base + extra, i);
     const bool new_row = i == 0 || position >= row_end;
     if (new_row) [[unlikely]]
       row_end = (position / row_length + 1) * row_length;

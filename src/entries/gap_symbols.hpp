@@ -2,6 +2,7 @@
 // Gap classes of the coded entries (format_spec/wire_format.md, section 14.2): gaps 1 to 15 are
 // symbols of their own; a larger gap is its exponent and the bit below its leading bit, with the
 // remaining low bits sent raw.
+#include <array>
 #include <bit>
 #include <cstdint>
 
@@ -26,6 +27,26 @@ inline GapSymbol gap_symbol(std::uint64_t gap) noexcept {
 
 inline unsigned extra_bits_of(unsigned symbol) noexcept {
   return symbol < kLiteralGaps ? 0 : 4 + (symbol - kLiteralGaps) / 2 - 1;
+}
+
+// Per symbol: the smallest gap it stands for and its extra bits, so that the decoder forms a gap
+// as base + extra with no branch on the symbol's class.
+struct GapClass {
+  std::uint64_t base;
+  unsigned extra_bits;
+};
+inline const std::array<GapClass, kGapAlphabet>& gap_classes() noexcept {
+  static const auto table = [] {
+    std::array<GapClass, kGapAlphabet> classes{};
+    for (unsigned s = 0; s < kGapAlphabet; ++s) {
+      const unsigned bits = s < kLiteralGaps ? 0 : 4 + (s - kLiteralGaps) / 2 - 1;
+      const std::uint64_t base =
+          s < kLiteralGaps ? s + 1 : (std::uint64_t{1} << (bits + 1)) | (std::uint64_t{(s - kLiteralGaps) % 2} << bits);
+      classes[s] = {base, bits};
+    }
+    return classes;
+  }();
+  return table;
 }
 
 inline std::uint64_t gap_from_symbol(unsigned symbol, std::uint64_t extra) noexcept {
