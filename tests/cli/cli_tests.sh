@@ -115,6 +115,10 @@ run 3 "but the layout given has hash" "$ADACOMP" decode l0.adc --layout other.ad
 run 3 "not a layout file" "$ADACOMP" decode l0.adc --layout s0.adc -o x.npz
 check "layout errors leave no output" test ! -e x.adc -a ! -e x.npz
 run 3 "is not a dump" "$ADACOMP" layout "$WORK" -o x.adl
+printf 'not a tensor file' > junk.npy
+run 3 "" "$ADACOMP" encode junk.npy --layout fresh.adl -o x.adc
+check "a failed encode writes no new layout file and no stream" test ! -e fresh.adl -a ! -e x.adc
+check "and leaves no temporary file" no_temp_files .
 run 2 "--layout cannot be combined with --warmup-steps" "$ADACOMP" replay "$SAMPLE" --layout x.adl --warmup-steps 1
 check "a refused replay writes no layout file" test ! -e x.adl
 run 0 "" "$ADACOMP" replay "$SAMPLE" -q --layout x.adl
