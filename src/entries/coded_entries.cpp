@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "adacomp/byte_io.hpp"
+#include "adacomp/error.hpp"
+#include "adacomp/tensor.hpp"
 #include "codec/codec_detail.hpp"
 #include "common/parallel_parts.hpp"
 #include "entries/bit_stream.hpp"
@@ -276,6 +278,9 @@ void append_rice_section(const SparseTernary& sparse, const std::vector<std::uin
 
 EntryCoding append_coded_entries(const SparseTernary& sparse, std::uint64_t row_length, std::vector<std::byte>& out,
                                  unsigned threads) {
+  if (sparse.element_count > kMaxTensorElements)
+    fail_usage("coded entries hold tensors of at most 2^32 elements; this one has " +
+               std::to_string(sparse.element_count));
   // Working memory kept per thread: a training loop codes frames of the same sizes every step,
   // and fresh buffers would cost a page fault per 4 KiB touched.
   struct Scratch {
