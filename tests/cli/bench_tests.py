@@ -84,7 +84,22 @@ def main():
             T.check(r["entries"] == len(entries), "bin size %d: entries match the reference" % r["bin_size"])
     T.check(T.run("bench", "--threads", "0").returncode == 2, "bad --threads is a usage error")
     check_summarize_runs(report)
+    check_end_to_end()
     return T.finish("bench")
+
+
+def check_end_to_end():
+    """bench/end_to_end.sh, once per command: it runs, and prints every row with a number."""
+    script = os.path.join(T.root, "bench", "end_to_end.sh")
+    result = subprocess.run(["bash", script, T.adacomp_binary, "1", "safetensors"], capture_output=True, text=True)
+    if "skipped" in result.stderr:
+        T.skip("bench/end_to_end.sh: " + result.stderr.strip())
+        return
+    T.check(result.returncode == 0, "end_to_end.sh runs: " + result.stderr)
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ") and "---" not in line]
+    T.check(len(rows) == 7, "end_to_end.sh prints a row per command: %r" % result.stdout)
+    T.check(all(any(ch.isdigit() for ch in row.split("|")[2]) for row in rows[1:]), "every row has a wall time")
+    T.check("peak RSS of encode --residue" in result.stdout, "end_to_end.sh reports the peak RSS")
 
 
 def check_summarize_runs(real_report):
