@@ -72,6 +72,8 @@ std::vector<std::byte> layout_file_bytes(const Layout& layout);
 // Reads a layout file (or any stream whose first record is a full layout); Error(invalid_input)
 // naming `source` otherwise.
 Layout read_layout(ByteInput& input);
+// "0x" and 8 or 16 hex digits: checksums and layout hashes as messages and inspect print them.
+std::string hex32(std::uint32_t value);
 std::string hex64(std::uint64_t value);
 // Bytes of the end record of a stream of `frames` frames: 8 in format 1.0, 2 or more in 2.0.
 std::size_t end_record_bytes(EntryLayout entries, std::uint64_t frames) noexcept;
@@ -105,8 +107,6 @@ struct FrameInfo {
 
   std::uint64_t bin_count() const noexcept { return bin_size == 0 ? 0 : (element_count + bin_size - 1) / bin_size; }
   std::uint64_t frame_bytes() const noexcept { return header_bytes + payload_stored_bytes + kChecksumBytes; }
-  // The bytes of the entries: bin headers and entries (fixed), the entries section (coded).
-  std::uint64_t entry_bytes() const noexcept;
   // "frame N 'name' at byte X", and "<source>: " before it, for error messages.
   std::string label() const;
   std::string describe(const std::string& source) const { return source + ": " + label(); }

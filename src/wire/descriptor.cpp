@@ -137,6 +137,12 @@ std::vector<std::byte> layout_file_bytes(const Layout& layout) {
   return out;
 }
 
+std::string hex32(std::uint32_t value) {
+  char text[11];
+  std::snprintf(text, sizeof text, "0x%08x", value);
+  return text;
+}
+
 std::string hex64(std::uint64_t value) {
   char text[19];
   std::snprintf(text, sizeof text, "0x%016llx", static_cast<unsigned long long>(value));

@@ -17,7 +17,9 @@ FrameStats frame_stats(const wire::FrameInfo& info, const SparseTernary* sparse)
     stats.bins = info.bin_count();
     const bool fixed = info.entry_layout == wire::EntryLayout::fixed;
     stats.bin_header_bytes = fixed ? stats.bins * info.index_width : 0;
-    stats.entry_bytes = fixed ? info.entry_count * info.index_width : info.entry_bytes();
+    // a coded frame's entries section is its payload after the entry count and scale
+    const std::uint64_t section = info.entry_count == 0 ? 0 : info.payload_raw_bytes - info.entries_offset;
+    stats.entry_bytes = fixed ? info.entry_count * info.index_width : section;
     stats.entry_bits = 8 * (stats.bin_header_bytes + stats.entry_bytes);
     stats.bits_per_entry = ratio_or_nan(static_cast<double>(stats.entry_bits), static_cast<double>(info.entry_count));
     stats.bound_bits = entry_bound_bits(info.element_count, info.entry_count);

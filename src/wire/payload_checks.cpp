@@ -10,16 +10,6 @@
 
 namespace adacomp::wire {
 
-namespace {
-
-std::string hex32(std::uint32_t value) {
-  char text[11];
-  std::snprintf(text, sizeof text, "0x%08x", value);
-  return text;
-}
-
-}  // namespace
-
 void check_stored_size(const FrameInfo& info, const std::string& context) {
   if (!info.zstd && info.payload_stored_bytes != info.payload_raw_bytes)
     fail_input(context + ": payload size " + std::to_string(info.payload_stored_bytes) + " but the header implies " +

@@ -19,19 +19,7 @@ bool tag_is(const std::array<std::byte, 4>& bytes, const std::array<std::uint8_t
   return std::memcmp(bytes.data(), tag.data(), 4) == 0;
 }
 
-std::string hex32(std::uint32_t value) {
-  char text[11];
-  std::snprintf(text, sizeof text, "0x%08x", value);
-  return text;
-}
-
 }  // namespace
-
-std::uint64_t FrameInfo::entry_bytes() const noexcept {
-  if (kind != FrameKind::compressed) return 0;
-  if (entry_layout == EntryLayout::fixed) return (bin_count() + entry_count) * index_width;
-  return entry_count == 0 ? 0 : payload_raw_bytes - entries_offset;
-}
 
 std::string FrameInfo::label() const {
   std::string text = "frame " + std::to_string(index);
