@@ -31,14 +31,27 @@ double entry_bound_bits(std::uint64_t elements, std::uint64_t entries) noexcept 
 
 namespace {
 
+// What the tables are made of: how often each gap symbol occurs, and each sign flag context.
+struct TableCounts {
+  std::array<std::uint64_t, kGapAlphabet> symbol_counts{};
+  std::array<std::uint64_t, 2> flag_zeros{}, flag_totals{};  // [same row, new row]
+
+  void add(const TableCounts& other) {
+    for (std::size_t s = 0; s < kGapAlphabet; ++s) symbol_counts[s] += other.symbol_counts[s];
+    for (unsigned c = 0; c < 2; ++c) {
+      flag_zeros[c] += other.flag_zeros[c];
+      flag_totals[c] += other.flag_totals[c];
+    }
+  }
+};
+
 // The entries of one frame as the coder sees them: positions, gap symbols, sign flags with
-// their context, and the symbol and flag counts of the tables.
+// their context, and the counts of the tables.
 struct EntryStream {
   std::vector<std::uint32_t> positions;  // < 2^32: the element limit of a tensor (tensor.hpp)
   std::vector<std::uint8_t> symbols;
   std::vector<std::uint8_t> flags;  // bit 0: sign differs from the previous entry's; bit 1: a new row
-  std::array<std::uint64_t, kGapAlphabet> symbol_counts{};
-  std::array<std::uint64_t, 2> flag_zeros{}, flag_totals{};  // [same row, new row]
+  TableCounts counts;
 };
 
 // The entries of one chunk whose gaps have extra bits, per lane, in entry order.
@@ -61,9 +74,8 @@ void fill_positions(const SparseTernary& sparse, std::size_t first_bin, std::siz
 
 // Symbols and flags of entries [first, last), with their counts added to `counts`.
 void fill_symbols(const SparseTernary& sparse, const std::uint32_t* positions, std::uint64_t row_length,
-                  std::size_t first, std::size_t last, EntryStream& stream, EntryStream& counts, LaneEscapes& escapes) {
+                  std::size_t first, std::size_t last, EntryStream& stream, TableCounts& counts, LaneEscapes& escapes) {
   for (auto& lane : escapes.entries) lane.resize((last - first) / kEncoderInterleave + 1);
-  escapes.counts = {};
   std::uint64_t previous = first == 0 ? ~std::uint64_t{0} : positions[first - 1];
   bool previous_negative = first == 0 ? false : is_negative(sparse.entries[first - 1]);
   std::uint64_t row_end = first == 0 ? 0 : (previous / row_length + 1) * row_length;
@@ -114,9 +126,7 @@ void fill_symbols(const SparseTernary& sparse, const std::uint32_t* positions, s
 void entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigned threads,
                   std::vector<LaneEscapes>& escapes, EntryStream& stream) {
   const std::size_t count = sparse.entries.size();
-  stream.symbol_counts = {};
-  stream.flag_zeros = {};
-  stream.flag_totals = {};
+  stream.counts = {};
   stream.positions.resize(count);
   stream.symbols.resize(count);
   stream.flags.resize(count);
@@ -127,18 +137,12 @@ void entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigne
   detail::run_parts(parts, [&](std::size_t p) {
     fill_positions(sparse, bins * p / parts, bins * (p + 1) / parts, firsts[p], stream.positions.data());
   });
-  std::vector<EntryStream> counts(parts);
+  std::vector<TableCounts> counts(parts);
   escapes.resize(parts);
   detail::run_parts(parts, [&](std::size_t p) {
     fill_symbols(sparse, stream.positions.data(), row_length, firsts[p], firsts[p + 1], stream, counts[p], escapes[p]);
   });
-  for (const EntryStream& part : counts) {
-    for (std::size_t s = 0; s < kGapAlphabet; ++s) stream.symbol_counts[s] += part.symbol_counts[s];
-    for (unsigned c = 0; c < 2; ++c) {
-      stream.flag_totals[c] += part.flag_totals[c];
-      stream.flag_zeros[c] += part.flag_zeros[c];
-    }
-  }
+  for (const TableCounts& part : counts) stream.counts.add(part);
 }
 
 // One rANS lane: its entries lane, lane + W, ...; words and extra bits of its own.
@@ -198,17 +202,20 @@ void encode_lanes(const EntryStream& stream, const std::vector<LaneEscapes>& esc
   }
 }
 
-std::vector<std::byte> rans_section(const EntryStream& stream, const std::vector<LaneEscapes>& escapes,
-                                    std::array<LaneOutput, kEncoderInterleave>& lanes, unsigned threads) {
+// Appends the rANS section of `stream` to `out`.
+void append_rans_section(const EntryStream& stream, const std::vector<LaneEscapes>& escapes,
+                         std::array<LaneOutput, kEncoderInterleave>& lanes, unsigned threads,
+                         std::vector<std::byte>& out) {
+  const TableCounts& counts = stream.counts;
   std::size_t size = kGapAlphabet;
-  while (stream.symbol_counts[size - 1] == 0) --size;
+  while (counts.symbol_counts[size - 1] == 0) --size;
   const std::vector<std::uint32_t> frequencies =
-      normalized_frequencies(std::span<const std::uint64_t>(stream.symbol_counts.data(), size));
+      normalized_frequencies(std::span<const std::uint64_t>(counts.symbol_counts.data(), size));
   LaneTables tables;
   for (std::uint32_t s = 0, start = 0; s < size; start += frequencies[s], ++s)
     if (frequencies[s]) tables.gaps[s] = EncoderSymbol(start, frequencies[s]);
-  const std::array<std::uint32_t, 2> flag_frequencies = {flag_frequency(stream.flag_zeros[0], stream.flag_totals[0]),
-                                                         flag_frequency(stream.flag_zeros[1], stream.flag_totals[1])};
+  const std::array<std::uint32_t, 2> flag_frequencies = {flag_frequency(counts.flag_zeros[0], counts.flag_totals[0]),
+                                                         flag_frequency(counts.flag_zeros[1], counts.flag_totals[1])};
   // indexed by the flags byte: bit 0 the flag, bit 1 the context (new row)
   for (unsigned context = 0; context < 2; ++context) {
     const std::uint32_t zero = flag_frequencies[context];
@@ -217,6 +224,8 @@ std::vector<std::byte> rans_section(const EntryStream& stream, const std::vector
   }
   // Lanes share nothing, so they are coded in parallel; the bytes do not depend on the threads.
   static_assert(kEncoderInterleave == 4);
+  // Two threads from 4 Ki entries on (thread_parts' minimum share of elements, over 64): fewer
+  // entries take less time than handing them over.
   const std::size_t parts = detail::thread_parts(stream.symbols.size() * 64, threads) >= 2 ? 2 : 1;
   detail::run_parts(parts, [&](std::size_t p) {
     if (parts == 1)
@@ -225,7 +234,6 @@ std::vector<std::byte> rans_section(const EntryStream& stream, const std::vector
       encode_lanes<2, 2>(stream, escapes, p, tables, lanes);
   });
 
-  std::vector<std::byte> out;
   out.push_back(static_cast<std::byte>(EntryCoding::rans));
   out.push_back(static_cast<std::byte>(kEncoderInterleave));
   append_varint(out, size);
@@ -240,7 +248,6 @@ std::vector<std::byte> rans_section(const EntryStream& stream, const std::vector
     out.insert(out.end(), bytes, bytes + 2 * lane.word_count());
   }
   for (const LaneOutput& lane : lanes) out.insert(out.end(), lane.extra_bits.begin(), lane.extra_bits.end());
-  return out;
 }
 
 // Rice parameter with the fewest bits (the lowest on ties), and those bits.
@@ -291,18 +298,19 @@ EntryCoding append_coded_entries(const SparseTernary& sparse, std::uint64_t row_
   thread_local Scratch scratch;
   EntryStream& stream = scratch.stream;
   entry_stream(sparse, row_length, threads, scratch.escapes, stream);
-  std::vector<std::byte> rans = rans_section(stream, scratch.escapes, scratch.lanes, threads);
+  const std::size_t start = out.size();
+  append_rans_section(stream, scratch.escapes, scratch.lanes, threads, out);
   if (stream.positions.size() <= kRiceMaxEntries) {
     std::vector<std::uint64_t> gaps(stream.positions.size());
     for (std::size_t e = 0; e < gaps.size(); ++e)
       gaps[e] = stream.positions[e] - (e == 0 ? ~std::uint64_t{0} : stream.positions[e - 1]);
     const auto [parameter, bits] = best_rice_parameter(gaps);
-    if (2 + (bits + 7) / 8 <= rans.size()) {
+    if (2 + (bits + 7) / 8 <= out.size() - start) {  // not larger than the rANS section: it replaces it
+      out.resize(start);
       append_rice_section(sparse, gaps, parameter, out);
       return EntryCoding::rice;
     }
   }
-  out.insert(out.end(), rans.begin(), rans.end());
   return EntryCoding::rans;
 }
 

@@ -29,6 +29,13 @@ inline unsigned extra_bits_of(unsigned symbol) noexcept {
   return symbol < kLiteralGaps ? 0 : 4 + (symbol - kLiteralGaps) / 2 - 1;
 }
 
+inline std::uint64_t gap_from_symbol(unsigned symbol, std::uint64_t extra) noexcept {
+  if (symbol < kLiteralGaps) return symbol + 1;
+  const unsigned exponent = 4 + (symbol - kLiteralGaps) / 2;
+  const std::uint64_t mantissa = (symbol - kLiteralGaps) % 2;
+  return (std::uint64_t{1} << exponent) | (mantissa << (exponent - 1)) | extra;
+}
+
 // Per symbol: the smallest gap it stands for and its extra bits, so that the decoder forms a gap
 // as base + extra with no branch on the symbol's class.
 struct GapClass {
@@ -39,21 +46,11 @@ inline const std::array<GapClass, kGapAlphabet>& gap_classes() noexcept {
   static const auto table = [] {
     std::array<GapClass, kGapAlphabet> classes{};
     for (unsigned s = 0; s < kGapAlphabet; ++s) {
-      const unsigned bits = s < kLiteralGaps ? 0 : 4 + (s - kLiteralGaps) / 2 - 1;
-      const std::uint64_t base =
-          s < kLiteralGaps ? s + 1 : (std::uint64_t{1} << (bits + 1)) | (std::uint64_t{(s - kLiteralGaps) % 2} << bits);
-      classes[s] = {base, bits};
+      classes[s] = {gap_from_symbol(s, 0), extra_bits_of(s)};
     }
     return classes;
   }();
   return table;
-}
-
-inline std::uint64_t gap_from_symbol(unsigned symbol, std::uint64_t extra) noexcept {
-  if (symbol < kLiteralGaps) return symbol + 1;
-  const unsigned exponent = 4 + (symbol - kLiteralGaps) / 2;
-  const std::uint64_t mantissa = (symbol - kLiteralGaps) % 2;
-  return (std::uint64_t{1} << exponent) | (mantissa << (exponent - 1)) | extra;
 }
 
 }  // namespace adacomp::entries
