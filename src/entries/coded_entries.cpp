@@ -8,6 +8,7 @@
 #include "adacomp/tensor.hpp"
 #include "codec/codec_detail.hpp"
 #include "common/parallel_parts.hpp"
+#include "common/uninitialized_vector.hpp"
 #include "entries/bit_stream.hpp"
 #include "entries/coded_entries_detail.hpp"
 #include "entries/frequency_table.hpp"
@@ -45,38 +46,37 @@ struct TableCounts {
   }
 };
 
-// The entries of one frame as the coder sees them: positions, gap symbols, sign flags with
+// The entries of one frame as the coder sees them: gap symbols, sign flags with
 // their context, and the counts of the tables.
 struct EntryStream {
-  std::vector<std::uint32_t> positions;  // < 2^32: the element limit of a tensor (tensor.hpp)
-  std::vector<std::uint8_t> symbols;
-  std::vector<std::uint8_t> flags;  // bit 0: sign differs from the previous entry's; bit 1: a new row
+  detail::UninitializedVector<std::uint8_t> symbols;
+  detail::UninitializedVector<std::uint8_t> flags;  // bit 0: sign differs from the previous entry's; bit 1: a new row
   TableCounts counts;
 };
 
 // The entries of one chunk whose gaps have extra bits, per lane, in entry order.
 struct LaneEscapes {
-  // extra bits << 6 | their count (positions < 2^32 keep the extra bits below 2^32)
-  std::array<std::vector<std::uint64_t>, kEncoderInterleave> entries;
+  // extra bits << 6 | their count (positions < 2^32 keep the extra bits below 2^32). Sized for
+  // every entry to be an escape, but written only as far as there are escapes.
+  std::array<detail::UninitializedVector<std::uint64_t>, kEncoderInterleave> entries;
   std::array<std::size_t, kEncoderInterleave> counts{};
 };
 
 bool is_negative(std::uint16_t entry) { return (entry & 3u) == kCodeNegative; }
 
-// Positions of the entries of bins [first_bin, last_bin), the first of them entry `first`.
-void fill_positions(const SparseTernary& sparse, std::size_t first_bin, std::size_t last_bin, std::size_t first,
-                    std::uint32_t* positions) {
-  for (std::size_t b = first_bin, e = first; b < last_bin; ++b) {
-    const auto base = static_cast<std::uint32_t>(b * sparse.bin_size);
-    for (std::uint16_t j = 0; j < sparse.bin_counts[b]; ++j, ++e) positions[e] = base + (sparse.entries[e] >> 2);
-  }
+// Position of entry `e`, the last entry of the nearest non-empty bin before `bin` (e >= 0).
+std::uint64_t position_before(const SparseTernary& sparse, std::size_t bin, std::size_t e) {
+  while (sparse.bin_counts[bin - 1] == 0) --bin;
+  return static_cast<std::uint64_t>(bin - 1) * sparse.bin_size + (sparse.entries[e] >> 2);
 }
 
-// Symbols and flags of entries [first, last), with their counts added to `counts`.
-void fill_symbols(const SparseTernary& sparse, const std::uint32_t* positions, std::uint64_t row_length,
+// Symbols and flags of the entries of bins [first_bin, last_bin), entries [first, last), with
+// their counts added to `counts`. Positions are computed from the bins as they are read rather
+// than kept: an array of them would be the coder's largest buffer.
+void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, std::size_t first_bin, std::size_t last_bin,
                   std::size_t first, std::size_t last, EntryStream& stream, TableCounts& counts, LaneEscapes& escapes) {
   for (auto& lane : escapes.entries) lane.resize((last - first) / kEncoderInterleave + 1);
-  std::uint64_t previous = first == 0 ? ~std::uint64_t{0} : positions[first - 1];
+  std::uint64_t previous = first == 0 ? ~std::uint64_t{0} : position_before(sparse, first_bin, first - 1);
   bool previous_negative = first == 0 ? false : is_negative(sparse.entries[first - 1]);
   std::uint64_t row_end = first == 0 ? 0 : (previous / row_length + 1) * row_length;
   // scalar counters stay in registers; a counter array indexed per entry would chain every
@@ -85,36 +85,35 @@ void fill_symbols(const SparseTernary& sparse, const std::uint32_t* positions, s
   // one histogram per lane, so that runs of one symbol do not chain their increments
   std::array<std::array<std::uint32_t, kGapAlphabet>, kEncoderInterleave> histograms{};
   std::array<std::size_t, kEncoderInterleave> escape_counts{};
-  auto step = [&](std::size_t e, std::size_t lane) __attribute__((always_inline)) {
-    const std::uint64_t position = positions[e];
-    const bool negative = is_negative(sparse.entries[e]);
-    const GapSymbol gap = gap_symbol(position - previous);
-    const std::uint8_t symbol = gap.symbol;
-    const bool new_row = e == 0 || position >= row_end;
-    if (new_row) row_end = (position / row_length + 1) * row_length;
-    const bool flip = negative != previous_negative;
-    stream.symbols[e] = symbol;
-    stream.flags[e] = static_cast<std::uint8_t>(flip | new_row << 1);
-    // listed without a branch: whether a gap has extra bits is as unpredictable as the gap
-    escapes.entries[lane][escape_counts[lane]] = gap.extra << 6 | gap.extra_bits;
-    escape_counts[lane] += symbol >= kLiteralGaps;
-    ++histograms[lane][symbol];
-    new_total += new_row;
-    new_zeros += new_row & !flip;
-    same_total += !new_row;
-    same_zeros += !new_row & !flip;
-    previous = position;
-    previous_negative = negative;
-  };
+  std::uint8_t* const symbols = stream.symbols.data();
+  std::uint8_t* const flags = stream.flags.data();
+  const std::uint16_t* const entries = sparse.entries.data();
   std::size_t e = first;
-  for (; e < last && e % kEncoderInterleave != 0; ++e) step(e, e % kEncoderInterleave);
-  for (; e + kEncoderInterleave <= last; e += kEncoderInterleave) {
-    step(e, 0);
-    step(e + 1, 1);
-    step(e + 2, 2);
-    step(e + 3, 3);
+  for (std::size_t b = first_bin; b < last_bin; ++b) {
+    const std::uint64_t base = static_cast<std::uint64_t>(b) * sparse.bin_size;
+    for (const std::size_t bin_end = e + sparse.bin_counts[b]; e < bin_end; ++e) {
+      const std::size_t lane = e % kEncoderInterleave;
+      const std::uint64_t position = base + (entries[e] >> 2);
+      const bool negative = is_negative(entries[e]);
+      const GapSymbol gap = gap_symbol(position - previous);
+      const std::uint8_t symbol = gap.symbol;
+      const bool new_row = e == 0 || position >= row_end;
+      if (new_row) row_end = (position / row_length + 1) * row_length;
+      const bool flip = negative != previous_negative;
+      symbols[e] = symbol;
+      flags[e] = static_cast<std::uint8_t>(flip | new_row << 1);
+      // listed without a branch: whether a gap has extra bits is as unpredictable as the gap
+      escapes.entries[lane][escape_counts[lane]] = gap.extra << 6 | gap.extra_bits;
+      escape_counts[lane] += symbol >= kLiteralGaps;
+      ++histograms[lane][symbol];
+      new_total += new_row;
+      new_zeros += new_row & !flip;
+      same_total += !new_row;
+      same_zeros += !new_row & !flip;
+      previous = position;
+      previous_negative = negative;
+    }
   }
-  for (; e < last; ++e) step(e, e % kEncoderInterleave);
   for (const auto& histogram : histograms)
     for (std::size_t s = 0; s < kGapAlphabet; ++s) counts.symbol_counts[s] += histogram[s];
   escapes.counts = escape_counts;
@@ -127,27 +126,26 @@ void entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigne
                   std::vector<LaneEscapes>& escapes, EntryStream& stream) {
   const std::size_t count = sparse.entries.size();
   stream.counts = {};
-  stream.positions.resize(count);
   stream.symbols.resize(count);
   stream.flags.resize(count);
   const std::size_t bins = sparse.bin_counts.size();
   const std::size_t parts = detail::thread_parts(sparse.element_count, threads);
   std::vector<std::size_t> firsts(parts + 1, count);
   for (std::size_t p = 0; p < parts; ++p) firsts[p] = detail::first_entry_of(sparse, bins * p / parts);
-  detail::run_parts(parts, [&](std::size_t p) {
-    fill_positions(sparse, bins * p / parts, bins * (p + 1) / parts, firsts[p], stream.positions.data());
-  });
   std::vector<TableCounts> counts(parts);
   escapes.resize(parts);
   detail::run_parts(parts, [&](std::size_t p) {
-    fill_symbols(sparse, stream.positions.data(), row_length, firsts[p], firsts[p + 1], stream, counts[p], escapes[p]);
+    fill_symbols(sparse, row_length, bins * p / parts, bins * (p + 1) / parts, firsts[p], firsts[p + 1], stream,
+                 counts[p], escapes[p]);
   });
   for (const TableCounts& part : counts) stream.counts.add(part);
 }
 
 // One rANS lane: its entries lane, lane + W, ...; words and extra bits of its own.
 struct LaneOutput {
-  std::vector<std::uint16_t> words;  // from `first_word` on, in the decoder's order
+  // from `first_word` on, in the decoder's order; sized for the most words a lane can emit and
+  // written from the end, as far as the lane's words go
+  detail::UninitializedVector<std::uint16_t> words;
   std::size_t first_word = 0;
   std::size_t word_count() const { return words.size() - first_word; }
   std::vector<std::byte> extra_bits;
@@ -300,10 +298,16 @@ EntryCoding append_coded_entries(const SparseTernary& sparse, std::uint64_t row_
   entry_stream(sparse, row_length, threads, scratch.escapes, stream);
   const std::size_t start = out.size();
   append_rans_section(stream, scratch.escapes, scratch.lanes, threads, out);
-  if (stream.positions.size() <= kRiceMaxEntries) {
-    std::vector<std::uint64_t> gaps(stream.positions.size());
-    for (std::size_t e = 0; e < gaps.size(); ++e)
-      gaps[e] = stream.positions[e] - (e == 0 ? ~std::uint64_t{0} : stream.positions[e - 1]);
+  if (sparse.entries.size() <= kRiceMaxEntries) {
+    std::vector<std::uint64_t> gaps;
+    gaps.reserve(sparse.entries.size());
+    std::uint64_t previous = ~std::uint64_t{0};
+    for (std::size_t b = 0, e = 0; b < sparse.bin_counts.size(); ++b)
+      for (std::uint16_t j = 0; j < sparse.bin_counts[b]; ++j, ++e) {
+        const std::uint64_t position = static_cast<std::uint64_t>(b) * sparse.bin_size + (sparse.entries[e] >> 2);
+        gaps.push_back(position - previous);
+        previous = position;
+      }
     const auto [parameter, bits] = best_rice_parameter(gaps);
     if (2 + (bits + 7) / 8 <= out.size() - start) {  // not larger than the rANS section: it replaces it
       out.resize(start);
