@@ -1,6 +1,6 @@
-# libzip and xxHash as imported targets, for the build and for the installed package alike:
+# libzip, xxHash and libdeflate as imported targets, for the build and for the installed package alike:
 # Debian's libzip CMake config also imports the zipcmp/zipmerge tools (another package, which a
-# consumer need not have), and xxHash ships no CMake config.
+# consumer need not have); xxHash and Debian 12's libdeflate ship no CMake config.
 function(adacomp_import_library target header library)
   if(TARGET ${target})
     return()
@@ -14,3 +14,4 @@ function(adacomp_import_library target header library)
 endfunction()
 adacomp_import_library(adacomp::libzip zip.h zip)
 adacomp_import_library(adacomp::xxhash xxhash.h xxhash)
+adacomp_import_library(adacomp::libdeflate libdeflate.h deflate)

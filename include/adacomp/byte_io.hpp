@@ -1,6 +1,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -15,6 +16,9 @@ class ByteInput {
   // Read up to `size` bytes; 0 means end of input. Throws Error(io) on a read error.
   virtual std::size_t read_some(std::byte* dst, std::size_t size) = 0;
   virtual const std::string& name() const = 0;
+  // The bytes left before the end of input where that is known in advance (a regular file, a
+  // buffer), so that a reader can size its buffers before reading; nullopt for pipes.
+  virtual std::optional<std::uint64_t> known_remaining() const { return std::nullopt; }
 
   std::uint64_t offset() const noexcept { return offset_; }
   // Fill `dst` as far as the input goes; returns the bytes read (fewer only at the end of input).
@@ -36,6 +40,7 @@ class MemoryInput final : public ByteInput {
   MemoryInput(std::span<const std::byte> bytes, std::string name) : bytes_(bytes), name_(std::move(name)) {}
   std::size_t read_some(std::byte* dst, std::size_t size) override;
   const std::string& name() const override { return name_; }
+  std::optional<std::uint64_t> known_remaining() const override { return bytes_.size() - position_; }
 
  private:
   std::span<const std::byte> bytes_;
@@ -54,6 +59,7 @@ class FileInput final : public ByteInput {
   FileInput& operator=(const FileInput&) = delete;
   std::size_t read_some(std::byte* dst, std::size_t size) override;
   const std::string& name() const override { return name_; }
+  std::optional<std::uint64_t> known_remaining() const override;
 
  private:
   int fd_ = -1;

@@ -24,8 +24,31 @@ struct Tensor {
   std::span<float> flat() noexcept { return {values.data(), values.size()}; }
 };
 
-// Allocate an uninitialised tensor of the given shape.
+// A tensor whose values are held elsewhere (by a Tensor, or in a file mapped into memory): what
+// the encoder reads. Valid while its holder is.
+struct TensorView {
+  std::string name;
+  DType dtype = DType::f32;
+  std::vector<std::uint64_t> shape;
+  std::span<const float> values;
+
+  TensorView() = default;
+  TensorView(std::string name, DType dtype, std::vector<std::uint64_t> shape, std::span<const float> values);
+  TensorView(const Tensor& tensor);  // NOLINT(google-explicit-constructor): every Tensor is one
+  std::size_t size() const noexcept { return values.size(); }
+  std::size_t rank() const noexcept { return shape.size(); }
+};
+
+std::vector<TensorView> views_of(const std::vector<Tensor>& tensors);
+
+// Allocate an uninitialised tensor of the given shape. Large tensors are backed by transparent
+// huge pages where the system offers them: a tensor is written once right after it is made, and
+// faulting it in 4 KiB pages costs more than the codec's pass over it.
 Tensor make_tensor(std::string name, DType dtype, const std::vector<std::uint64_t>& shape);
+
+// Asks the kernel for transparent huge pages on a large buffer not yet touched (a no-op for small
+// ones and where the kernel declines).
+void advise_huge_pages(void* data, std::size_t bytes) noexcept;
 
 // Decoders refuse tensors above this many elements before allocating anything for them
 // (format_spec/wire_format.md, "Limits").

@@ -2,6 +2,7 @@
 // Reading and writing tensor files: .npy, .npz, .safetensors and raw little-endian arrays.
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -39,15 +40,50 @@ std::vector<Tensor> parse_tensor_file(std::span<const std::byte> bytes, const st
 // the tensor plus one 64 MiB chunk, and a forged shape allocates no more than the input holds.
 std::vector<Tensor> read_tensor_file(const std::string& path, const TensorReadOptions& options);
 
+namespace detail {
+class MappedFile;
+}
+
+// The tensors of an input file as views, for encoding. A regular .npy or .safetensors file is
+// mapped read-only and its float32 little-endian C-order tensors are viewed where they lie: the
+// page cache holds them and nothing is copied. Other tensors, and other inputs (stdin, pipes,
+// .npz, raw), are read as read_tensor_file reads them; the acceptance rules and messages are the
+// same. A mapped file truncated by another process while in use raises SIGBUS (as with any
+// mapped reader); mapped_file_at() names the file for the handler.
+class InputTensors {
+ public:
+  InputTensors();
+  InputTensors(InputTensors&&) noexcept;
+  InputTensors& operator=(InputTensors&&) noexcept;
+  ~InputTensors();
+
+  std::span<const TensorView> views() const noexcept { return views_; }
+  // How many of the views are of the mapped file, not copies.
+  std::size_t mapped_count() const noexcept { return mapped_count_; }
+
+ private:
+  friend InputTensors read_input_tensors(const std::string& path, const TensorReadOptions& options);
+  std::unique_ptr<detail::MappedFile> mapping_;
+  std::vector<Tensor> owned_;
+  std::vector<TensorView> views_;
+  std::size_t mapped_count_ = 0;
+};
+
+InputTensors read_input_tensors(const std::string& path, const TensorReadOptions& options);
+
+// The name of the mapped input file holding `address`, or null: async-signal-safe, for a SIGBUS
+// handler.
+const char* mapped_file_at(const void* address) noexcept;
+
 // Serialize tensors, each in its own `dtype`. npy and raw take any count for raw, one for npy.
 std::vector<std::byte> serialize_tensor_file(const std::vector<Tensor>& tensors, TensorFormat format);
 
 // Receives consecutive pieces of a file being written.
 using ByteSink = std::function<void(std::span<const std::byte>)>;
 
-// The bytes of serialize_tensor_file(tensors, format), handed to `sink` in pieces: .npy and raw
-// data go out straight from the tensors (float32) or through a small conversion buffer, so that
-// no second copy of a large tensor is made.
+// The bytes of serialize_tensor_file(tensors, format), handed to `sink` in pieces: the data go
+// out straight from the tensors (float32) or through a small conversion buffer, so that no second
+// copy of a large tensor is made (.npz members are stored, their CRC-32 computed beforehand).
 void write_tensor_file(const std::vector<Tensor>& tensors, TensorFormat format, const ByteSink& sink);
 
 // Individual formats (used by the above, exposed for tests and the fuzz targets).
@@ -58,7 +94,9 @@ std::vector<std::byte> npy_header(const Tensor& tensor);  // magic to the end of
 std::vector<Tensor> parse_npz(std::span<const std::byte> bytes, const std::string& source,
                               std::optional<DType> void2_dtype);
 std::vector<std::byte> serialize_npz(const std::vector<Tensor>& tensors);
+void write_npz(const std::vector<Tensor>& tensors, const ByteSink& sink);
 std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const std::string& source);
 std::vector<std::byte> serialize_safetensors(const std::vector<Tensor>& tensors);
+void write_safetensors(const std::vector<Tensor>& tensors, const ByteSink& sink);
 
 }  // namespace adacomp

@@ -132,7 +132,7 @@ class StreamWriter {
   // zstd_level 0 = no zstd stage; otherwise the stage is applied when it makes the payload smaller.
   FrameInfo add_compressed(const std::string& name, DType source_dtype, const std::vector<std::uint64_t>& shape,
                            const SparseTernary& sparse, int zstd_level);
-  FrameInfo add_passthrough(const Tensor& tensor, int zstd_level);
+  FrameInfo add_passthrough(const TensorView& tensor, int zstd_level);
   void finish();  // writes the end record; the writer must not be used after
 
  private:

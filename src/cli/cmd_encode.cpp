@@ -109,7 +109,8 @@ int run_encode(EncodeOptions& options) {
   std::unique_ptr<ResidueLock> lock;
   if (keeps_residue) lock = std::make_unique<ResidueLock>(options.residue, options.lock_timeout);
 
-  const std::vector<Tensor> tensors = read_tensor_file(options.input, read_options);
+  const InputTensors input = read_input_tensors(options.input, read_options);
+  const std::span<const TensorView> tensors = input.views();
   AgreedLayout layout;
   if (!options.codec.layout.empty()) {
     layout = agree_layout(options.codec.layout, tensors, settings);
@@ -129,10 +130,12 @@ int run_encode(EncodeOptions& options) {
   std::unique_ptr<OutputFile> residue_output;
   if (keeps_residue) {
     std::vector<Tensor> ordered;
-    for (const Tensor& tensor : tensors)
+    for (const TensorView& tensor : tensors)
       if (!settings.excluded(tensor.name)) ordered.push_back(residues.at(tensor.name).take());
     residue_output = std::make_unique<OutputFile>(options.residue, true);
-    residue_output->write(serialize_tensor_file(ordered, residue_format(options.residue)));
+    // Straight from the residue's memory to the file: no serialized copy of it is made.
+    write_tensor_file(ordered, residue_format(options.residue),
+                      [&](std::span<const std::byte> piece) { residue_output->write(piece); });
   }
   // The end record goes out last, with the residue already in place: a stream on stdout is
   // complete only for an update that was kept, and if it cannot be finished the residue is put

@@ -162,7 +162,7 @@ int run_replay(ReplayCliOptions& cli) {
       fail_usage(
           "--layout cannot be combined with --warmup-steps: warm-up frames are passthrough frames, which "
           "the layout does not describe");
-    layout = agree_layout(cli.codec.layout, read_tensor_file(tensor_source(cli.dump), {}), options.settings);
+    layout = agree_layout(cli.codec.layout, views_of(read_tensor_file(tensor_source(cli.dump), {})), options.settings);
     options.settings.layout = &layout.layout;
   }
   std::unique_ptr<OutputFile> report, weights, baseline;
@@ -196,8 +196,9 @@ int run_replay(ReplayCliOptions& cli) {
         *report_is_csv(cli.report) ? replay_report_csv(result) : replay_report_json(result, options);
     report->write({reinterpret_cast<const std::byte*>(text.data()), text.size()});
   }
-  if (weights) weights->write(serialize_tensor_file(result.weights, weights_format(cli.save_weights, "")));
-  if (baseline) baseline->write(serialize_tensor_file(result.baseline, weights_format(cli.save_baseline, "")));
+  auto write_to = [](OutputFile& file) { return [&file](std::span<const std::byte> piece) { file.write(piece); }; };
+  if (weights) write_tensor_file(result.weights, weights_format(cli.save_weights, ""), write_to(*weights));
+  if (baseline) write_tensor_file(result.baseline, weights_format(cli.save_baseline, ""), write_to(*baseline));
   commit_together({layout.file.get(), report.get(), weights.get(), baseline.get(), &streams});
   if (cli.verbosity.level() >= 1) {
     print_summary(result);

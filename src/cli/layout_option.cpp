@@ -32,7 +32,8 @@ bool exists(const std::string& path) {
 
 }  // namespace
 
-AgreedLayout agree_layout(const std::string& path, const std::vector<Tensor>& tensors, const EncodeSettings& settings) {
+AgreedLayout agree_layout(const std::string& path, std::span<const TensorView> tensors,
+                          const EncodeSettings& settings) {
   if (exists(path)) return {*load_layout_option(path), nullptr};
   AgreedLayout agreed{layout_for(tensors, settings), std::make_unique<OutputFile>(path, false)};
   agreed.file->write(wire::layout_file_bytes(agreed.layout));

@@ -27,7 +27,7 @@ struct AgreedLayout {
   wire::Layout layout;
   std::unique_ptr<OutputFile> file;  // set when FILE is new
 };
-AgreedLayout agree_layout(const std::string& path, const std::vector<Tensor>& tensors, const EncodeSettings& settings);
+AgreedLayout agree_layout(const std::string& path, std::span<const TensorView> tensors, const EncodeSettings& settings);
 
 // The tensors that describe a dump or a tensor file: a dump's are its first learner's first step.
 std::string tensor_source(const std::string& input);

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "adacomp/error.hpp"
+#include "adacomp/tensor_file.hpp"
+#include "cli_support.hpp"
 
 namespace adacomp::cli {
 
@@ -60,20 +62,49 @@ bool remove_entries(int dir_fd, int depth) noexcept {
 std::atomic<int> g_hold_depth{0};
 std::atomic<int> g_deferred_signal{0};
 
+void remove_pending() noexcept {
+  for (std::size_t i = 0; i < kMaxPending; ++i) {
+    const int kind = g_kinds[i].load();
+    if (kind == 1 + static_cast<int>(PendingKind::file)) ::unlink(g_paths[i].data());
+    if (kind == 1 + static_cast<int>(PendingKind::directory)) remove_tree_signal_safe(g_paths[i].data());
+  }
+}
+
 void on_fatal_signal(int signal) {
   if (g_hold_depth.load() > 0) {
     g_deferred_signal.store(signal);
     return;
   }
   const int saved_errno = errno;
-  for (std::size_t i = 0; i < kMaxPending; ++i) {
-    const int kind = g_kinds[i].load();
-    if (kind == 1 + static_cast<int>(PendingKind::file)) ::unlink(g_paths[i].data());
-    if (kind == 1 + static_cast<int>(PendingKind::directory)) remove_tree_signal_safe(g_paths[i].data());
-  }
+  remove_pending();
   errno = saved_errno;
   std::signal(signal, SIG_DFL);
   std::raise(signal);
+}
+
+void write_stderr(const char* text) noexcept {
+  for (std::size_t left = std::strlen(text); left > 0;) {
+    const ssize_t n = ::write(STDERR_FILENO, text, left);
+    if (n <= 0) return;
+    text += n;
+    left -= static_cast<std::size_t>(n);
+  }
+}
+
+// A mapped input shrunk by another process under our feet: an I/O error like a failed read(),
+// reported and cleaned up as one, not a crash. Any other SIGBUS is a bug and dies as such.
+void on_bus_error(int signal, siginfo_t* info, void*) {
+  const char* file = mapped_file_at(info->si_addr);
+  if (!file) {
+    std::signal(signal, SIG_DFL);
+    std::raise(signal);
+    return;
+  }
+  remove_pending();
+  write_stderr("adacomp: ");
+  write_stderr(file);
+  write_stderr(": the file was truncated by another process while it was being read; nothing was written\n");
+  ::_exit(kExitIo);
 }
 
 }  // namespace
@@ -131,6 +162,11 @@ SignalHold::~SignalHold() {
 void install_signal_handlers() {
   std::signal(SIGPIPE, SIG_IGN);
   for (int signal : kFatalSignals) std::signal(signal, on_fatal_signal);
+  struct sigaction action = {};
+  action.sa_sigaction = on_bus_error;
+  action.sa_flags = SA_SIGINFO;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGBUS, &action, nullptr);
 }
 
 }  // namespace adacomp::cli

@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "adacomp/byte_io.hpp"
@@ -81,6 +82,14 @@ std::size_t FileInput::read_some(std::byte* dst, std::size_t size) {
     if (errno == EINTR) continue;
     fail_io(name_ + ": read error at byte " + std::to_string(offset_) + ": " + std::strerror(errno));
   }
+}
+
+std::optional<std::uint64_t> FileInput::known_remaining() const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  const off_t position = ::lseek(fd_, 0, SEEK_CUR);
+  if (position < 0 || position > st.st_size) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_size - position);
 }
 
 void append_to_end(ByteInput& input, std::vector<std::byte>& bytes) {

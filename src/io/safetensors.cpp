@@ -8,6 +8,7 @@
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/tensor_file.hpp"
+#include "io/tensor_layout.hpp"
 
 namespace adacomp {
 
@@ -26,25 +27,26 @@ const char* safetensors_dtype(DType dtype) {
   return dtype == DType::f32 ? "F32" : dtype == DType::f16 ? "F16" : "BF16";
 }
 
-struct Entry {
-  std::string name;
-  DType dtype;
-  std::vector<std::uint64_t> shape;
-  std::uint64_t begin;
-  std::uint64_t end;
-};
-
 }  // namespace
 
-std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const std::string& source) {
-  if (bytes.size() < 8) fail_input(source + ": truncated safetensors file (no header length)");
-  const auto header_length = load_le<std::uint64_t>(bytes.data());
+std::uint64_t detail::safetensors_header_bytes(std::span<const std::byte> first_bytes, std::uint64_t file_size,
+                                               const std::string& source) {
+  if (file_size < 8 || first_bytes.size() < 8) fail_input(source + ": truncated safetensors file (no header length)");
+  const auto header_length = load_le<std::uint64_t>(first_bytes.data());
   if (header_length > kMaxHeaderBytes)
     fail_input(source + ": safetensors header length " + std::to_string(header_length) + " exceeds 100000000");
-  if (header_length > bytes.size() - 8)
+  if (header_length > file_size - 8)
     fail_input(source + ": truncated safetensors header (" + std::to_string(header_length) + " bytes declared, " +
-               std::to_string(bytes.size() - 8) + " present)");
-  const char* text = reinterpret_cast<const char*>(bytes.data() + 8);
+               std::to_string(file_size - 8) + " present)");
+  return 8 + header_length;
+}
+
+std::vector<detail::SafetensorsEntry> detail::parse_safetensors_entries(std::span<const std::byte> head,
+                                                                        std::uint64_t file_size,
+                                                                        const std::string& source) {
+  const std::uint64_t header_end = safetensors_header_bytes(head, file_size, source);
+  const std::uint64_t header_length = header_end - 8;
+  const char* text = reinterpret_cast<const char*>(head.data() + 8);
   if (header_length == 0 || text[0] != '{') fail_input(source + ": safetensors header is not a JSON object");
   nlohmann::json header;
   try {
@@ -54,7 +56,7 @@ std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const st
   }
   if (!header.is_object()) fail_input(source + ": safetensors header is not a JSON object");
 
-  std::vector<Entry> entries;
+  std::vector<SafetensorsEntry> entries;
   for (const auto& [name, value] : header.items()) {
     const std::string context = source + ": tensor '" + name + "'";
     if (name == "__metadata__") {
@@ -72,7 +74,7 @@ std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const st
     if (!type)
       fail_input(context + ": unsupported dtype " + dtype.get<std::string>() + "; adacomp reads F32, F16 and BF16");
     if (!shape.is_array() || shape.size() > kMaxRank) fail_input(context + ": shape is not an array of at most 8 dims");
-    Entry entry{name, *type, {}, 0, 0};
+    SafetensorsEntry entry{name, *type, {}, 0, 0};
     for (const auto& dim : shape) {
       if (!dim.is_number_unsigned()) fail_input(context + ": shape has a dimension that is not a non-negative integer");
       entry.shape.push_back(dim.get<std::uint64_t>());
@@ -89,11 +91,12 @@ std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const st
                  shape_string(entry.shape));
     entries.push_back(std::move(entry));
   }
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
-  const std::uint64_t data_size = bytes.size() - 8 - header_length;
+  std::sort(entries.begin(), entries.end(), [](const SafetensorsEntry& a, const SafetensorsEntry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  const std::uint64_t data_size = file_size - header_end;
   std::uint64_t expected = 0;
-  for (const Entry& entry : entries) {
+  for (const SafetensorsEntry& entry : entries) {
     if (entry.begin != expected)
       fail_input(source + ": tensor '" + entry.name + "' starts at data offset " + std::to_string(entry.begin) +
                  " but the previous tensor ends at " + std::to_string(expected) + " (holes and overlaps are invalid)");
@@ -102,11 +105,15 @@ std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const st
   if (expected != data_size)
     fail_input(source + ": tensors cover " + std::to_string(expected) + " data bytes but the file holds " +
                std::to_string(data_size));
+  return entries;
+}
 
-  const std::byte* data = bytes.data() + 8 + header_length;
+std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const std::string& source) {
+  const auto entries = detail::parse_safetensors_entries(bytes, bytes.size(), source);
+  const std::byte* data = bytes.data() + detail::safetensors_header_bytes(bytes, bytes.size(), source);
   std::vector<Tensor> tensors;
   tensors.reserve(entries.size());
-  for (const Entry& entry : entries) {
+  for (const detail::SafetensorsEntry& entry : entries) {
     Tensor tensor = make_tensor(entry.name, entry.dtype, entry.shape);
     decode_elements(data + entry.begin, tensor.size(), entry.dtype, tensor.values.data());
     tensors.push_back(std::move(tensor));
@@ -114,7 +121,7 @@ std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const st
   return tensors;
 }
 
-std::vector<std::byte> serialize_safetensors(const std::vector<Tensor>& tensors) {
+void write_safetensors(const std::vector<Tensor>& tensors, const ByteSink& sink) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   std::uint64_t offset = 0;
   for (const Tensor& tensor : tensors) {
@@ -133,17 +140,16 @@ std::vector<std::byte> serialize_safetensors(const std::vector<Tensor>& tensors)
     fail_usage("a tensor name is not valid UTF-8, which a safetensors header cannot hold");
   }
   text.append((8 - text.size() % 8) % 8, ' ');  // data starts 8-byte aligned, as safetensors writes
-  std::vector<std::byte> out;
-  out.reserve(8 + text.size() + offset);
-  append_le<std::uint64_t>(out, text.size());
-  out.insert(out.end(), reinterpret_cast<const std::byte*>(text.data()),
-             reinterpret_cast<const std::byte*>(text.data()) + text.size());
-  for (const Tensor& tensor : tensors) {
-    const std::size_t old = out.size();
-    out.resize(old + tensor.size() * dtype_size(tensor.dtype));
-    encode_elements(tensor.values.data(), tensor.size(), tensor.dtype, out.data() + old);
-  }
-  return out;
+  std::vector<std::byte> head;
+  append_le<std::uint64_t>(head, text.size());
+  head.insert(head.end(), reinterpret_cast<const std::byte*>(text.data()),
+              reinterpret_cast<const std::byte*>(text.data()) + text.size());
+  sink(head);
+  for (const Tensor& tensor : tensors) detail::write_elements(tensor, sink);
+}
+
+std::vector<std::byte> serialize_safetensors(const std::vector<Tensor>& tensors) {
+  return serialize_tensor_file(tensors, TensorFormat::safetensors);
 }
 
 }  // namespace adacomp

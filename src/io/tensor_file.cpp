@@ -91,7 +91,9 @@ void check_npy_count(const std::vector<Tensor>& tensors) {
                " (write .npz or .safetensors)");
 }
 
-void write_elements(const Tensor& tensor, const ByteSink& sink) {
+}  // namespace
+
+void detail::write_elements(const Tensor& tensor, const ByteSink& sink) {
   if (tensor.dtype == DType::f32) {
     // float32 in memory is already its little-endian file form (little-endian hosts only).
     sink({reinterpret_cast<const std::byte*>(tensor.values.data()), tensor.size() * sizeof(float)});
@@ -106,42 +108,30 @@ void write_elements(const Tensor& tensor, const ByteSink& sink) {
   }
 }
 
-}  // namespace
-
 void write_tensor_file(const std::vector<Tensor>& tensors, TensorFormat format, const ByteSink& sink) {
   switch (format) {
     case TensorFormat::npy:
       check_npy_count(tensors);
       sink(npy_header(tensors.front()));
-      write_elements(tensors.front(), sink);
+      detail::write_elements(tensors.front(), sink);
       return;
     case TensorFormat::raw:
-      for (const Tensor& tensor : tensors) write_elements(tensor, sink);
+      for (const Tensor& tensor : tensors) detail::write_elements(tensor, sink);
       return;
     case TensorFormat::npz:
+      write_npz(tensors, sink);
+      return;
     case TensorFormat::safetensors:
-      sink(serialize_tensor_file(tensors, format));
+      write_safetensors(tensors, sink);
       return;
   }
 }
 
 std::vector<std::byte> serialize_tensor_file(const std::vector<Tensor>& tensors, TensorFormat format) {
-  switch (format) {
-    case TensorFormat::npy:
-      check_npy_count(tensors);
-      return serialize_npy(tensors.front());
-    case TensorFormat::npz:
-      return serialize_npz(tensors);
-    case TensorFormat::safetensors:
-      return serialize_safetensors(tensors);
-    case TensorFormat::raw: {
-      std::vector<std::byte> out;
-      write_tensor_file(tensors, format,
-                        [&](std::span<const std::byte> piece) { out.insert(out.end(), piece.begin(), piece.end()); });
-      return out;
-    }
-  }
-  return {};
+  std::vector<std::byte> out;
+  write_tensor_file(tensors, format,
+                    [&](std::span<const std::byte> piece) { out.insert(out.end(), piece.begin(), piece.end()); });
+  return out;
 }
 
 }  // namespace adacomp

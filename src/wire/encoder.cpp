@@ -7,22 +7,21 @@
 
 namespace adacomp {
 
-wire::Layout layout_for(const std::vector<Tensor>& tensors, const EncodeSettings& settings) {
+wire::Layout layout_for(std::span<const TensorView> tensors, const EncodeSettings& settings) {
   std::vector<wire::TensorLayout> described;
-  for (const Tensor& tensor : tensors) {
+  for (const TensorView& tensor : tensors) {
     const bool excluded = settings.excluded(tensor.name);
     described.push_back({tensor.name, excluded ? wire::FrameKind::passthrough : wire::FrameKind::compressed,
-                         tensor.dtype, tensor.shape(),
-                         excluded ? 0 : settings.bin_sizes.bin_size_for(tensor.name, tensor.values.dimension()),
-                         tensor.size()});
+                         tensor.dtype, tensor.shape,
+                         excluded ? 0 : settings.bin_sizes.bin_size_for(tensor.name, tensor.rank()), tensor.size()});
   }
   return wire::make_layout(std::move(described));
 }
 
-void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tensors, const EncodeSettings& settings,
+void check_residues(const ResidueMap& residues, std::span<const TensorView> tensors, const EncodeSettings& settings,
                     const std::string& source) {
   std::set<std::string> compressed;
-  for (const Tensor& tensor : tensors) {
+  for (const TensorView& tensor : tensors) {
     if (settings.excluded(tensor.name)) continue;
     compressed.insert(tensor.name);
     const auto it = residues.find(tensor.name);
@@ -30,9 +29,9 @@ void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tenso
     if (it->second.dtype() != DType::f32)
       fail_input(source + ": residue of tensor '" + tensor.name + "' is " +
                  std::string(dtype_name(it->second.dtype())) + ", expected float32");
-    if (it->second.shape() != tensor.shape())
+    if (it->second.shape() != tensor.shape)
       fail_input(source + ": residue of tensor '" + tensor.name + "' has shape " + shape_string(it->second.shape()) +
-                 ", the tensor " + shape_string(tensor.shape()));
+                 ", the tensor " + shape_string(tensor.shape));
   }
   for (const auto& [name, residue] : residues)
     if (!compressed.count(name))
@@ -42,14 +41,14 @@ void check_residues(const ResidueMap& residues, const std::vector<Tensor>& tenso
 namespace {
 
 // `residues` null: every tensor starts from a zero residue that is neither allocated nor kept.
-std::vector<wire::FrameInfo> encode_tensors(const std::vector<Tensor>& tensors, ResidueMap* residues,
+std::vector<wire::FrameInfo> encode_tensors(std::span<const TensorView> tensors, ResidueMap* residues,
                                             const EncodeSettings& settings, std::vector<std::byte>& out) {
   wire::StreamWriter writer(out, {settings.entries, settings.layout, settings.threads});
   std::vector<wire::FrameInfo> frames;
   frames.reserve(tensors.size());
-  for (const Tensor& tensor : tensors) {
+  for (const TensorView& tensor : tensors) {
     if (settings.excluded(tensor.name)) {
-      const auto flat = tensor.flat();
+      const auto flat = tensor.values;
       for (std::size_t i = 0; i < flat.size(); ++i)
         if (!std::isfinite(flat[i]))
           fail_input("tensor '" + tensor.name + "' element " + std::to_string(i) + ": gradient value is " +
@@ -57,17 +56,17 @@ std::vector<wire::FrameInfo> encode_tensors(const std::vector<Tensor>& tensors, 
       frames.push_back(writer.add_passthrough(tensor, settings.zstd_level));
       continue;
     }
-    const std::uint32_t bin_size = settings.bin_sizes.bin_size_for(tensor.name, tensor.values.dimension());
+    const std::uint32_t bin_size = settings.bin_sizes.bin_size_for(tensor.name, tensor.rank());
     if (residues) {
       auto it = residues->find(tensor.name);
-      if (it == residues->end()) it = residues->emplace(tensor.name, Residue::zeros(tensor.name, tensor.shape())).first;
+      if (it == residues->end()) it = residues->emplace(tensor.name, Residue::zeros(tensor.name, tensor.shape)).first;
       const SparseTernary& sparse =
-          it->second.step(tensor.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
-      frames.push_back(writer.add_compressed(tensor.name, tensor.dtype, tensor.shape(), sparse, settings.zstd_level));
+          it->second.step(tensor.values, bin_size, settings.scale_factor, tensor.name, settings.threads);
+      frames.push_back(writer.add_compressed(tensor.name, tensor.dtype, tensor.shape, sparse, settings.zstd_level));
     } else {
       const SparseTernary sparse =
-          compress_fresh(tensor.flat(), bin_size, settings.scale_factor, tensor.name, settings.threads);
-      frames.push_back(writer.add_compressed(tensor.name, tensor.dtype, tensor.shape(), sparse, settings.zstd_level));
+          compress_fresh(tensor.values, bin_size, settings.scale_factor, tensor.name, settings.threads);
+      frames.push_back(writer.add_compressed(tensor.name, tensor.dtype, tensor.shape, sparse, settings.zstd_level));
     }
   }
   writer.finish();
@@ -76,12 +75,12 @@ std::vector<wire::FrameInfo> encode_tensors(const std::vector<Tensor>& tensors, 
 
 }  // namespace
 
-std::vector<wire::FrameInfo> encode_stream(const std::vector<Tensor>& tensors, ResidueMap& residues,
+std::vector<wire::FrameInfo> encode_stream(std::span<const TensorView> tensors, ResidueMap& residues,
                                            const EncodeSettings& settings, std::vector<std::byte>& out) {
   return encode_tensors(tensors, &residues, settings, out);
 }
 
-std::vector<wire::FrameInfo> encode_stream_fresh(const std::vector<Tensor>& tensors, const EncodeSettings& settings,
+std::vector<wire::FrameInfo> encode_stream_fresh(std::span<const TensorView> tensors, const EncodeSettings& settings,
                                                  std::vector<std::byte>& out) {
   return encode_tensors(tensors, nullptr, settings, out);
 }

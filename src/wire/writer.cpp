@@ -108,12 +108,12 @@ FrameInfo StreamWriter::add_compressed(const std::string& name, DType source_dty
   return write_frame(std::move(info), payload, zstd_level);
 }
 
-FrameInfo StreamWriter::add_passthrough(const Tensor& tensor, int zstd_level) {
+FrameInfo StreamWriter::add_passthrough(const TensorView& tensor, int zstd_level) {
   FrameInfo info;
   info.kind = FrameKind::passthrough;
   info.dtype = tensor.dtype;
   info.name = tensor.name;
-  info.shape = tensor.shape();
+  info.shape = tensor.shape;
   info.element_count = tensor.size();
   std::vector<std::byte> payload(tensor.size() * dtype_size(tensor.dtype));
   encode_elements(tensor.values.data(), tensor.size(), tensor.dtype, payload.data());
