@@ -41,27 +41,19 @@ InputTensors read_input_tensors(const std::string& path, const TensorReadOptions
     const auto bytes = mapped->bytes();
     const auto entries = detail::parse_safetensors_entries(bytes, bytes.size(), path);
     const std::byte* data = bytes.data() + detail::safetensors_header_bytes(bytes, bytes.size(), path);
-    out.owned_.reserve(entries.size());
-    std::vector<bool> is_owned;
+    // A view of an owned tensor stays valid as owned_ grows: moving a Tensor keeps its storage.
     for (const detail::SafetensorsEntry& entry : entries) {
       const std::byte* at = data + entry.begin;
-      const bool view = entry.dtype == DType::f32 && float_aligned(at);
-      is_owned.push_back(!view);
-      if (view) continue;
+      if (entry.dtype == DType::f32 && float_aligned(at)) {
+        out.views_.emplace_back(entry.name, DType::f32, entry.shape,
+                                floats_at(at, (entry.end - entry.begin) / sizeof(float)));
+        ++out.mapped_count_;
+        continue;
+      }
       Tensor tensor = make_tensor(entry.name, entry.dtype, entry.shape);
       decode_elements(at, tensor.size(), entry.dtype, tensor.values.data());
       out.owned_.push_back(std::move(tensor));
-    }
-    std::size_t next_owned = 0;
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-      if (is_owned[i]) {
-        out.views_.emplace_back(out.owned_[next_owned++]);
-        continue;
-      }
-      const detail::SafetensorsEntry& entry = entries[i];
-      out.views_.emplace_back(entry.name, DType::f32, entry.shape,
-                              floats_at(data + entry.begin, (entry.end - entry.begin) / sizeof(float)));
-      ++out.mapped_count_;
+      out.views_.emplace_back(out.owned_.back());
     }
     if (out.mapped_count_) out.mapping_ = std::move(mapped);
     return out;

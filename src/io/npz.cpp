@@ -147,10 +147,19 @@ std::vector<Tensor> read_members(zip_t* archive, const std::string& source, std:
   return tensors;
 }
 
-[[noreturn]] void fail_archive(const std::string& source, zip_error_t& error) {
-  const std::string why = zip_error_strerror(&error);
+// Opens the archive in `input` (a source created with `error`, which this finishes) and reads
+// its members.
+std::vector<Tensor> read_archive(zip_source_t* input, zip_error_t& error, const std::string& source,
+                                 std::optional<DType> void2_dtype, std::uint64_t archive_bytes) {
+  std::unique_ptr<zip_t, ArchiveCloser> archive(zip_open_from_source(input, ZIP_RDONLY | ZIP_CHECKCONS, &error));
+  if (!archive) {
+    zip_source_free(input);
+    const std::string why = zip_error_strerror(&error);
+    zip_error_fini(&error);
+    fail_input(source + ": not a valid .npz (ZIP) archive: " + why);
+  }
   zip_error_fini(&error);
-  fail_input(source + ": not a valid .npz (ZIP) archive: " + why);
+  return read_members(archive.get(), source, void2_dtype, archive_bytes);
 }
 
 }  // namespace
@@ -161,13 +170,7 @@ std::vector<Tensor> parse_npz(std::span<const std::byte> bytes, const std::strin
   zip_error_init(&error);
   zip_source_t* input = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
   if (!input) fail_input(source + ": cannot read as .npz: " + zip_error_strerror(&error));
-  std::unique_ptr<zip_t, ArchiveCloser> archive(zip_open_from_source(input, ZIP_RDONLY | ZIP_CHECKCONS, &error));
-  if (!archive) {
-    zip_source_free(input);
-    fail_archive(source, error);
-  }
-  zip_error_fini(&error);
-  return read_members(archive.get(), source, void2_dtype, bytes.size());
+  return read_archive(input, error, source, void2_dtype, bytes.size());
 }
 
 std::vector<Tensor> detail::read_npz_file(const std::string& path, std::uint64_t size,
@@ -176,13 +179,7 @@ std::vector<Tensor> detail::read_npz_file(const std::string& path, std::uint64_t
   zip_error_init(&error);
   zip_source_t* input = zip_source_file_create(path.c_str(), 0, -1, &error);
   if (!input) fail_io(path + ": cannot open: " + zip_error_strerror(&error));
-  std::unique_ptr<zip_t, ArchiveCloser> archive(zip_open_from_source(input, ZIP_RDONLY | ZIP_CHECKCONS, &error));
-  if (!archive) {
-    zip_source_free(input);
-    fail_archive(path, error);
-  }
-  zip_error_fini(&error);
-  return read_members(archive.get(), path, void2_dtype, size);
+  return read_archive(input, error, path, void2_dtype, size);
 }
 
 namespace {
