@@ -15,7 +15,9 @@ struct ErrorStats {
   double max_abs_diff = 0.0;
   double ref_min = 0.0, ref_max = 0.0;
 
-  // Accumulate element pairs (same length), in double.
+  // Accumulate element pairs (same length), in double: each sum of one call in four partial
+  // sums (element i into partial i mod 4, then (p0 + p1) + (p2 + p3)) added to the running one,
+  // so the bits depend on how the elements are split over calls, never on the machine.
   void add(std::span<const float> x, std::span<const float> ref);
   void merge(const ErrorStats& other);
 

@@ -43,6 +43,12 @@ void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& resi
     }
     out.stream_bytes = stream.size();
     out.encode = seconds_since(start);
+    // A report figure, not part of the exchange: computed here so that it runs on the learner's
+    // thread, and timed in none of the exchange's phases.
+    for (const Tensor& gradient : out.gradients) {
+      const auto it = residues.find(gradient.name);
+      out.residue_l2.push_back(it == residues.end() ? 0.0 : it->second.l2_norm());
+    }
     if (!options.stream_dir.empty())
       write_stream_file(
           fs::path(options.stream_dir) / step_name(step.step) / ("learner-" + std::to_string(learner) + ".adc"),
@@ -52,7 +58,14 @@ void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& resi
     MemoryInput input(stream, file.string() + " (exchanged stream)");
     wire::StreamReader reader(input);
     reader.set_agreed_layout(options.settings.layout);
-    while (auto frame = reader.next()) out.decoded.push_back(wire::decode_frame(*frame, input.name()));
+    while (auto frame = reader.next()) {
+      DecodedTensor& decoded = out.decoded.emplace_back();
+      decoded.compressed = frame->info.kind == wire::FrameKind::compressed;
+      if (decoded.compressed)
+        decoded.sparse = wire::sparse_from_frame(*frame, input.name());
+      else
+        decoded.dense = wire::decode_frame(*frame, input.name());
+    }
     out.decode = seconds_since(start);
   } catch (...) {
     out.error = std::current_exception();

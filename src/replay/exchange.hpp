@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "adacomp/codec.hpp"
 #include "adacomp/encoder.hpp"
 #include "adacomp/replay.hpp"
 #include "adacomp/tensor.hpp"
@@ -15,11 +16,20 @@ namespace adacomp::replay_detail {
 
 namespace fs = std::filesystem;
 
+// One tensor of a learner's stream as the receiving side decodes it: the entries of a compressed
+// frame stay sparse (the average scatters them), a passthrough frame's values are dense.
+struct DecodedTensor {
+  bool compressed = false;
+  SparseTernary sparse;  // compressed frames
+  Tensor dense;          // passthrough frames
+};
+
 // What one learner produces in one step.
 struct LearnerOutput {
   std::vector<Tensor> gradients;
-  std::vector<Tensor> decoded;
+  std::vector<DecodedTensor> decoded;
   std::vector<wire::FrameInfo> frames;
+  std::vector<double> residue_l2;  // per tensor after the step; 0 for a tensor without a residue
   std::uint64_t stream_bytes = 0;
   double read = 0, encode = 0, decode = 0;
   std::exception_ptr error;

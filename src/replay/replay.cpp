@@ -50,6 +50,7 @@ ReplayResult replay(const ReplayOptions& options) {
   SgdRun compressed, baseline;
   const unsigned threads = std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(learners)));
   const float lr = static_cast<float>(result.lr), momentum = static_cast<float>(result.momentum);
+  StepAverages averages;
 
   for (std::size_t s = 0; s < dump.steps.size(); ++s) {
     const DumpStep& dump_step = dump.steps[s];
@@ -80,10 +81,10 @@ ReplayResult replay(const ReplayOptions& options) {
     stats.step = dump_step.number;
     stats.warmup = !step.compress;
     stats.tensors.resize(layout.size());
-    add_exchange_figures(outputs, residues, layout, stats);
+    add_exchange_figures(outputs, layout, stats);
 
     const auto average_start = Clock::now();
-    const StepAverages averages = average_learners(outputs, layout, stats);
+    average_learners(outputs, layout, threads, stats, averages);
     stats.times.average = seconds_since(average_start);
 
     const auto update_start = Clock::now();

@@ -5,8 +5,8 @@
 
 namespace adacomp::replay_detail {
 
-void add_exchange_figures(const std::vector<LearnerOutput>& outputs, const std::vector<ResidueMap>& residues,
-                          const std::vector<Tensor>& layout, StepStats& stats) {
+void add_exchange_figures(const std::vector<LearnerOutput>& outputs, const std::vector<Tensor>& layout,
+                          StepStats& stats) {
   const double learners = static_cast<double>(outputs.size());
   for (const auto& out : outputs) {
     stats.times.read += out.read;
@@ -29,11 +29,8 @@ void add_exchange_figures(const std::vector<LearnerOutput>& outputs, const std::
     }
     stats.stream_overhead_bytes += out.stream_bytes - frame_total;
   }
-  for (std::size_t l = 0; l < outputs.size(); ++l)
-    for (std::size_t t = 0; t < layout.size(); ++t) {
-      const auto it = residues[l].find(layout[t].name);
-      if (it != residues[l].end()) stats.tensors[t].residue_l2 += it->second.l2_norm() / learners;
-    }
+  for (const auto& out : outputs)
+    for (std::size_t t = 0; t < layout.size(); ++t) stats.tensors[t].residue_l2 += out.residue_l2[t] / learners;
 }
 
 void summarize(const ReplayOptions& options, const std::vector<Tensor>& layout, const SgdRun* compressed,

@@ -11,8 +11,8 @@
 namespace adacomp::replay_detail {
 
 // Bytes, entries and scales of the step's frames, and the learners' residue norms, into `stats`.
-void add_exchange_figures(const std::vector<LearnerOutput>& outputs, const std::vector<ResidueMap>& residues,
-                          const std::vector<Tensor>& layout, StepStats& stats);
+void add_exchange_figures(const std::vector<LearnerOutput>& outputs, const std::vector<Tensor>& layout,
+                          StepStats& stats);
 
 // result.tensors and result.total from result.steps; the weight drift when both runs exist, and
 // the baseline's distance to `final_weights` when given.

@@ -1,43 +1,142 @@
 #include "replay/training.hpp"
 
+#include <algorithm>
+#include <span>
+
 #include "adacomp/metrics.hpp"
+#include "common/parallel_parts.hpp"
 
 namespace adacomp::replay_detail {
 
-StepAverages average_learners(const std::vector<LearnerOutput>& outputs, const std::vector<Tensor>& layout,
-                              StepStats& stats) {
+namespace {
+
+// Elements summed at a time: both float64 partial sums of a block stay in L1/L2 while every
+// learner adds to them. Blocks are also the unit of the threads' split and of the error
+// figures (one ErrorStats::add per block), so that neither depends on the thread count.
+constexpr std::size_t kBlockElements = 4096;
+
+// How far a learner's entries have been added, in the walk over a run of one tensor's blocks.
+class EntryCursor {
+ public:
+  // At the first entry at a position >= `begin`.
+  EntryCursor(const SparseTernary& sparse, std::size_t begin) : sparse_(&sparse) {
+    const std::size_t bins = sparse.bin_counts.size();
+    bin_ = std::min<std::size_t>(begin / sparse.bin_size, bins);
+    for (std::size_t b = 0; b < bin_; ++b) entry_ += sparse.bin_counts[b];
+    bin_end_ = bin_ < bins ? entry_ + sparse.bin_counts[bin_] : entry_;
+    while (entry_ < bin_end_ && bin_ * sparse.bin_size + (sparse.entries[entry_] >> 2) < begin) ++entry_;
+  }
+
+  // Adds the entries at positions below `end` to sum[position - begin]. A validated frame's
+  // entries ascend, so the walk resumes where the previous block stopped.
+  void add_until(std::size_t begin, std::size_t end, double* sum) {
+    const SparseTernary& s = *sparse_;
+    const std::size_t bin_size = s.bin_size, bins = s.bin_counts.size();
+    // The dense decoder writes +-scale as float32; float64 holds both exactly.
+    const double plus = static_cast<double>(s.scale), minus = -plus;
+    const std::uint16_t* entries = s.entries.data();
+    while (bin_ < bins) {
+      const std::size_t base = bin_ * bin_size;
+      if (base >= end) return;
+      for (; entry_ < bin_end_; ++entry_) {
+        const std::size_t position = base + (entries[entry_] >> 2);
+        if (position >= end) return;
+        sum[position - begin] += (entries[entry_] & 2u) ? minus : plus;  // code 2: -scale
+      }
+      if (++bin_ < bins) bin_end_ += s.bin_counts[bin_];
+    }
+  }
+
+ private:
+  const SparseTernary* sparse_;
+  std::size_t bin_ = 0, entry_ = 0, bin_end_ = 0;
+};
+
+struct Block {
+  std::size_t tensor, begin, length;
+};
+
+// Blocks [first, last) of the step (consecutive, tensor by tensor): the averages of their elements
+// into `averages` and each block's error figures into errors[block].
+void average_blocks(const std::vector<LearnerOutput>& outputs, const std::vector<Block>& blocks, std::size_t first,
+                    std::size_t last, StepAverages& averages, std::vector<ErrorStats>& errors) {
   const double learners = static_cast<double>(outputs.size());
-  StepAverages averages;
-  averages.compressed.resize(layout.size());
-  averages.exact.resize(layout.size());
-  ErrorStats step_error;
-  for (std::size_t t = 0; t < layout.size(); ++t) {
-    const std::size_t n = layout[t].size();
-    std::vector<double> sum_c(n, 0.0), sum_e(n, 0.0);
+  // x / 2^k and x * 2^-k are the same exact value, hence the same rounding: a power-of-two
+  // learner count multiplies, which costs a fraction of a division.
+  const bool exact_inverse = (outputs.size() & (outputs.size() - 1)) == 0;
+  const double inverse = 1.0 / learners;
+  std::vector<double> sum_c(kBlockElements), sum_e(kBlockElements);
+  std::vector<EntryCursor> cursors;
+  for (std::size_t j = first; j < last; ++j) {
+    const auto [t, begin, length] = blocks[j];
+    const std::size_t end = begin + length;
+    if (j == first || blocks[j - 1].tensor != t) {
+      cursors.clear();
+      for (const auto& out : outputs)
+        if (out.decoded[t].compressed) cursors.emplace_back(out.decoded[t].sparse, begin);
+    }
+    std::fill_n(sum_c.begin(), length, 0.0);
+    std::fill_n(sum_e.begin(), length, 0.0);
+    // Learner order per element, as a dense sum over the decoded tensors would add them: adding
+    // the zeros a compressed frame leaves out changes no bit (a sum from +0 is never -0).
+    auto cursor = cursors.begin();
     for (const auto& out : outputs) {
-      const auto c = out.decoded[t].flat();
-      const auto e = out.gradients[t].flat();
-      for (std::size_t i = 0; i < n; ++i) {
-        sum_c[i] += c[i];
-        sum_e[i] += e[i];
+      const float* exact = out.gradients[t].flat().data() + begin;
+      for (std::size_t i = 0; i < length; ++i) sum_e[i] += exact[i];
+      const DecodedTensor& decoded = out.decoded[t];
+      if (decoded.compressed) {
+        (cursor++)->add_until(begin, end, sum_c.data());
+      } else {
+        const float* dense = decoded.dense.flat().data() + begin;
+        for (std::size_t i = 0; i < length; ++i) sum_c[i] += dense[i];
       }
     }
-    auto& avg_c = averages.compressed[t];
-    auto& avg_e = averages.exact[t];
-    avg_c.resize(n);
-    avg_e.resize(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      avg_c[i] = static_cast<float>(sum_c[i] / learners);
-      avg_e[i] = static_cast<float>(sum_e[i] / learners);
+    float* avg_c = averages.compressed[t].data() + begin;
+    float* avg_e = averages.exact[t].data() + begin;
+    if (exact_inverse) {
+      for (std::size_t i = 0; i < length; ++i) {
+        avg_c[i] = static_cast<float>(sum_c[i] * inverse);
+        avg_e[i] = static_cast<float>(sum_e[i] * inverse);
+      }
+    } else {
+      for (std::size_t i = 0; i < length; ++i) {
+        avg_c[i] = static_cast<float>(sum_c[i] / learners);
+        avg_e[i] = static_cast<float>(sum_e[i] / learners);
+      }
     }
+    errors[j].add({avg_c, length}, {avg_e, length});
+  }
+}
+
+}  // namespace
+
+void average_learners(const std::vector<LearnerOutput>& outputs, const std::vector<Tensor>& layout, unsigned threads,
+                      StepStats& stats, StepAverages& averages) {
+  averages.compressed.resize(layout.size());
+  averages.exact.resize(layout.size());
+  std::vector<Block> blocks;
+  for (std::size_t t = 0; t < layout.size(); ++t) {
+    const std::size_t n = layout[t].size();
+    averages.compressed[t].resize(n);
+    averages.exact[t].resize(n);
+    for (std::size_t begin = 0; begin < n; begin += kBlockElements)
+      blocks.push_back({t, begin, std::min(kBlockElements, n - begin)});
+  }
+  std::vector<ErrorStats> errors(blocks.size());
+  // Equal runs of blocks per thread: each block's sums are the same whoever computes them.
+  const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(threads, blocks.size() / 16));
+  detail::run_parts(parts, [&](std::size_t p) {
+    average_blocks(outputs, blocks, blocks.size() * p / parts, blocks.size() * (p + 1) / parts, averages, errors);
+  });
+  ErrorStats step_error;
+  for (std::size_t t = 0, j = 0; t < layout.size(); ++t) {
     ErrorStats error;
-    error.add(avg_c, avg_e);
+    for (; j < blocks.size() && blocks[j].tensor == t; ++j) error.merge(errors[j]);
     stats.tensors[t].update_rel_l2 = error.rel_l2();
     stats.tensors[t].update_cosine = error.cosine();
     step_error.merge(error);
   }
   stats.update_rel_l2 = step_error.rel_l2();
-  return averages;
 }
 
 SgdRun::SgdRun(std::vector<Tensor> initial) : weights(std::move(initial)) {

@@ -14,9 +14,12 @@ struct StepAverages {
 };
 
 // The mean over learners of the decoded and of the exact gradients, summed in float64 in learner
-// order and rounded once to float32; each tensor's update error and cosine go into `stats`.
-StepAverages average_learners(const std::vector<LearnerOutput>& outputs, const std::vector<Tensor>& layout,
-                              StepStats& stats);
+// order and rounded once to float32, into `averages` (its buffers are reused from step to step);
+// each tensor's update error and cosine go into `stats`. Compressed frames are scattered from
+// their entries, never expanded: the sums are those of the dense tensors, bit for bit. Runs of
+// elements are spread over up to `threads` pooled threads; every figure is the same for any count.
+void average_learners(const std::vector<LearnerOutput>& outputs, const std::vector<Tensor>& layout, unsigned threads,
+                      StepStats& stats, StepAverages& averages);
 
 // Weights and momentum of one run, from init.npz.
 struct SgdRun {
