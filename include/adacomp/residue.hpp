@@ -54,8 +54,9 @@ class Residue {
   const Tensor& values();
   // The same, moved out; the Residue is left empty.
   Tensor take();
-  // Euclidean norm of the values in binary64 (squares added in index order), pending
-  // correction included, without applying it.
+  // Euclidean norm of the values in binary64, pending correction included, without applying
+  // it. The square of element i goes to partial sum i mod 8; the eight partial sums are then added
+  // in order (a fixed order: the same bits on every machine and thread count).
   double l2_norm() const;
 
  private:

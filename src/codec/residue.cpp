@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "codec/kernels/correct_kernel.hpp"
+#include "codec/kernels/norm_kernel.hpp"
 #include "codec/kernels/select_kernel.hpp"
 #include "step_buffers.hpp"
 
@@ -55,13 +56,8 @@ Tensor Residue::take() {
 }
 
 double Residue::l2_norm() const {
-  const float* r = stored_.values.data();
-  double sum = 0.0;
-  for (std::size_t i = 0; i < stored_.size(); ++i) {
-    const double v = detail::with_pending(r[i], pending_ ? pending_bits_.data() : nullptr, pending_scale_, i);
-    sum += v * v;
-  }
-  return std::sqrt(sum);
+  return std::sqrt(detail::sum_of_squares(stored_.values.data(), pending_ ? pending_bits_.data() : nullptr,
+                                          stored_.size(), pending_scale_));
 }
 
 }  // namespace adacomp

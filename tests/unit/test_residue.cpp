@@ -27,9 +27,12 @@ Tensor flat_tensor(const std::vector<float>& values) {
 // c - sign(c) * scale, as a second correction would compute it.
 float corrected_again(float c, float scale) { return c > 0 ? c - scale : c + scale; }
 
+// Residue::l2_norm's order of additions: square i into partial sum i mod 8, then the partials.
 double l2(const std::vector<float>& x) {
+  double partial[8] = {};
+  for (std::size_t i = 0; i < x.size(); ++i) partial[i % 8] += static_cast<double>(x[i]) * x[i];
   double sum = 0.0;
-  for (float v : x) sum += static_cast<double>(v) * v;
+  for (double p : partial) sum += p;
   return std::sqrt(sum);
 }
 
@@ -195,4 +198,28 @@ TEST_CASE("a residue of the wrong size is refused and values are moved out corre
   test_support::require_same_bits(taken.flat(), plain);
   CHECK(residue.size() == 0);
   CHECK_FALSE(residue.correction_pending());
+}
+
+TEST_CASE("the residue norm is the same sum on every kernel, through a pending correction, for any length") {
+  for (std::size_t n : {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{9}, std::size_t{63},
+                        std::size_t{64}, std::size_t{65}, std::size_t{1000}, std::size_t{4099}}) {
+    std::vector<float> r0 = test_support::adversarial(n, 11 + n, 1e-3f);
+    r0[n / 2] = -0.0f;
+    const std::vector<float> g = test_support::adversarial(n, 12 + n, 1e-3f);
+    // The expected residue after one step of the reference loop, corrected in place.
+    std::vector<float> expected_residue = r0;
+    select_kernel("reference");
+    const SparseTernary frame = compress(g, expected_residue, 7, 2.0f, "t");
+    REQUIRE_FALSE(frame.entries.empty());
+    for (const auto& kernel : available_kernels()) {
+      INFO(kernel << " n=" << n);
+      select_kernel(kernel);
+      Residue kept(flat_tensor(r0));
+      CHECK(kept.l2_norm() == l2(r0));  // nothing pending yet
+      kept.step(g, 7, 2.0f, "t");
+      REQUIRE(kept.correction_pending());
+      CHECK(kept.l2_norm() == l2(expected_residue));
+    }
+    select_kernel("auto");
+  }
 }
