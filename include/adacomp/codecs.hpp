@@ -1,0 +1,66 @@
+#pragma once
+// The published gradient-compression methods as comparison codecs (format_spec/codecs.md): each
+// turns one learner's tensor, with that learner's state (an error-feedback memory, ...), into the
+// real payload bytes of its reference implementation, and any learner's payload back into a
+// tensor. `adacomp replay --codec` runs them side by side with AdaComp on the same dump. Their
+// payloads are comparison formats, not part of the adacomp wire format.
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace adacomp::codecs {
+
+// What every learner's codec of one tensor shares in a step: stochastic codecs draw from `seed`
+// (the same for all learners where the method shares its randomness, as random-k does).
+struct StepContext {
+  std::uint64_t step = 0;
+  std::uint64_t seed = 0;
+  std::size_t tensor = 0;  // the tensor's index in the model
+};
+
+// One learner's codec for one tensor, with its state.
+class TensorCodec {
+ public:
+  virtual ~TensorCodec() = default;
+  // The payload for this step's gradient (float32, C order); the state moves on to the next step.
+  // Throws Error(invalid_input) on a non-finite gradient element.
+  virtual std::vector<std::byte> encode(std::span<const float> gradient, const StepContext& step) = 0;
+  // The tensor any learner's payload of this tensor and step stands for, into `out` (the tensor's
+  // element count). Throws Error(invalid_input) naming what is wrong for a payload that this
+  // codec's encoder cannot have written.
+  virtual void decode(std::span<const std::byte> payload, const StepContext& step, std::span<float> out) const = 0;
+};
+
+struct Parameter {
+  std::string name, default_value, help;
+};
+
+// A codec of the catalogue: what `adacomp codecs` lists.
+struct CodecInfo {
+  std::string name, summary, source;
+  std::vector<Parameter> parameters;
+};
+
+const std::vector<CodecInfo>& catalogue();
+
+// A codec with its parameters: `name[:key=value,...]`, every parameter present (defaults filled in).
+struct CodecSpec {
+  std::string name;
+  std::map<std::string, std::string> values;
+  std::string text() const;  // name:key=value,... in the catalogue's parameter order
+};
+
+// Throws Error(usage) naming the codec or parameter for an unknown name, key or a bad value.
+CodecSpec parse_spec(std::string_view text);
+
+// A fresh learner's codec (zero state) for a tensor of `shape` (C order);
+// `tensor_name` only serves error messages.
+std::unique_ptr<TensorCodec> make_tensor_codec(const CodecSpec& spec, const std::string& tensor_name,
+                                               const std::vector<std::uint64_t>& shape);
+
+}  // namespace adacomp::codecs

@@ -1,0 +1,166 @@
+// The comparison codecs (format_spec/codecs.md): specs, hand-computed payloads, ties, empty and
+// tiny tensors, refused payloads, error feedback over steps, and random-k's shared uniform draw.
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "adacomp/codecs.hpp"
+#include "adacomp/error.hpp"
+
+using namespace adacomp;
+using namespace adacomp::codecs;
+
+namespace {
+
+std::vector<float> decode(const TensorCodec& codec, const std::vector<std::byte>& payload, std::size_t n,
+                          const StepContext& step = {}) {
+  std::vector<float> out(n, 123.0f);
+  codec.decode(payload, step, out);
+  return out;
+}
+
+std::vector<std::byte> bytes_of(std::initializer_list<std::uint32_t> words) {
+  std::vector<std::byte> out(4 * words.size());
+  std::size_t at = 0;
+  for (std::uint32_t w : words) {
+    std::memcpy(out.data() + at, &w, 4);
+    at += 4;
+  }
+  return out;
+}
+
+std::uint32_t bits_of(float f) {
+  std::uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("codec specs fill in defaults and refuse unknown names, keys and values") {
+  const CodecSpec topk = parse_spec("topk");
+  CHECK(topk.text() == "topk:ratio=0.01,ef=1");
+  CHECK(parse_spec("topk:ef=0,ratio=0.5").text() == "topk:ratio=0.5,ef=0");
+  CHECK(parse_spec("adacomp").text() == "adacomp");
+  for (const char* bad : {"nosuch", "topk:ratio=0", "topk:ratio=1.5", "topk:ratio=x", "topk:ef=2", "topk:k=3",
+                          "topk:ratio", "adacomp:T=50"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(parse_spec(bad), Error);
+    try {
+      parse_spec(bad);
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::usage);
+    }
+  }
+  CHECK(catalogue().size() >= 3);
+}
+
+TEST_CASE("top-k sends the k largest magnitudes, the lower index of a tie, in index order") {
+  auto codec = make_tensor_codec(parse_spec("topk:ratio=0.5,ef=0"), "t", {2, 3});  // k = 3 of 6
+  const std::vector<float> g = {1.0f, -2.0f, 2.0f, 0.5f, -2.0f, 0.0f};
+  const auto payload = codec->encode(g, {});
+  // |g| = 1 2 2 0.5 2 0: the three 2s, indices 1, 2, 4
+  CHECK(payload == bytes_of({1, bits_of(-2.0f), 2, bits_of(2.0f), 4, bits_of(-2.0f)}));
+  CHECK(decode(*codec, payload, 6) == std::vector<float>{0, -2, 2, 0, -2, 0});
+  auto tie = make_tensor_codec(parse_spec("topk:ratio=0.25,ef=0"), "t", {4});  // k = 1
+  CHECK(tie->encode(std::vector<float>{1.0f, -2.0f, 2.0f, 0.5f}, {}) == bytes_of({1, bits_of(-2.0f)}));
+  // k = max(1, floor(n * ratio)): one element of three at ratio 0.01
+  auto tiny = make_tensor_codec(parse_spec("topk"), "t", {3});
+  CHECK(tiny->encode(std::vector<float>{0.0f, 0.0f, 0.0f}, {}) == bytes_of({0, bits_of(0.0f)}));
+  auto empty = make_tensor_codec(parse_spec("topk"), "t", {0});
+  CHECK(empty->encode(std::vector<float>{}, {}).empty());
+  CHECK(decode(*empty, {}, 0).empty());
+}
+
+TEST_CASE("top-k's error feedback keeps what was not sent and sends it later") {
+  auto codec = make_tensor_codec(parse_spec("topk:ratio=0.25"), "t", {4});  // k = 1, ef = 1
+  CHECK(codec->encode(std::vector<float>{1.0f, -2.0f, 3.0f, 0.5f}, {}) == bytes_of({2, bits_of(3.0f)}));
+  // memory 1 -2 0 0.5, plus g: 1.5 -2 1 0.5 -> index 1
+  CHECK(codec->encode(std::vector<float>{0.5f, 0.0f, 1.0f, 0.0f}, {}) == bytes_of({1, bits_of(-2.0f)}));
+  // memory 1.5 0 1 0.5 -> index 0
+  CHECK(codec->encode(std::vector<float>{0.0f, 0.0f, 0.0f, 0.0f}, {}) == bytes_of({0, bits_of(1.5f)}));
+}
+
+TEST_CASE("error feedback loses nothing: the decoded sum over steps plus a final flush is the gradients' sum") {
+  for (const char* spec : {"topk:ratio=0.2", "randomk:ratio=0.2"}) {
+    INFO(spec);
+    const std::size_t n = 50;
+    auto codec = make_tensor_codec(parse_spec(spec), "t", {n});
+    std::vector<double> sent(n, 0.0), total(n, 0.0);
+    std::uint32_t state = 7;
+    for (std::uint64_t step = 0; step < 6; ++step) {
+      std::vector<float> g(n);
+      for (auto& v : g) {
+        state = state * 1103515245u + 12345u;
+        v = static_cast<float>(static_cast<int>((state >> 16) % 17) - 8);  // small integers: exact sums
+      }
+      for (std::size_t i = 0; i < n; ++i) total[i] += g[i];
+      const StepContext context{step, 1, 0};
+      const auto out = decode(*codec, codec->encode(g, context), n, context);
+      for (std::size_t i = 0; i < n; ++i) sent[i] += out[i];
+    }
+    bool held_back = false;
+    for (std::size_t i = 0; i < n; ++i) held_back |= sent[i] != total[i];
+    CHECK(held_back);
+    // Zero gradients from here on: the memory drains, and what it sends completes the sum exactly.
+    for (std::uint64_t step = 6; step < 106; ++step) {
+      const StepContext context{step, 1, 0};
+      const auto out = decode(*codec, codec->encode(std::vector<float>(n, 0.0f), context), n, context);
+      for (std::size_t i = 0; i < n; ++i) sent[i] += out[i];
+    }
+    CHECK(sent == total);
+  }
+}
+
+TEST_CASE("top-k's decoder refuses payloads its encoder cannot have written") {
+  auto codec = make_tensor_codec(parse_spec("topk:ratio=0.5,ef=0"), "w", {4});  // k = 2
+  std::vector<float> out(4);
+  for (const auto& payload : {bytes_of({0, 0}), bytes_of({0, 0, 1, 0, 2, 0}), bytes_of({1, 0, 1, 0}),
+                              bytes_of({2, 0, 1, 0}), bytes_of({0, 0, 4, 0})}) {
+    CHECK_THROWS_AS(codec->decode(payload, {}, out), Error);
+    try {
+      codec->decode(payload, {}, out);
+    } catch (const Error& e) {
+      CHECK(e.kind() == ErrorKind::invalid_input);
+      CHECK(std::string(e.what()).find("tensor 'w'") != std::string::npos);
+    }
+  }
+  const std::vector<float> nan = {1.0f, std::numeric_limits<float>::quiet_NaN(), 0.0f, 0.0f};
+  CHECK_THROWS_WITH_AS(codec->encode(nan, {}), "tensor 'w' element 1: gradient value is NaN", Error);
+}
+
+TEST_CASE("random-k draws the same indices for every learner of a step, uniformly over the subsets") {
+  const std::size_t n = 10;
+  const CodecSpec spec = parse_spec("randomk:ratio=0.3,ef=0");  // k = 3
+  auto a = make_tensor_codec(spec, "t", {n});
+  auto b = make_tensor_codec(spec, "t", {n});
+  std::vector<float> g(n);
+  for (std::size_t i = 0; i < n; ++i) g[i] = static_cast<float>(i + 1);
+  const StepContext context{4, 99, 2};
+  const auto payload = a->encode(g, context);
+  CHECK(payload.size() == 12);
+  const auto out = decode(*b, payload, n, context);  // another learner's codec decodes it
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    CHECK((out[i] == 0.0f || out[i] == g[i]));
+    kept += out[i] != 0.0f;
+  }
+  CHECK(kept == 3);
+  CHECK(b->encode(g, context) == payload);
+  // Each index is drawn with probability k/n = 0.3: over 4000 seeds the count is 1200, sd 29.
+  std::vector<int> hits(n, 0);
+  for (std::uint64_t seed = 0; seed < 4000; ++seed) {
+    const StepContext draw{0, seed, 0};
+    const auto decoded = decode(*a, a->encode(g, draw), n, draw);
+    for (std::size_t i = 0; i < n; ++i) hits[i] += decoded[i] != 0.0f;
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO("index " << i);
+    CHECK(hits[i] > 1200 - 150);
+    CHECK(hits[i] < 1200 + 150);
+  }
+  std::vector<float> wrong(n);
+  CHECK_THROWS_AS(a->decode(bytes_of({0, 0}), context, wrong), Error);
+}
