@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "adacomp/codecs.hpp"
 #include "adacomp/encoder.hpp"
 #include "adacomp/tensor.hpp"
 
@@ -24,6 +25,10 @@ struct ReplayOptions {
   std::optional<double> momentum;  // default: meta.json, else 0
   unsigned threads = 1;
   std::string stream_dir;  // when set, DIR/step-NNNNN/learner-L.adc are written
+  // Codecs compared side by side on the same steps, learners and SGD (`--codec`); "adacomp" is the
+  // replay's own run. Stochastic codecs draw from `seed`.
+  std::vector<codecs::CodecSpec> codecs;
+  std::uint64_t seed = 0;
   std::function<void(std::size_t done, std::size_t total)> progress;
 };
 
@@ -51,6 +56,7 @@ struct StepStats {
   std::vector<TensorStepStats> tensors;     // in tensor order
   std::uint64_t stream_overhead_bytes = 0;  // stream headers and end records, over the learners
   double update_rel_l2 = 0.0;               // over all tensors together
+  double update_cosine = 1.0;               // over all tensors together
   StepTimes times;
 };
 
@@ -65,6 +71,25 @@ struct TensorSummary {
   double ratio = 0, mean_density = 0, mean_update_rel_l2 = 0;
   std::optional<double> weight_drift;       // ||w_c - w_b|| / ||w_b||
   std::optional<double> baseline_vs_final;  // ||w_b - w_final|| / ||w_final||
+};
+
+// One codec of ReplayOptions::codecs over the whole replay (format_spec/dump_layout.md, "codecs").
+struct CodecTensorSummary {
+  std::string name;
+  std::uint64_t payload_bytes = 0;  // over the learners and steps
+  double ratio_f32 = 0, ratio_source = 0, mean_update_rel_l2 = 0, mean_update_cosine = 0;
+  std::optional<double> weight_drift;  // ||w_codec - w_b|| / ||w_b|| after the last step
+};
+
+struct CodecSummary {
+  std::string codec;                      // its spec, every parameter included
+  std::vector<std::uint64_t> step_bytes;  // payload bytes of each step, over the learners
+  std::uint64_t payload_bytes = 0, f32_bytes = 0, source_bytes = 0;
+  double ratio_f32 = 0, ratio_source = 0, mean_update_rel_l2 = 0, mean_update_cosine = 0;
+  std::optional<double> weight_drift;
+  double encode_ns_per_element = 0, decode_ns_per_element = 0;  // elements of compressed tensors
+  bool pareto = false;  // no other codec has a ratio as high and a drift (else update error) as low
+  std::vector<CodecTensorSummary> tensors;
 };
 
 // A baseline replay further than this (relative L2) from final.npz does not reproduce the recorded
@@ -82,9 +107,10 @@ struct ReplayResult {
   std::string final_comparison_skipped;
   std::vector<StepStats> steps;
   std::vector<TensorSummary> tensors;
-  TensorSummary total;           // name "total"; drift figures over all tensors together
-  std::vector<Tensor> weights;   // compressed replay (when init.npz exists)
-  std::vector<Tensor> baseline;  // uncompressed replay
+  TensorSummary total;               // name "total"; drift figures over all tensors together
+  std::vector<CodecSummary> codecs;  // ReplayOptions::codecs, by decreasing ratio_source
+  std::vector<Tensor> weights;       // compressed replay (when init.npz exists)
+  std::vector<Tensor> baseline;      // uncompressed replay
 };
 
 ReplayResult replay(const ReplayOptions& options);

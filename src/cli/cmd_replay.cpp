@@ -31,6 +31,8 @@ struct ReplayCliOptions {
   std::uint64_t warmup_steps = 0;
   std::optional<double> lr, momentum;
   unsigned threads = 1;
+  std::vector<std::string> codecs;
+  std::uint64_t seed = 0;
   std::string report, save_weights, save_baseline, save_stream;
   bool force = false;
   bool progress = false, no_progress = false;
@@ -133,6 +135,19 @@ void print_summary(const ReplayResult& result) {
       "update %.1f ms, wall %.1f ms (codec %.0f%% of wall; per step in --report)\n",
       total.read * 1e3, total.encode * 1e3, total.decode * 1e3, total.average * 1e3, total.update * 1e3,
       total.wall * 1e3, codec_share * 100);
+  if (result.codecs.empty()) return;
+  std::printf("\ncodecs side by side (same steps, learners and SGD; by ratio; * on the Pareto front of ratio vs %s):\n",
+              result.has_weights ? "drift" : "update_err");
+  std::printf("  %-30s %12s %9s %9s %10s %8s %10s %9s %9s\n", "codec", "bytes/step", "ratio_f32", "ratio_src",
+              "update_err", "cosine", "drift", "enc_ns/el", "dec_ns/el");
+  for (const CodecSummary& c : result.codecs) {
+    const double per_step =
+        result.steps.empty() ? 0.0 : static_cast<double>(c.payload_bytes) / static_cast<double>(result.steps.size());
+    std::printf("%s %-30s %12.0f %9s %9s %10s %8s %10s %9s %9s\n", c.pareto ? "*" : " ", c.codec.c_str(), per_step,
+                fixed(c.ratio_f32, 2).c_str(), fixed(c.ratio_source, 2).c_str(), sci(c.mean_update_rel_l2).c_str(),
+                fixed(c.mean_update_cosine, 4).c_str(), sci(c.weight_drift).c_str(),
+                fixed(c.encode_ns_per_element, 2).c_str(), fixed(c.decode_ns_per_element, 2).c_str());
+  }
 }
 
 int run_replay(ReplayCliOptions& cli) {
@@ -145,6 +160,13 @@ int run_replay(ReplayCliOptions& cli) {
   options.lr = cli.lr;
   options.momentum = cli.momentum;
   options.threads = cli.threads;
+  for (const std::string& text : cli.codecs) {
+    if (text == "all")
+      for (const codecs::CodecInfo& info : codecs::catalogue()) options.codecs.push_back(codecs::parse_spec(info.name));
+    else
+      options.codecs.push_back(codecs::parse_spec(text));
+  }
+  options.seed = cli.seed;
 
   // Every output is checked before the work and written only when all of it succeeded; none may
   // be an input, another output, or lie inside the dump.
@@ -232,6 +254,10 @@ Command add_replay_command(CLI::App& parent) {
   app->add_option("--threads", cli->threads, "Learners processed in parallel (results are identical)")
       ->default_val(1u)
       ->check(integer_from(1, kMaxThreads));
+  app->add_option("--codec", cli->codecs,
+                  "Compare this codec side by side: NAME[:KEY=VALUE,...] (repeatable; 'all': every codec; "
+                  "`adacomp codecs` lists them)");
+  app->add_option("--seed", cli->seed, "Seed of the stochastic codecs of --codec (default 0)");
   app->add_option("--report", cli->report, "Write every figure to FILE (.json or .csv)");
   app->add_option("--save-weights", cli->save_weights,
                   "Write the compressed replay's final weights (.npz/.safetensors)");

@@ -19,5 +19,6 @@ Command add_diff_command(CLI::App& parent);
 Command add_verify_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
 Command add_layout_command(CLI::App& parent);
+Command add_codecs_command(CLI::App& parent);
 
 }  // namespace adacomp::cli

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
 
   std::vector<Command> commands{add_encode_command(app), add_decode_command(app), add_inspect_command(app),
                                 add_diff_command(app),   add_verify_command(app), add_replay_command(app),
-                                add_bench_command(app),  add_layout_command(app)};
+                                add_bench_command(app),  add_layout_command(app), add_codecs_command(app)};
 
   try {
     app.parse(argc, argv);

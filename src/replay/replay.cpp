@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "adacomp/error.hpp"
+#include "replay/codec_runs.hpp"
 #include "replay/dump.hpp"
 #include "replay/exchange.hpp"
 #include "replay/summary.hpp"
@@ -51,6 +53,7 @@ ReplayResult replay(const ReplayOptions& options) {
   const unsigned threads = std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(learners)));
   const float lr = static_cast<float>(result.lr), momentum = static_cast<float>(result.momentum);
   StepAverages averages;
+  std::optional<CodecRuns> codec_runs;  // with --codec, once the layout is known
 
   for (std::size_t s = 0; s < dump.steps.size(); ++s) {
     const DumpStep& dump_step = dump.steps[s];
@@ -69,6 +72,7 @@ ReplayResult replay(const ReplayOptions& options) {
         compressed = SgdRun(read_weights(*dump.init, layout));
         baseline = compressed;
       }
+      if (!options.codecs.empty()) codec_runs.emplace(options, layout, learners, dump.init ? &compressed : nullptr);
       first = 1;
     }
     step.layout = &layout;
@@ -94,6 +98,8 @@ ReplayResult replay(const ReplayOptions& options) {
     }
     stats.times.update = seconds_since(update_start);
     stats.times.wall = seconds_since(step_start);
+    // After the wall time: the comparison codecs are not part of the replay's own exchange.
+    if (codec_runs) codec_runs->step(outputs, averages.exact, dump_step.number, step.compress, lr, momentum);
     result.steps.push_back(std::move(stats));
     if (options.progress) options.progress(s + 1, dump.steps.size());
   }
@@ -105,6 +111,8 @@ ReplayResult replay(const ReplayOptions& options) {
   const bool compare_final = result.has_final && result.final_comparison_skipped.empty();
   summarize(options, layout, dump.init ? &compressed : nullptr, dump.init ? &baseline : nullptr,
             compare_final ? &final_weights : nullptr, result);
+  if (codec_runs)
+    result.codecs = codec_runs->summaries(result, dump.init ? &compressed : nullptr, dump.init ? &baseline : nullptr);
   result.weights = std::move(compressed.weights);
   result.baseline = std::move(baseline.weights);
   return result;

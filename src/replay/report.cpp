@@ -84,6 +84,7 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
     s["step"] = step.step;
     s["warmup"] = step.warmup;
     s["update_rel_l2"] = number(step.update_rel_l2);
+    s["update_cosine"] = number(step.update_cosine);
     s["stream_overhead_bytes"] = step.stream_overhead_bytes;
     s["times"] = {{"read_s", step.times.read},       {"encode_s", step.times.encode}, {"decode_s", step.times.decode},
                   {"average_s", step.times.average}, {"update_s", step.times.update}, {"wall_s", step.times.wall}};
@@ -112,6 +113,34 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
   for (const auto& summary : result.tensors) tensors.push_back(summary_json(summary, true));
   report["tensors"] = std::move(tensors);
   report["total"] = summary_json(result.total, false);
+  report["seed"] = options.seed;
+  Json codecs = Json::array();
+  for (const CodecSummary& c : result.codecs) {
+    Json per_tensor = Json::array();
+    for (const CodecTensorSummary& t : c.tensors)
+      per_tensor.push_back({{"name", t.name},
+                            {"payload_bytes", t.payload_bytes},
+                            {"ratio_f32", number(t.ratio_f32)},
+                            {"ratio_source", number(t.ratio_source)},
+                            {"mean_update_rel_l2", number(t.mean_update_rel_l2)},
+                            {"mean_update_cosine", number(t.mean_update_cosine)},
+                            {"weight_drift", optional_number(t.weight_drift)}});
+    codecs.push_back({{"codec", c.codec},
+                      {"payload_bytes", c.payload_bytes},
+                      {"step_bytes", c.step_bytes},
+                      {"f32_bytes", c.f32_bytes},
+                      {"source_bytes", c.source_bytes},
+                      {"ratio_f32", number(c.ratio_f32)},
+                      {"ratio_source", number(c.ratio_source)},
+                      {"mean_update_rel_l2", number(c.mean_update_rel_l2)},
+                      {"mean_update_cosine", number(c.mean_update_cosine)},
+                      {"weight_drift", optional_number(c.weight_drift)},
+                      {"encode_ns_per_element", number(c.encode_ns_per_element)},
+                      {"decode_ns_per_element", number(c.decode_ns_per_element)},
+                      {"pareto", c.pareto},
+                      {"tensors", std::move(per_tensor)}});
+  }
+  report["codecs"] = std::move(codecs);
   return report.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

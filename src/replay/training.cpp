@@ -137,6 +137,7 @@ void average_learners(const std::vector<LearnerOutput>& outputs, const std::vect
     step_error.merge(error);
   }
   stats.update_rel_l2 = step_error.rel_l2();
+  stats.update_cosine = step_error.cosine();
 }
 
 SgdRun::SgdRun(std::vector<Tensor> initial) : weights(std::move(initial)) {

@@ -8,6 +8,7 @@ usage: replay_tests.py ADACOMP_BINARY REPO_ROOT
 import csv
 import glob
 import json
+import math
 import os
 import re
 import shutil
@@ -278,6 +279,59 @@ def bad_dump_cases(tmp):
     check(result.returncode == 3 and open(keep).read() == "previous", "failed replay keeps an existing report")
 
 
+def codec_cases(tmp):
+    """replay --codec: the comparison block, its payload bytes from the codecs' rules, its ranking."""
+    out = os.path.join(tmp, "codecs.json")
+    plain = os.path.join(tmp, "plain.json")
+    weights = os.path.join(tmp, "codecs-w.npz")
+    result = adacomp("replay", SAMPLE, "--codec", "all", "--codec", "topk:ratio=0.1,ef=0", "--report", out,
+                     "--save-weights", weights, "-f")
+    check(result.returncode == 0, "--codec all: exit %d: %s" % (result.returncode, result.stderr))
+    if result.returncode:
+        return
+    check("codecs side by side" in result.stdout, "--codec prints the side-by-side table")
+    adacomp("replay", SAMPLE, "--report", plain, "--save-weights", os.path.join(tmp, "plain-w.npz"), "-q", "-f")
+    report, base = json.load(open(out)), json.load(open(plain))
+    check(open(weights, "rb").read() == open(os.path.join(tmp, "plain-w.npz"), "rb").read(),
+          "--codec leaves the AdaComp run's weights as they are")
+    codecs = {c["codec"]: c for c in report["codecs"]}
+    check(set(codecs) == {"adacomp", "topk:ratio=0.01,ef=1", "randomk:ratio=0.01,ef=1", "topk:ratio=0.1,ef=0"},
+          "one block per codec: %s" % sorted(codecs))
+    check(codecs["adacomp"]["payload_bytes"] == base["total"]["wire_bytes"], "adacomp's bytes are the wire's")
+    steps, learners = len(base["steps"]), base["learners"]
+    sizes = [int(np.prod(t["shape"])) for t in base["tensors"]]
+    k = lambda n, ratio: min(n, max(1, math.floor(n * ratio)))  # noqa: E731
+    check(codecs["topk:ratio=0.1,ef=0"]["payload_bytes"] == steps * learners * sum(8 * k(n, 0.1) for n in sizes),
+          "top-k payload: 8 bytes per selected element, k = max(1, floor(n ratio))")
+    check(codecs["randomk:ratio=0.01,ef=1"]["payload_bytes"] == steps * learners * sum(4 * k(n, 0.01) for n in sizes),
+          "random-k payload: 4 bytes per selected element")
+    check(all(c["f32_bytes"] == steps * learners * 4 * sum(sizes) for c in report["codecs"]), "f32 bytes")
+    ratios = [c["ratio_source"] for c in report["codecs"]]
+    check(ratios == sorted(ratios, reverse=True), "codecs ordered by ratio")
+    check(any(c["pareto"] for c in report["codecs"]), "a Pareto front is marked")
+    check(all(c["weight_drift"] is not None and c["weight_drift"] > 0 for c in report["codecs"]), "drift per codec")
+    check(all(len(c["step_bytes"]) == steps and len(c["tensors"]) == len(sizes) for c in report["codecs"]),
+          "bytes per step and per tensor")
+    check(report["codecs"] == json.load(open(out))["codecs"], "report readable")
+    again = os.path.join(tmp, "codecs-again.json")
+    adacomp("replay", SAMPLE, "--codec", "randomk", "--report", again, "-q", "-f")
+    first = [c for c in report["codecs"] if c["codec"] == "randomk:ratio=0.01,ef=1"][0]
+    second = json.load(open(again))["codecs"][0]
+    check(first["weight_drift"] == second["weight_drift"], "a seeded replay is reproducible")
+    seeded = os.path.join(tmp, "codecs-seed.json")
+    adacomp("replay", SAMPLE, "--codec", "randomk", "--seed", "5", "--report", seeded, "-q", "-f")
+    check(json.load(open(seeded))["codecs"][0]["weight_drift"] != first["weight_drift"], "--seed changes the draw")
+    for spec, needle in (("nosuch", "--codec nosuch: no such codec"), ("topk:ratio=2", "ratio must be"),
+                         ("topk:k=3", "no parameter 'k'")):
+        result = adacomp("replay", SAMPLE, "--codec", spec, "-q")
+        lines = result.stderr.strip().splitlines()
+        check(result.returncode == 2 and len(lines) == 1 and needle in lines[0],
+              "--codec %s: exit 2, one line with %r: %r" % (spec, needle, result.stderr))
+    listing = adacomp("codecs")
+    check(listing.returncode == 0 and all(name + ":" in listing.stdout for name in ("adacomp", "topk", "randomk")),
+          "adacomp codecs lists the codecs")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         runs = [SAMPLE]
@@ -322,6 +376,8 @@ def main():
               "--threads 2 gives identical weights")
         for key in ("read_s", "encode_s", "decode_s", "average_s", "update_s", "wall_s"):
             check(all(key in s["times"] for s in r1["steps"]), "report has time " + key)
+
+        codec_cases(tmp)
 
         # CSV report: one row per step and tensor, one per tensor and a total row
         out_csv = os.path.join(tmp, "r.csv")

@@ -1,0 +1,199 @@
+#include "replay/codec_runs.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "adacomp/error.hpp"
+#include "replay/timing.hpp"
+
+namespace adacomp::replay_detail {
+
+struct CodecRuns::Run {
+  codecs::CodecSpec spec;
+  std::vector<std::vector<std::unique_ptr<codecs::TensorCodec>>> learners;  // [learner][tensor]
+  SgdRun sgd;
+  std::vector<std::uint64_t> step_bytes, tensor_bytes;
+  std::vector<double> tensor_rel_l2_sum, tensor_cosine_sum;
+  double rel_l2_sum = 0, cosine_sum = 0;
+  double encode_seconds = 0, decode_seconds = 0;
+  std::uint64_t coded_elements = 0;
+  std::size_t steps = 0;
+};
+
+CodecRuns::CodecRuns(const ReplayOptions& options, const std::vector<Tensor>& layout, std::size_t learners,
+                     const SgdRun* initial)
+    : options_(options), layout_(layout) {
+  for (const codecs::CodecSpec& spec : options.codecs) {
+    if (spec.name == "adacomp") continue;
+    auto run = std::make_unique<Run>();
+    run->spec = spec;
+    run->learners.resize(learners);
+    for (auto& tensors : run->learners)
+      for (const Tensor& t : layout) tensors.push_back(codecs::make_tensor_codec(spec, t.name, t.shape()));
+    if (initial) run->sgd = *initial;
+    run->tensor_bytes.assign(layout.size(), 0);
+    run->tensor_rel_l2_sum.assign(layout.size(), 0.0);
+    run->tensor_cosine_sum.assign(layout.size(), 0.0);
+    runs_.push_back(std::move(run));
+  }
+}
+
+CodecRuns::~CodecRuns() = default;
+
+void CodecRuns::step(const std::vector<LearnerOutput>& outputs, const std::vector<std::vector<float>>& exact,
+                     std::uint64_t step_number, bool compress, float lr, float momentum) {
+  const double learners = static_cast<double>(outputs.size());
+  std::vector<std::vector<float>> average(layout_.size());
+  std::vector<double> sum;
+  std::vector<float> decoded;
+  for (auto& run : runs_) {
+    std::uint64_t step_bytes = 0;
+    ErrorStats step_error;
+    for (std::size_t t = 0; t < layout_.size(); ++t) {
+      const std::size_t n = layout_[t].size();
+      const bool coded = compress && !options_.settings.excluded(layout_[t].name);
+      const codecs::StepContext context{step_number, options_.seed, t};
+      sum.assign(n, 0.0);
+      decoded.resize(n);
+      for (std::size_t l = 0; l < outputs.size(); ++l) {
+        const auto gradient = outputs[l].gradients[t].flat();
+        std::span<const float> received = gradient;
+        if (coded) {
+          auto start = Clock::now();
+          const std::vector<std::byte> payload = run->learners[l][t]->encode(gradient, context);
+          run->encode_seconds += seconds_since(start);
+          start = Clock::now();
+          run->learners[l][t]->decode(payload, context, decoded);
+          run->decode_seconds += seconds_since(start);
+          run->coded_elements += n;
+          run->tensor_bytes[t] += payload.size();
+          step_bytes += payload.size();
+          received = decoded;
+        } else {
+          run->tensor_bytes[t] += 4 * n;  // sent as float32
+          step_bytes += 4 * n;
+        }
+        for (std::size_t i = 0; i < n; ++i) sum[i] += received[i];
+      }
+      average[t].resize(n);
+      for (std::size_t i = 0; i < n; ++i) average[t][i] = static_cast<float>(sum[i] / learners);
+      ErrorStats error;
+      error.add(average[t], exact[t]);
+      run->tensor_rel_l2_sum[t] += error.rel_l2();
+      run->tensor_cosine_sum[t] += error.cosine();
+      step_error.merge(error);
+    }
+    run->rel_l2_sum += step_error.rel_l2();
+    run->cosine_sum += step_error.cosine();
+    run->step_bytes.push_back(step_bytes);
+    ++run->steps;
+    if (!run->sgd.weights.empty()) run->sgd.step(average, lr, momentum);
+  }
+}
+
+namespace {
+
+std::optional<double> drift(const std::vector<Tensor>& weights, const SgdRun* baseline, std::optional<std::size_t> t) {
+  if (!baseline || weights.empty()) return std::nullopt;
+  ErrorStats stats;
+  for (std::size_t i = 0; i < weights.size(); ++i)
+    if (!t || *t == i) stats.add(weights[i].flat(), baseline->weights[i].flat());
+  return stats.rel_l2();
+}
+
+}  // namespace
+
+std::vector<CodecSummary> CodecRuns::summaries(const ReplayResult& result, const SgdRun* adacomp_run,
+                                               const SgdRun* baseline) const {
+  std::uint64_t f32_bytes = 0, source_bytes = 0;
+  std::vector<std::uint64_t> tensor_f32(layout_.size()), tensor_source(layout_.size());
+  for (std::size_t t = 0; t < layout_.size(); ++t) {
+    tensor_f32[t] = 4 * layout_[t].size() * result.learners * result.steps.size();
+    tensor_source[t] = result.tensors[t].raw_bytes;
+    f32_bytes += tensor_f32[t];
+    source_bytes += tensor_source[t];
+  }
+  const double steps = static_cast<double>(result.steps.size());
+  std::vector<CodecSummary> out;
+  auto run = runs_.begin();
+  for (const codecs::CodecSpec& spec : options_.codecs) {
+    CodecSummary s;
+    s.codec = spec.text();
+    s.f32_bytes = f32_bytes;
+    s.source_bytes = source_bytes;
+    if (spec.name == "adacomp") {
+      for (const StepStats& step : result.steps) {
+        std::uint64_t bytes = step.stream_overhead_bytes;
+        for (const auto& ts : step.tensors) bytes += ts.wire_bytes;
+        s.step_bytes.push_back(bytes);
+        s.mean_update_rel_l2 += step.update_rel_l2 / steps;
+        s.mean_update_cosine += step.update_cosine / steps;
+        s.encode_ns_per_element += step.times.encode;
+        s.decode_ns_per_element += step.times.decode;
+      }
+      s.payload_bytes = result.total.wire_bytes;
+      std::uint64_t elements = 0;
+      for (std::size_t t = 0; t < layout_.size(); ++t) {
+        CodecTensorSummary ts;
+        ts.name = layout_[t].name;
+        ts.payload_bytes = result.tensors[t].wire_bytes;
+        for (const StepStats& step : result.steps) {
+          ts.mean_update_rel_l2 += step.tensors[t].update_rel_l2 / steps;
+          ts.mean_update_cosine += step.tensors[t].update_cosine / steps;
+          if (step.tensors[t].compressed) elements += layout_[t].size() * result.learners;
+        }
+        ts.weight_drift = adacomp_run ? drift(adacomp_run->weights, baseline, t) : std::nullopt;
+        ts.ratio_f32 = ratio_or_nan(static_cast<double>(tensor_f32[t]), static_cast<double>(ts.payload_bytes));
+        ts.ratio_source = ratio_or_nan(static_cast<double>(tensor_source[t]), static_cast<double>(ts.payload_bytes));
+        s.tensors.push_back(std::move(ts));
+      }
+      // encode and decode are timed per learner stream: the whole stream's time over its coded elements
+      s.encode_ns_per_element = elements ? 1e9 * s.encode_ns_per_element / static_cast<double>(elements) : 0.0;
+      s.decode_ns_per_element = elements ? 1e9 * s.decode_ns_per_element / static_cast<double>(elements) : 0.0;
+      s.weight_drift = adacomp_run ? drift(adacomp_run->weights, baseline, std::nullopt) : std::nullopt;
+    } else {
+      const Run& r = **run++;
+      s.step_bytes = r.step_bytes;
+      for (auto b : r.step_bytes) s.payload_bytes += b;
+      s.mean_update_rel_l2 = r.rel_l2_sum / steps;
+      s.mean_update_cosine = r.cosine_sum / steps;
+      const double elements = static_cast<double>(r.coded_elements);
+      s.encode_ns_per_element = elements > 0 ? 1e9 * r.encode_seconds / elements : 0.0;
+      s.decode_ns_per_element = elements > 0 ? 1e9 * r.decode_seconds / elements : 0.0;
+      s.weight_drift = drift(r.sgd.weights, baseline, std::nullopt);
+      for (std::size_t t = 0; t < layout_.size(); ++t) {
+        CodecTensorSummary ts;
+        ts.name = layout_[t].name;
+        ts.payload_bytes = r.tensor_bytes[t];
+        ts.mean_update_rel_l2 = r.tensor_rel_l2_sum[t] / steps;
+        ts.mean_update_cosine = r.tensor_cosine_sum[t] / steps;
+        ts.weight_drift = drift(r.sgd.weights, baseline, t);
+        ts.ratio_f32 = ratio_or_nan(static_cast<double>(tensor_f32[t]), static_cast<double>(ts.payload_bytes));
+        ts.ratio_source = ratio_or_nan(static_cast<double>(tensor_source[t]), static_cast<double>(ts.payload_bytes));
+        s.tensors.push_back(std::move(ts));
+      }
+    }
+    s.ratio_f32 = ratio_or_nan(static_cast<double>(f32_bytes), static_cast<double>(s.payload_bytes));
+    s.ratio_source = ratio_or_nan(static_cast<double>(source_bytes), static_cast<double>(s.payload_bytes));
+    out.push_back(std::move(s));
+  }
+  rank_codecs(out);
+  return out;
+}
+
+void rank_codecs(std::vector<CodecSummary>& summaries) {
+  std::stable_sort(summaries.begin(), summaries.end(),
+                   [](const CodecSummary& a, const CodecSummary& b) { return a.ratio_source > b.ratio_source; });
+  auto fidelity = [](const CodecSummary& s) { return s.weight_drift.value_or(s.mean_update_rel_l2); };
+  for (auto& s : summaries) {
+    s.pareto = true;
+    for (const auto& other : summaries) {
+      if (&other == &s) continue;
+      const bool as_good = other.ratio_source >= s.ratio_source && fidelity(other) <= fidelity(s);
+      const bool better = other.ratio_source > s.ratio_source || fidelity(other) < fidelity(s);
+      if (as_good && better) s.pareto = false;
+    }
+  }
+}
+
+}  // namespace adacomp::replay_detail
