@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
-targets=${*:-"wire_stream coded_entries layout npy npz safetensors residue roundtrip"}
+targets=${*:-"wire_stream coded_entries layout npy npz safetensors residue roundtrip codec_payloads"}
 cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++ -DADACOMP_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j2 >/dev/null
 declare -A seeds=(
@@ -21,6 +21,7 @@ declare -A seeds=(
   [safetensors]="tests/fuzz/seeds/safetensors/*"
   [residue]="tests/fuzz/seeds/safetensors/* samples/digits-cnn-tiny/step-00001/*.npz"
   [roundtrip]="tests/fuzz/seeds/roundtrip/*"
+  [codec_payloads]="tests/fuzz/seeds/codec_payloads/*"
 )
 run_one() {
   local target=$1
