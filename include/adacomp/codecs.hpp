@@ -15,12 +15,13 @@
 
 namespace adacomp::codecs {
 
-// What every learner's codec of one tensor shares in a step: stochastic codecs draw from `seed`
-// (the same for all learners where the method shares its randomness, as random-k does).
+// A tensor's step as a codec sees it: stochastic codecs draw from `seed`, shared by all learners
+// where the method shares its randomness (random-k), else with the learner's own draws.
 struct StepContext {
   std::uint64_t step = 0;
   std::uint64_t seed = 0;
-  std::size_t tensor = 0;  // the tensor's index in the model
+  std::size_t tensor = 0;   // the tensor's index in the model
+  std::size_t learner = 0;  // the learner encoding (decoders do not depend on it)
 };
 
 // One learner's codec for one tensor, with its state.

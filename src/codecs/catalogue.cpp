@@ -12,8 +12,10 @@ namespace {
 
 const Parameter kRatio{"ratio", "0.01", "fraction of the elements sent: k = max(1, floor(n * ratio)), 0 < ratio <= 1"};
 const Parameter kErrorFeedback{"ef", "1", "error feedback: 1 keeps memory = p - decoded and compresses p = memory + g"};
+const Parameter kNoErrorFeedback{"ef", "0", kErrorFeedback.help};
 
-using Factory = std::function<std::unique_ptr<TensorCodec>(const CodecSpec&, const std::string&, std::size_t)>;
+using Factory = std::function<std::unique_ptr<TensorCodec>(const CodecSpec&, const std::string&,
+                                                           const std::vector<std::uint64_t>&, std::size_t)>;
 
 struct Entry {
   CodecInfo info;
@@ -38,6 +40,29 @@ const std::vector<Entry>& entries() {
         "GRACE random-k",
         {kRatio, kErrorFeedback}},
        detail::make_randomk},
+      {{"efsignsgd",
+        "delta = (||p||_1 / n) sign(p) with error feedback; payload f32 scale + 1 bit per element",
+        "Karimireddy et al. 2019; GRACE efsignsgd",
+        {kErrorFeedback}},
+       detail::make_efsignsgd},
+      {{"onebit",
+        "per column of [shape0, -1]: 1 bit (v >= 0) decoded to the column's mean of the negatives or of the "
+        "non-negatives; payload 2 f32 per column + 1 bit per element",
+        "Seide et al. 2014; CNTK ColumnQuantizer",
+        {kErrorFeedback}},
+       detail::make_onebit},
+      {{"terngrad",
+        "s = max |g| per tensor; each element sign(g) s with probability |g| / s, else 0 (unbiased); payload f32 s "
+        "+ 2 bits per element",
+        "Wen et al. 2017; wenwei202/terngrad",
+        {kNoErrorFeedback}},
+       detail::make_terngrad},
+      {{"natural",
+        "unbiased stochastic rounding of each element to a signed power of two; payload 9 bits per element (sign "
+        "+ binary32 exponent)",
+        "Horvath et al. 2019, natural compression",
+        {kNoErrorFeedback}},
+       detail::make_natural},
   };
   return list;
 }
@@ -122,7 +147,7 @@ std::unique_ptr<TensorCodec> make_tensor_codec(const CodecSpec& spec, const std:
   for (auto d : shape) n *= d;
   if (n > UINT32_MAX)
     fail_input("tensor '" + tensor_name + "': above 2^32 elements, which the payloads' u32 indices cannot name");
-  return e.make(spec, tensor_name, static_cast<std::size_t>(n));
+  return e.make(spec, tensor_name, shape, static_cast<std::size_t>(n));
 }
 
 }  // namespace adacomp::codecs

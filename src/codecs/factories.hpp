@@ -3,12 +3,26 @@
 // them with their parameters. `spec` has every parameter, checked.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "adacomp/codecs.hpp"
 
 namespace adacomp::codecs::detail {
 
-std::unique_ptr<TensorCodec> make_topk(const CodecSpec& spec, const std::string& name, std::size_t n);
-std::unique_ptr<TensorCodec> make_randomk(const CodecSpec& spec, const std::string& name, std::size_t n);
+using Shape = std::vector<std::uint64_t>;
+
+// A codec for a tensor of `shape` (C order) and n elements; `name` only serves error messages.
+std::unique_ptr<TensorCodec> make_topk(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                       std::size_t n);
+std::unique_ptr<TensorCodec> make_randomk(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                          std::size_t n);
+std::unique_ptr<TensorCodec> make_efsignsgd(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                            std::size_t n);
+std::unique_ptr<TensorCodec> make_onebit(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                         std::size_t n);
+std::unique_ptr<TensorCodec> make_terngrad(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                           std::size_t n);
+std::unique_ptr<TensorCodec> make_natural(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                          std::size_t n);
 
 }  // namespace adacomp::codecs::detail

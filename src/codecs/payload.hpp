@@ -18,6 +18,12 @@ void put(std::vector<std::byte>& out, T value) {
   std::memcpy(out.data() + at, &value, sizeof(T));
 }
 
+// `value` at `offset` of a payload sized beforehand.
+template <typename T>
+void put_at(std::span<std::byte> out, std::size_t offset, T value) {
+  std::memcpy(out.data() + offset, &value, sizeof(T));
+}
+
 template <typename T>
 T get(std::span<const std::byte> in, std::size_t offset) {
   T value;

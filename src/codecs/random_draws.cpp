@@ -22,6 +22,14 @@ std::mt19937_64 generator_for(std::uint64_t seed, std::uint64_t step, std::uint6
   return std::mt19937_64(splitmix64(splitmix64(splitmix64(seed) ^ step) ^ tensor));
 }
 
+std::mt19937_64 learner_generator(std::uint64_t seed, std::uint64_t step, std::uint64_t tensor, std::uint64_t learner) {
+  return std::mt19937_64(splitmix64(splitmix64(splitmix64(splitmix64(seed) ^ step) ^ tensor) ^ (learner + 1)));
+}
+
+bool bernoulli(std::mt19937_64& generator, double probability) {
+  return static_cast<double>(generator() >> 11) * 0x1p-53 < probability;
+}
+
 std::uint64_t uniform_below(std::mt19937_64& generator, std::uint64_t bound) {
   Wide product = static_cast<Wide>(generator()) * bound;
   auto low = static_cast<std::uint64_t>(product);

@@ -11,6 +11,13 @@ namespace adacomp::codecs::detail {
 // The generator of one (seed, step, tensor): SplitMix64 of the three mixed into its seed.
 std::mt19937_64 generator_for(std::uint64_t seed, std::uint64_t step, std::uint64_t tensor);
 
+// The generator of one learner's own draws for (seed, step, tensor): a fourth SplitMix64 round
+// mixes in learner + 1.
+std::mt19937_64 learner_generator(std::uint64_t seed, std::uint64_t step, std::uint64_t tensor, std::uint64_t learner);
+
+// Whether a draw u / 2^53 (u the top 53 bits of one output) falls below `probability`.
+bool bernoulli(std::mt19937_64& generator, double probability);
+
 // Uniform in [0, bound) for bound >= 1: Lemire's multiply-shift with rejection (exactly uniform).
 std::uint64_t uniform_below(std::mt19937_64& generator, std::uint64_t bound);
 

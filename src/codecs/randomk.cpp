@@ -16,9 +16,7 @@ class RandomK final : public TensorCodec {
       : name_(std::move(name)), n_(n), k_(selected_count(n, ratio_parameter(spec))), memory_(ef_parameter(spec), n) {}
 
   std::vector<std::byte> encode(std::span<const float> gradient, const StepContext& step) override {
-    check_finite(gradient, name_);
-    memory_.compensate(gradient, p_);
-    if (memory_.enabled()) check_finite(p_, name_, "error-feedback memory + gradient");
+    compensated(memory_, gradient, name_, p_);
     const std::vector<std::uint32_t> indices = draw(step);
     std::vector<std::byte> payload;
     payload.reserve(4 * k_);
@@ -50,7 +48,8 @@ class RandomK final : public TensorCodec {
 
 }  // namespace
 
-std::unique_ptr<TensorCodec> make_randomk(const CodecSpec& spec, const std::string& name, std::size_t n) {
+std::unique_ptr<TensorCodec> make_randomk(const CodecSpec& spec, const std::string& name,
+                                          const std::vector<std::uint64_t>&, std::size_t n) {
   return std::make_unique<RandomK>(spec, name, n);
 }
 

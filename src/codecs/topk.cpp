@@ -19,9 +19,7 @@ class TopK final : public TensorCodec {
       : name_(std::move(name)), n_(n), k_(selected_count(n, ratio_parameter(spec))), memory_(ef_parameter(spec), n) {}
 
   std::vector<std::byte> encode(std::span<const float> gradient, const StepContext&) override {
-    check_finite(gradient, name_);
-    memory_.compensate(gradient, p_);
-    if (memory_.enabled()) check_finite(p_, name_, "error-feedback memory + gradient");
+    compensated(memory_, gradient, name_, p_);
     // The k largest |p|; among equal magnitudes the lower index first (a strict order: no ties).
     indices_.resize(n_);
     std::iota(indices_.begin(), indices_.end(), 0u);
@@ -70,7 +68,8 @@ class TopK final : public TensorCodec {
 
 }  // namespace
 
-std::unique_ptr<TensorCodec> make_topk(const CodecSpec& spec, const std::string& name, std::size_t n) {
+std::unique_ptr<TensorCodec> make_topk(const CodecSpec& spec, const std::string& name,
+                                       const std::vector<std::uint64_t>&, std::size_t n) {
   return std::make_unique<TopK>(spec, name, n);
 }
 

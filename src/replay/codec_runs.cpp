@@ -52,11 +52,12 @@ void CodecRuns::step(const std::vector<LearnerOutput>& outputs, const std::vecto
     for (std::size_t t = 0; t < layout_.size(); ++t) {
       const std::size_t n = layout_[t].size();
       const bool coded = compress && !options_.settings.excluded(layout_[t].name);
-      const codecs::StepContext context{step_number, options_.seed, t};
+      codecs::StepContext context{step_number, options_.seed, t, 0};
       sum.assign(n, 0.0);
       decoded.resize(n);
       for (std::size_t l = 0; l < outputs.size(); ++l) {
         const auto gradient = outputs[l].gradients[t].flat();
+        context.learner = l;
         std::span<const float> received = gradient;
         if (coded) {
           auto start = Clock::now();

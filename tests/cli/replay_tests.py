@@ -295,11 +295,22 @@ def codec_cases(tmp):
     check(open(weights, "rb").read() == open(os.path.join(tmp, "plain-w.npz"), "rb").read(),
           "--codec leaves the AdaComp run's weights as they are")
     codecs = {c["codec"]: c for c in report["codecs"]}
-    check(set(codecs) == {"adacomp", "topk:ratio=0.01,ef=1", "randomk:ratio=0.01,ef=1", "topk:ratio=0.1,ef=0"},
+    sizes = [int(np.prod(t["shape"])) for t in base["tensors"]]
+    check(set(codecs) == {"adacomp", "topk:ratio=0.01,ef=1", "randomk:ratio=0.01,ef=1", "efsignsgd:ef=1",
+                          "onebit:ef=1", "terngrad:ef=0", "natural:ef=0", "topk:ratio=0.1,ef=0"},
           "one block per codec: %s" % sorted(codecs))
+    # 1 bit per element (+ one f32 per tensor, or two per column of [shape0, -1]); TernGrad 2 bits
+    bits = lambda n, w: (n * w + 7) // 8  # noqa: E731
+    columns = [int(np.prod(t["shape"][1:])) if len(t["shape"]) >= 2 else 1 for t in base["tensors"]]
+    per_step = {"efsignsgd:ef=1": sum(4 + bits(n, 1) for n in sizes),
+                "onebit:ef=1": sum(8 * c + bits(n, 1) for n, c in zip(sizes, columns)),
+                "terngrad:ef=0": sum(4 + bits(n, 2) for n in sizes),
+                "natural:ef=0": sum(bits(n, 9) for n in sizes)}
+    for name, size in per_step.items():
+        check(codecs[name]["payload_bytes"] == len(base["steps"]) * base["learners"] * size,
+              "%s payload bytes from its rule" % name)
     check(codecs["adacomp"]["payload_bytes"] == base["total"]["wire_bytes"], "adacomp's bytes are the wire's")
     steps, learners = len(base["steps"]), base["learners"]
-    sizes = [int(np.prod(t["shape"])) for t in base["tensors"]]
     k = lambda n, ratio: min(n, max(1, math.floor(n * ratio)))  # noqa: E731
     check(codecs["topk:ratio=0.1,ef=0"]["payload_bytes"] == steps * learners * sum(8 * k(n, 0.1) for n in sizes),
           "top-k payload: 8 bytes per selected element, k = max(1, floor(n ratio))")
@@ -328,7 +339,8 @@ def codec_cases(tmp):
         check(result.returncode == 2 and len(lines) == 1 and needle in lines[0],
               "--codec %s: exit 2, one line with %r: %r" % (spec, needle, result.stderr))
     listing = adacomp("codecs")
-    check(listing.returncode == 0 and all(name + ":" in listing.stdout for name in ("adacomp", "topk", "randomk")),
+    check(listing.returncode == 0 and all(name + ":" in listing.stdout for name in ("adacomp", "topk", "randomk", "efsignsgd", "onebit",
+                                                                                "terngrad", "natural")),
           "adacomp codecs lists the codecs")
 
 

@@ -1,5 +1,6 @@
 // The comparison codecs (format_spec/codecs.md): specs, hand-computed payloads, ties, empty and
 // tiny tensors, refused payloads, error feedback over steps, and random-k's shared uniform draw.
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <vector>
@@ -163,4 +164,107 @@ TEST_CASE("random-k draws the same indices for every learner of a step, uniforml
   }
   std::vector<float> wrong(n);
   CHECK_THROWS_AS(a->decode(bytes_of({0, 0}), context, wrong), Error);
+}
+
+namespace {
+
+std::vector<std::byte> with_scale(float scale, std::initializer_list<unsigned> bytes) {
+  std::vector<std::byte> out(4);
+  std::memcpy(out.data(), &scale, 4);
+  for (unsigned b : bytes) out.push_back(std::byte(b));
+  return out;
+}
+
+std::vector<std::byte> floats_then(std::initializer_list<float> values, std::initializer_list<unsigned> bytes) {
+  std::vector<std::byte> out;
+  for (float v : values) {
+    const std::size_t at = out.size();
+    out.resize(at + 4);
+    std::memcpy(out.data() + at, &v, 4);
+  }
+  for (unsigned b : bytes) out.push_back(std::byte(b));
+  return out;
+}
+
+void check_refused(const TensorCodec& codec, const std::vector<std::byte>& payload, std::size_t n) {
+  std::vector<float> out(n);
+  CHECK_THROWS_AS(codec.decode(payload, {}, out), Error);
+}
+
+// The mean over `runs` seeds of the decoded tensor, each learner's draw from its own seed.
+std::vector<double> mean_decoded(const CodecSpec& spec, const std::vector<float>& g, int runs) {
+  std::vector<double> mean(g.size(), 0.0);
+  for (int seed = 0; seed < runs; ++seed) {
+    auto codec = make_tensor_codec(spec, "t", {g.size()});
+    const StepContext step{0, static_cast<std::uint64_t>(seed), 0, 0};
+    const auto out = decode(*codec, codec->encode(g, step), g.size(), step);
+    for (std::size_t i = 0; i < g.size(); ++i) mean[i] += out[i];
+  }
+  for (double& m : mean) m /= runs;  // after the sum: an element sent the same every run is exact
+  return mean;
+}
+
+}  // namespace
+
+TEST_CASE("EF-SignSGD sends the mean magnitude and one sign bit per element, and keeps the rest") {
+  auto codec = make_tensor_codec(parse_spec("efsignsgd"), "t", {4});
+  const std::vector<float> g = {1.0f, -3.0f, 0.0f, 2.0f};
+  const auto payload = codec->encode(g, {});
+  CHECK(payload == with_scale(1.5f, {0x02}));  // ||g||_1 / n = 6 / 4; element 1 negative
+  CHECK(decode(*codec, payload, 4) == std::vector<float>{1.5f, -1.5f, 1.5f, 1.5f});
+  // memory = g - decoded = -0.5 -1.5 -1.5 0.5; with g = 0: scale 1, elements 0-2 negative
+  CHECK(codec->encode(std::vector<float>(4, 0.0f), {}) == with_scale(1.0f, {0x07}));
+  check_refused(*codec, with_scale(1.0f, {}), 4);
+  check_refused(*codec, with_scale(1.0f, {0x12}), 4);  // a padding bit
+  check_refused(*codec, with_scale(-1.0f, {0x02}), 4);
+}
+
+TEST_CASE("1-bit SGD sends per column the means of the negatives and of the non-negatives") {
+  auto matrix = make_tensor_codec(parse_spec("onebit:ef=0"), "t", {2, 2});
+  // columns of [[1, -2], [3, -4]]: {1, 3} (no negatives: mean 0) and {-2, -4}
+  const auto payload = matrix->encode(std::vector<float>{1.0f, -2.0f, 3.0f, -4.0f}, {});
+  CHECK(payload == floats_then({0.0f, 2.0f, -3.0f, 0.0f}, {0x05}));
+  CHECK(decode(*matrix, payload, 4) == std::vector<float>{2.0f, -3.0f, 2.0f, -3.0f});
+  auto vector = make_tensor_codec(parse_spec("onebit:ef=0"), "t", {3});  // rank 1: one column
+  CHECK(vector->encode(std::vector<float>{1.0f, -1.0f, 3.0f}, {}) == floats_then({-1.0f, 2.0f}, {0x05}));
+  check_refused(*vector, floats_then({-1.0f, 2.0f}, {0x0d}), 3);
+  check_refused(*vector, floats_then({-1.0f, std::numeric_limits<float>::infinity()}, {0x05}), 3);
+  auto empty = make_tensor_codec(parse_spec("onebit"), "t", {0, 4});
+  CHECK(empty->encode(std::vector<float>{}, {}).empty());
+}
+
+TEST_CASE("TernGrad is unbiased, sends the maximum always and zeros never") {
+  const std::vector<float> g = {0.5f, -0.25f, 1.0f, 0.0f, -0.75f};
+  const auto mean = mean_decoded(parse_spec("terngrad"), g, 4000);
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    INFO("element " << i);
+    CHECK(std::abs(mean[i] - g[i]) < 0.04);  // sd of the mean <= 0.008
+  }
+  CHECK(mean[2] == 1.0);
+  CHECK(mean[3] == 0.0);
+  auto codec = make_tensor_codec(parse_spec("terngrad"), "t", {5});
+  bool learners_differ = false;
+  for (std::uint64_t seed = 0; seed < 20 && !learners_differ; ++seed)
+    learners_differ = codec->encode(g, {0, seed, 0, 0}) != codec->encode(g, {0, seed, 0, 1});
+  CHECK(learners_differ);
+  check_refused(*codec, with_scale(1.0f, {0xff, 0x00}), 5);  // code 3
+  check_refused(*codec, with_scale(1.0f, {0x55, 0x05}), 5);  // padding bits
+}
+
+TEST_CASE("natural compression rounds to a neighbouring power of two, unbiased, subnormals included") {
+  const float tiny = std::numeric_limits<float>::denorm_min() * 4194304.0f;  // 2^-127, subnormal
+  const std::vector<float> g = {0.75f, -3.0f, 0.5f, 0.0f, tiny};
+  const auto mean = mean_decoded(parse_spec("natural"), g, 4000);
+  CHECK(mean[0] == doctest::Approx(0.75).epsilon(0.04));
+  CHECK(mean[1] == doctest::Approx(-3.0).epsilon(0.04));
+  CHECK(mean[2] == 0.5);  // a power of two is sent exactly
+  CHECK(mean[3] == 0.0);
+  CHECK(mean[4] / tiny == doctest::Approx(1.0).epsilon(0.1));
+  auto codec = make_tensor_codec(parse_spec("natural"), "t", {1});
+  // 9 bits: 0.5 is the biased exponent 126, sign 0
+  CHECK(codec->encode(std::vector<float>{0.5f}, {}) == std::vector<std::byte>{std::byte(126), std::byte(0)});
+  CHECK(codec->encode(std::vector<float>{-0.5f}, {}) == std::vector<std::byte>{std::byte(126), std::byte(1)});
+  check_refused(*codec, {std::byte(255), std::byte(0)}, 1);  // no finite power of two
+  check_refused(*codec, {std::byte(0), std::byte(1)}, 1);    // -0 is never written
+  check_refused(*codec, {std::byte(126), std::byte(2)}, 1);  // padding
 }
