@@ -42,12 +42,23 @@ struct Parameter {
 };
 
 // A codec of the catalogue: what `adacomp codecs` lists.
+// How the learners' decoded tensors of a step become the update.
+enum class Aggregation {
+  mean,           // the mean over the learners, summed in float64 in learner order
+  majority_vote,  // sign of the sum: +1, -1, or 0 on a tie (signSGD with majority vote)
+};
+
+// One element of the update from the float64 sum (in learner order) of the learners' decoded values.
+float aggregate(Aggregation aggregation, double sum, std::size_t learners);
+
 struct CodecInfo {
   std::string name, summary, source;
   std::vector<Parameter> parameters;
+  Aggregation aggregation = Aggregation::mean;
 };
 
 const std::vector<CodecInfo>& catalogue();
+const CodecInfo& codec_info(const std::string& name);  // Error(usage) for an unknown name
 
 // A codec with its parameters: `name[:key=value,...]`, every parameter present (defaults filled in).
 struct CodecSpec {

@@ -63,6 +63,21 @@ const std::vector<Entry>& entries() {
         "Horvath et al. 2019, natural compression",
         {kNoErrorFeedback}},
        detail::make_natural},
+      {{"qsgd",
+        "per bucket the norm, per element a level 0..s drawn for an unbiased sign * norm * level / s; payload f32 "
+        "norm per bucket + Elias gamma codes of the levels and sign bits",
+        "Alistarh et al. 2017",
+        {{"levels", "4", "quantization levels s, 1 to 65535"},
+         {"bucket", "512", "elements per bucket, 1 to 2^24"},
+         kNoErrorFeedback}},
+       detail::make_qsgd},
+      {{"signsgd",
+        "the sign of each element (0 as +1), aggregated by majority vote; payload 1 bit per element. The vote "
+        "(+-1) is applied with the replay's learning rate, which signSGD would choose apart",
+        "Bernstein et al. 2018, signSGD with majority vote",
+        {},
+        Aggregation::majority_vote},
+       detail::make_signsgd},
   };
   return list;
 }
@@ -86,6 +101,17 @@ void check_value(const std::string& codec, const std::string& key, const std::st
       used = 0;
     }
     if (used != value.size() || !(ratio > 0 && ratio <= 1)) fail_usage(what + ": the ratio must be a number in (0, 1]");
+  } else if (key == "levels" || key == "bucket") {
+    const unsigned long long limit = key == "levels" ? 65535 : (1u << 24);
+    std::size_t used = 0;
+    unsigned long long number = 0;
+    try {
+      number = std::stoull(value, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != value.size() || value[0] == '-' || number < 1 || number > limit)
+      fail_usage(what + ": must be an integer from 1 to " + std::to_string(limit));
   } else if (key == "ef") {
     if (value != "0" && value != "1") fail_usage(what + ": must be 0 or 1");
   }
@@ -100,6 +126,13 @@ const std::vector<CodecInfo>& catalogue() {
     return out;
   }();
   return list;
+}
+
+const CodecInfo& codec_info(const std::string& name) { return entry_named(name).info; }
+
+float aggregate(Aggregation aggregation, double sum, std::size_t learners) {
+  if (aggregation == Aggregation::majority_vote) return sum > 0 ? 1.0f : (sum < 0 ? -1.0f : 0.0f);
+  return static_cast<float>(sum / static_cast<double>(learners));
 }
 
 std::string CodecSpec::text() const {

@@ -10,6 +10,7 @@ namespace adacomp::replay_detail {
 
 struct CodecRuns::Run {
   codecs::CodecSpec spec;
+  codecs::Aggregation aggregation = codecs::Aggregation::mean;
   std::vector<std::vector<std::unique_ptr<codecs::TensorCodec>>> learners;  // [learner][tensor]
   SgdRun sgd;
   std::vector<std::uint64_t> step_bytes, tensor_bytes;
@@ -27,6 +28,7 @@ CodecRuns::CodecRuns(const ReplayOptions& options, const std::vector<Tensor>& la
     if (spec.name == "adacomp") continue;
     auto run = std::make_unique<Run>();
     run->spec = spec;
+    run->aggregation = codecs::codec_info(spec.name).aggregation;
     run->learners.resize(learners);
     for (auto& tensors : run->learners)
       for (const Tensor& t : layout) tensors.push_back(codecs::make_tensor_codec(spec, t.name, t.shape()));
@@ -42,7 +44,6 @@ CodecRuns::~CodecRuns() = default;
 
 void CodecRuns::step(const std::vector<LearnerOutput>& outputs, const std::vector<std::vector<float>>& exact,
                      std::uint64_t step_number, bool compress, float lr, float momentum) {
-  const double learners = static_cast<double>(outputs.size());
   std::vector<std::vector<float>> average(layout_.size());
   std::vector<double> sum;
   std::vector<float> decoded;
@@ -77,7 +78,7 @@ void CodecRuns::step(const std::vector<LearnerOutput>& outputs, const std::vecto
         for (std::size_t i = 0; i < n; ++i) sum[i] += received[i];
       }
       average[t].resize(n);
-      for (std::size_t i = 0; i < n; ++i) average[t][i] = static_cast<float>(sum[i] / learners);
+      for (std::size_t i = 0; i < n; ++i) average[t][i] = codecs::aggregate(run->aggregation, sum[i], outputs.size());
       ErrorStats error;
       error.add(average[t], exact[t]);
       run->tensor_rel_l2_sum[t] += error.rel_l2();

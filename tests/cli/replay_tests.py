@@ -297,7 +297,8 @@ def codec_cases(tmp):
     codecs = {c["codec"]: c for c in report["codecs"]}
     sizes = [int(np.prod(t["shape"])) for t in base["tensors"]]
     check(set(codecs) == {"adacomp", "topk:ratio=0.01,ef=1", "randomk:ratio=0.01,ef=1", "efsignsgd:ef=1",
-                          "onebit:ef=1", "terngrad:ef=0", "natural:ef=0", "topk:ratio=0.1,ef=0"},
+                          "onebit:ef=1", "terngrad:ef=0", "natural:ef=0", "signsgd", "qsgd:levels=4,bucket=512,ef=0",
+                          "topk:ratio=0.1,ef=0"},
           "one block per codec: %s" % sorted(codecs))
     # 1 bit per element (+ one f32 per tensor, or two per column of [shape0, -1]); TernGrad 2 bits
     bits = lambda n, w: (n * w + 7) // 8  # noqa: E731
@@ -305,7 +306,8 @@ def codec_cases(tmp):
     per_step = {"efsignsgd:ef=1": sum(4 + bits(n, 1) for n in sizes),
                 "onebit:ef=1": sum(8 * c + bits(n, 1) for n, c in zip(sizes, columns)),
                 "terngrad:ef=0": sum(4 + bits(n, 2) for n in sizes),
-                "natural:ef=0": sum(bits(n, 9) for n in sizes)}
+                "natural:ef=0": sum(bits(n, 9) for n in sizes),
+                "signsgd": sum(bits(n, 1) for n in sizes)}
     for name, size in per_step.items():
         check(codecs[name]["payload_bytes"] == len(base["steps"]) * base["learners"] * size,
               "%s payload bytes from its rule" % name)
@@ -340,7 +342,7 @@ def codec_cases(tmp):
               "--codec %s: exit 2, one line with %r: %r" % (spec, needle, result.stderr))
     listing = adacomp("codecs")
     check(listing.returncode == 0 and all(name + ":" in listing.stdout for name in ("adacomp", "topk", "randomk", "efsignsgd", "onebit",
-                                                                                "terngrad", "natural")),
+                                                                                "terngrad", "natural", "signsgd", "qsgd")),
           "adacomp codecs lists the codecs")
 
 

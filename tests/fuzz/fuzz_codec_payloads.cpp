@@ -19,7 +19,10 @@ ADACOMP_FUZZ_TARGET({
                                        "efsignsgd",
                                        "onebit",
                                        "terngrad",
-                                       "natural"};
+                                       "natural",
+                                       "signsgd",
+                                       "qsgd:levels=5,bucket=2",
+                                       "qsgd"};
   constexpr std::size_t kSparse = 6;  // the first ones send exact values
   const auto pick = static_cast<std::size_t>(bytes[0]) % std::size(kSpecs);
   const std::uint64_t n = static_cast<std::uint64_t>(bytes[1]) | (static_cast<std::uint64_t>(bytes[2]) << 8);

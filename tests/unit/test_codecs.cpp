@@ -268,3 +268,40 @@ TEST_CASE("natural compression rounds to a neighbouring power of two, unbiased, 
   check_refused(*codec, {std::byte(0), std::byte(1)}, 1);    // -0 is never written
   check_refused(*codec, {std::byte(126), std::byte(2)}, 1);  // padding
 }
+
+TEST_CASE("signSGD sends one sign bit per element, 0 as +1, and the learners' majority decides") {
+  auto codec = make_tensor_codec(parse_spec("signsgd"), "t", {5});
+  const auto payload = codec->encode(std::vector<float>{-1.0f, 0.0f, 2.0f, -0.5f, -0.0f}, {});
+  CHECK(payload == std::vector<std::byte>{std::byte(0x09)});  // elements 0 and 3; -0 is not below 0
+  CHECK(decode(*codec, payload, 5) == std::vector<float>{-1.0f, 1.0f, 1.0f, -1.0f, 1.0f});
+  check_refused(*codec, {std::byte(0x29)}, 5);  // padding
+  CHECK(codec_info("signsgd").aggregation == Aggregation::majority_vote);
+  CHECK(aggregate(Aggregation::majority_vote, 1.0, 3) == 1.0f);  // +1 +1 -1
+  CHECK(aggregate(Aggregation::majority_vote, -3.0, 3) == -1.0f);
+  CHECK(aggregate(Aggregation::majority_vote, 0.0, 4) == 0.0f);  // a tie
+  CHECK(codec_info("topk").aggregation == Aggregation::mean);
+  CHECK(aggregate(Aggregation::mean, 1.0, 3) == static_cast<float>(1.0 / 3.0));
+}
+
+TEST_CASE("QSGD sends bucket norms and Elias-coded levels, unbiased, and refuses broken codes") {
+  auto exact = make_tensor_codec(parse_spec("qsgd:levels=5,bucket=2"), "t", {2});
+  // norm 5; levels 5 * 3/5 = 3 and 5 * 4/5 = 4 exactly: gamma(4) = 00100, sign 0; gamma(5) = 00101, sign 1
+  const auto payload = exact->encode(std::vector<float>{3.0f, -4.0f}, {});
+  CHECK(payload == with_scale(5.0f, {0x04, 0x0d}));
+  CHECK(decode(*exact, payload, 2) == std::vector<float>{3.0f, -4.0f});
+  check_refused(*exact, with_scale(5.0f, {0x00, 0x00}), 2);        // a code longer than any level's
+  check_refused(*exact, with_scale(5.0f, {0x1c, 0x00}), 2);        // gamma(7): level 6 > 5
+  check_refused(*exact, with_scale(5.0f, {0x04, 0x0d, 0x00}), 2);  // a byte after the last element
+  check_refused(*exact, with_scale(5.0f, {0x04, 0x1d}), 2);        // a padding bit
+  check_refused(*exact, with_scale(5.0f, {0x04}), 2);              // the stream ends early
+  check_refused(*exact, with_scale(-5.0f, {0x04, 0x0d}), 2);
+  const std::vector<float> g = {0.3f, -0.5f, 0.1f, 0.7f, 0.0f};
+  const auto mean = mean_decoded(parse_spec("qsgd"), g, 4000);
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    INFO("element " << i);
+    CHECK(std::abs(mean[i] - g[i]) < 0.02);  // sd of the mean < 0.002
+  }
+  CHECK(mean[4] == 0.0);
+  CHECK_THROWS_AS(parse_spec("qsgd:levels=0"), Error);
+  CHECK_THROWS_AS(parse_spec("qsgd:bucket=-3"), Error);
+}
