@@ -1,7 +1,6 @@
 #include "replay/codec_runs.hpp"
 
 #include <algorithm>
-#include <cstring>
 
 #include "adacomp/error.hpp"
 #include "replay/timing.hpp"
@@ -18,7 +17,6 @@ struct CodecRuns::Run {
   double rel_l2_sum = 0, cosine_sum = 0;
   double encode_seconds = 0, decode_seconds = 0;
   std::uint64_t coded_elements = 0;
-  std::size_t steps = 0;
 };
 
 CodecRuns::CodecRuns(const ReplayOptions& options, const std::vector<Tensor>& layout, std::size_t learners,
@@ -61,15 +59,20 @@ void CodecRuns::step(const std::vector<LearnerOutput>& outputs, const std::vecto
         context.learner = l;
         std::span<const float> received = gradient;
         if (coded) {
-          auto start = Clock::now();
-          const std::vector<std::byte> payload = run->learners[l][t]->encode(gradient, context);
-          run->encode_seconds += seconds_since(start);
-          start = Clock::now();
-          run->learners[l][t]->decode(payload, context, decoded);
-          run->decode_seconds += seconds_since(start);
+          try {
+            auto start = Clock::now();
+            const std::vector<std::byte> payload = run->learners[l][t]->encode(gradient, context);
+            run->encode_seconds += seconds_since(start);
+            start = Clock::now();
+            run->learners[l][t]->decode(payload, context, decoded);
+            run->decode_seconds += seconds_since(start);
+            run->tensor_bytes[t] += payload.size();
+            step_bytes += payload.size();
+          } catch (const Error& e) {
+            throw Error(e.kind(), "--codec " + run->spec.text() + ", step " + std::to_string(step_number) +
+                                      ", learner " + std::to_string(l) + ": " + e.what());
+          }
           run->coded_elements += n;
-          run->tensor_bytes[t] += payload.size();
-          step_bytes += payload.size();
           received = decoded;
         } else {
           run->tensor_bytes[t] += 4 * n;  // sent as float32
@@ -78,7 +81,9 @@ void CodecRuns::step(const std::vector<LearnerOutput>& outputs, const std::vecto
         for (std::size_t i = 0; i < n; ++i) sum[i] += received[i];
       }
       average[t].resize(n);
-      for (std::size_t i = 0; i < n; ++i) average[t][i] = codecs::aggregate(run->aggregation, sum[i], outputs.size());
+      // What is sent uncompressed (warm-up steps, excluded tensors) is averaged, whatever the codec.
+      const auto aggregation = coded ? run->aggregation : codecs::Aggregation::mean;
+      for (std::size_t i = 0; i < n; ++i) average[t][i] = codecs::aggregate(aggregation, sum[i], outputs.size());
       ErrorStats error;
       error.add(average[t], exact[t]);
       run->tensor_rel_l2_sum[t] += error.rel_l2();
@@ -88,7 +93,6 @@ void CodecRuns::step(const std::vector<LearnerOutput>& outputs, const std::vecto
     run->rel_l2_sum += step_error.rel_l2();
     run->cosine_sum += step_error.cosine();
     run->step_bytes.push_back(step_bytes);
-    ++run->steps;
     if (!run->sgd.weights.empty()) run->sgd.step(average, lr, momentum);
   }
 }

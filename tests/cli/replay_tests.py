@@ -334,6 +334,15 @@ def codec_cases(tmp):
     seeded = os.path.join(tmp, "codecs-seed.json")
     adacomp("replay", SAMPLE, "--codec", "randomk", "--seed", "5", "--report", seeded, "-q", "-f")
     check(json.load(open(seeded))["codecs"][0]["weight_drift"] != first["weight_drift"], "--seed changes the draw")
+    # Warm-up steps go uncompressed and averaged for every codec, the vote of signsgd included.
+    warm = os.path.join(tmp, "codecs-warm.json")
+    result = adacomp("replay", SAMPLE, "--codec", "signsgd", "--codec", "topk", "--warmup-steps", "6", "--report",
+                     warm, "-q", "-f")
+    check(result.returncode == 0, "--codec with warm-up: exit %d: %s" % (result.returncode, result.stderr))
+    if result.returncode == 0:
+        warm_codecs = json.load(open(warm))["codecs"]
+        check(all(c["weight_drift"] == 0 and c["payload_bytes"] == c["f32_bytes"] for c in warm_codecs),
+              "warm-up steps: float32 bytes and the baseline's weights for every codec")
     for spec, needle in (("nosuch", "--codec nosuch: no such codec"), ("topk:ratio=2", "ratio must be"),
                          ("topk:k=3", "no parameter 'k'")):
         result = adacomp("replay", SAMPLE, "--codec", spec, "-q")
