@@ -71,6 +71,12 @@ const std::vector<Entry>& entries() {
          {"bucket", "512", "elements per bucket, 1 to 2^24"},
          kNoErrorFeedback}},
        detail::make_qsgd},
+      {{"sbc",
+        "the k most positive and k most negative of p; the side of larger mean magnitude sent as its mean; "
+        "payload u32 count + f32 mean + Golomb-coded position gaps",
+        "Sattler et al. 2019, sparse binary compression",
+        {kRatio, kErrorFeedback}},
+       detail::make_sbc},
       {{"signsgd",
         "the sign of each element (0 as +1), aggregated by majority vote; payload 1 bit per element. The vote "
         "(+-1) is applied with the replay's learning rate, which signSGD would choose apart",

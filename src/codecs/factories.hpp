@@ -24,6 +24,8 @@ std::unique_ptr<TensorCodec> make_terngrad(const CodecSpec& spec, const std::str
                                            std::size_t n);
 std::unique_ptr<TensorCodec> make_qsgd(const CodecSpec& spec, const std::string& name, const Shape& shape,
                                        std::size_t n);
+std::unique_ptr<TensorCodec> make_sbc(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                      std::size_t n);
 std::unique_ptr<TensorCodec> make_signsgd(const CodecSpec& spec, const std::string& name, const Shape& shape,
                                           std::size_t n);
 std::unique_ptr<TensorCodec> make_natural(const CodecSpec& spec, const std::string& name, const Shape& shape,

@@ -297,7 +297,7 @@ def codec_cases(tmp):
     codecs = {c["codec"]: c for c in report["codecs"]}
     sizes = [int(np.prod(t["shape"])) for t in base["tensors"]]
     check(set(codecs) == {"adacomp", "topk:ratio=0.01,ef=1", "randomk:ratio=0.01,ef=1", "efsignsgd:ef=1",
-                          "onebit:ef=1", "terngrad:ef=0", "natural:ef=0", "signsgd", "qsgd:levels=4,bucket=512,ef=0",
+                          "onebit:ef=1", "terngrad:ef=0", "natural:ef=0", "signsgd", "qsgd:levels=4,bucket=512,ef=0", "sbc:ratio=0.01,ef=1",
                           "topk:ratio=0.1,ef=0"},
           "one block per codec: %s" % sorted(codecs))
     # 1 bit per element (+ one f32 per tensor, or two per column of [shape0, -1]); TernGrad 2 bits
@@ -351,7 +351,7 @@ def codec_cases(tmp):
               "--codec %s: exit 2, one line with %r: %r" % (spec, needle, result.stderr))
     listing = adacomp("codecs")
     check(listing.returncode == 0 and all(name + ":" in listing.stdout for name in ("adacomp", "topk", "randomk", "efsignsgd", "onebit",
-                                                                                "terngrad", "natural", "signsgd", "qsgd")),
+                                                                                "terngrad", "natural", "signsgd", "qsgd", "sbc")),
           "adacomp codecs lists the codecs")
 
 

@@ -32,6 +32,12 @@ std::vector<std::byte> bytes_of(std::initializer_list<std::uint32_t> words) {
   return out;
 }
 
+std::vector<std::byte> bytes_then(std::initializer_list<std::uint32_t> words, std::initializer_list<unsigned> bytes) {
+  std::vector<std::byte> out = bytes_of(words);
+  for (unsigned b : bytes) out.push_back(std::byte(b));
+  return out;
+}
+
 std::uint32_t bits_of(float f) {
   std::uint32_t b;
   std::memcpy(&b, &f, 4);
@@ -304,4 +310,24 @@ TEST_CASE("QSGD sends bucket norms and Elias-coded levels, unbiased, and refuses
   CHECK(mean[4] == 0.0);
   CHECK_THROWS_AS(parse_spec("qsgd:levels=0"), Error);
   CHECK_THROWS_AS(parse_spec("qsgd:bucket=-3"), Error);
+}
+
+TEST_CASE("SBC sends the side of larger mean magnitude as its mean, positions in Rice codes") {
+  auto codec = make_tensor_codec(parse_spec("sbc:ratio=0.25,ef=0"), "t", {8});  // k = 2; b* = 1
+  // positives 2 (5) and 1 (2): mean 1.5; negatives -3 (1) and -1 (4): mean 2, the side sent
+  const std::vector<float> g = {0.5f, -3.0f, 1.0f, 0.0f, -1.0f, 2.0f, 0.0f, 0.0f};
+  const auto payload = codec->encode(g, {});
+  // gaps 1 and 2 with b = 1: (q 0, low 1), (q 1, low 0) = bits 0 1 | 1 0 0
+  CHECK(payload == bytes_then({2, bits_of(-2.0f)}, {0x06}));
+  CHECK(decode(*codec, payload, 8) == std::vector<float>{0, -2, 0, 0, -2, 0, 0, 0});
+  check_refused(*codec, bytes_then({3, bits_of(-2.0f)}, {0x06}), 8);        // more than k
+  check_refused(*codec, bytes_then({2, bits_of(-2.0f)}, {0x06, 0x00}), 8);  // a byte too many
+  check_refused(*codec, bytes_then({2, bits_of(-2.0f)}, {0x26}), 8);        // a padding bit
+  check_refused(*codec, bytes_then({1, bits_of(-2.0f)}, {0xff, 0x00}), 8);  // a gap past the tensor
+  check_refused(*codec, bytes_then({2, bits_of(-2.0f)}, {}), 8);            // the stream ends early
+  // With error feedback the rest stays: the positives win the next step.
+  auto kept = make_tensor_codec(parse_spec("sbc:ratio=0.25"), "t", {8});
+  kept->encode(g, {});
+  const auto next = kept->encode(std::vector<float>(8, 0.0f), {});
+  CHECK(decode(*kept, next, 8) == std::vector<float>{0, 0, 1.5f, 0, 0, 1.5f, 0, 0});
 }
