@@ -147,7 +147,7 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
 std::string replay_report_csv(const ReplayResult& result) {
   std::ostringstream out;
   out << "step,tensor,compressed,raw_bytes,wire_bytes,ratio,density,scale,residue_l2,update_rel_l2,update_cosine,"
-         "weight_drift,baseline_vs_final\n";
+         "weight_drift,baseline_vs_final,codec\n";
   for (const auto& step : result.steps)
     for (std::size_t t = 0; t < step.tensors.size(); ++t) {
       const auto& ts = step.tensors[t];
@@ -156,16 +156,34 @@ std::string replay_report_csv(const ReplayResult& result) {
           << csv_number(static_cast<double>(ts.raw_bytes) / static_cast<double>(ts.wire_bytes)) << ','
           << csv_number(step_density(ts, result.tensors[t].shape, result.learners)) << ',' << csv_number(ts.scale)
           << ',' << csv_number(ts.residue_l2) << ',' << csv_number(ts.update_rel_l2) << ','
-          << csv_number(ts.update_cosine) << ",,\n";
+          << csv_number(ts.update_cosine) << ",,,\n";
     }
   auto summary_row = [&](const TensorSummary& s) {
     out << "all," << csv_text(s.name) << ",," << s.raw_bytes << ',' << s.wire_bytes << ',' << csv_number(s.ratio) << ','
         << csv_number(s.mean_density) << ",,," << csv_number(s.mean_update_rel_l2) << ",,"
         << (s.weight_drift ? csv_number(*s.weight_drift) : "") << ','
-        << (s.baseline_vs_final ? csv_number(*s.baseline_vs_final) : "") << '\n';
+        << (s.baseline_vs_final ? csv_number(*s.baseline_vs_final) : "") << ",\n";
   };
   for (const auto& s : result.tensors) summary_row(s);
   summary_row(result.total);
+  // The codecs of --codec: per tensor and in total, the source bytes under raw_bytes and the
+  // payload bytes under wire_bytes, their spec in the last column.
+  auto codec_row = [&](const std::string& codec, const std::string& tensor, std::uint64_t source_bytes,
+                       std::uint64_t payload_bytes, double ratio, double rel_l2, double cosine,
+                       const std::optional<double>& drift) {
+    out << "all," << csv_text(tensor) << ",," << source_bytes << ',' << payload_bytes << ',' << csv_number(ratio)
+        << ",,,," << csv_number(rel_l2) << ',' << csv_number(cosine) << ',' << (drift ? csv_number(*drift) : "") << ",,"
+        << csv_text(codec) << '\n';
+  };
+  for (const CodecSummary& c : result.codecs) {
+    for (std::size_t t = 0; t < c.tensors.size(); ++t) {
+      const CodecTensorSummary& ts = c.tensors[t];
+      codec_row(c.codec, ts.name, result.tensors[t].raw_bytes, ts.payload_bytes, ts.ratio_source, ts.mean_update_rel_l2,
+                ts.mean_update_cosine, ts.weight_drift);
+    }
+    codec_row(c.codec, "total", c.source_bytes, c.payload_bytes, c.ratio_source, c.mean_update_rel_l2,
+              c.mean_update_cosine, c.weight_drift);
+  }
   return out.str();
 }
 

@@ -409,6 +409,15 @@ def main():
         check(len(rows) == 6 * 6 + 6 + 1, "csv row count %d" % len(rows))
         check(rows[-1]["step"] == "all" and rows[-1]["tensor"] == "total", "csv total row")
         check(abs(float(rows[-1]["ratio"]) - r1["total"]["ratio"]) < 1e-6 * r1["total"]["ratio"], "csv total ratio")
+        check(all(r["codec"] == "" for r in rows), "csv without --codec has no codec rows")
+        codec_csv = os.path.join(tmp, "codecs.csv")
+        check(adacomp("replay", SAMPLE, "--codec", "topk", "--codec", "adacomp", "--report", codec_csv,
+                      "-q").returncode == 0, "csv report with --codec")
+        codec_rows = [r for r in csv.DictReader(open(codec_csv)) if r["codec"]]
+        check(len(codec_rows) == 2 * (6 + 1), "csv: a row per tensor and a total per codec (%d)" % len(codec_rows))
+        totals = {r["codec"]: r for r in codec_rows if r["tensor"] == "total"}
+        check(int(totals["adacomp"]["wire_bytes"]) == r1["total"]["wire_bytes"], "csv: adacomp's payload bytes")
+        check(set(totals) == {"adacomp", "topk:ratio=0.01,ef=1"}, "csv: codecs by spec")
         check(adacomp("replay", SAMPLE, "--report", os.path.join(tmp, "r.txt")).returncode == 2, "report extension")
 
         # summary table on stdout
