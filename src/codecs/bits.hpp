@@ -34,4 +34,24 @@ inline std::uint32_t packed_field(std::span<const std::byte> bytes, std::size_t 
   return value;
 }
 
+// A bit stream of variable-length codes appended to a payload in the same bit order (qsgd, sbc):
+// bit k of the stream is bit k % 8 of its byte k / 8; the last byte is padded with zeros.
+class BitWriter {
+ public:
+  explicit BitWriter(std::vector<std::byte>& out) : out_(out) {}
+  void bit(unsigned b) {
+    if (used_ % 8 == 0) out_.push_back(std::byte{0});
+    if (b) out_.back() |= std::byte(1u << (used_ % 8));
+    ++used_;
+  }
+  // The low `width` bits of `value`, the most significant first.
+  void high_first(std::uint64_t value, unsigned width) {
+    for (unsigned b = width; b-- > 0;) bit((value >> b) & 1u);
+  }
+
+ private:
+  std::vector<std::byte>& out_;
+  std::size_t used_ = 0;
+};
+
 }  // namespace adacomp::codecs::detail

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "adacomp/error.hpp"
+#include "codecs/bits.hpp"
 #include "codecs/factories.hpp"
 #include "codecs/payload.hpp"
 #include "codecs/random_draws.hpp"
@@ -15,25 +16,6 @@
 namespace adacomp::codecs::detail {
 
 namespace {
-
-class BitWriter {
- public:
-  explicit BitWriter(std::vector<std::byte>& out) : out_(out) {}
-  void bit(unsigned b) {
-    if (used_ % 8 == 0) out_.push_back(std::byte{0});
-    if (b) out_.back() |= std::byte(1u << (used_ % 8));
-    ++used_;
-  }
-  void gamma(std::uint32_t x) {  // x >= 1
-    const int width = std::bit_width(x);
-    for (int i = 1; i < width; ++i) bit(0);
-    for (int i = width - 1; i >= 0; --i) bit((x >> i) & 1u);
-  }
-
- private:
-  std::vector<std::byte>& out_;
-  std::size_t used_ = 0;
-};
 
 class Qsgd final : public DenseCodec {
  public:
@@ -62,7 +44,10 @@ class Qsgd final : public DenseCodec {
         level = static_cast<std::uint32_t>(std::floor(r));
         if (level < levels_ && bernoulli(generator, r - level)) ++level;
       }
-      bits.gamma(level + 1);
+      // Elias gamma of level + 1: its width - 1 zero bits, then its bits from the most significant
+      const auto width = static_cast<unsigned>(std::bit_width(level + 1));
+      for (unsigned z = 1; z < width; ++z) bits.bit(0);
+      bits.high_first(level + 1, width);
       if (level) bits.bit(p[i] < 0.0f);
     }
     return payload;
@@ -88,9 +73,7 @@ class Qsgd final : public DenseCodec {
     std::size_t at = 0;
     auto next = [&](std::size_t element) -> unsigned {
       if (at >= available) refuse(at, "the payload ends inside element " + std::to_string(element));
-      const unsigned b = (std::to_integer<unsigned>(stream[at / 8]) >> (at % 8)) & 1u;
-      ++at;
-      return b;
+      return packed_field(stream, at++, 1);
     };
     const int max_width = std::bit_width(levels_ + 1);
     for (std::size_t i = 0; i < n; ++i) {

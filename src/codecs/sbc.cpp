@@ -6,9 +6,9 @@
 // b* = 1 + floor(log2(ln(phi - 1) / ln(1 - ratio))), phi the golden ratio.
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "adacomp/error.hpp"
+#include "codecs/bits.hpp"
 #include "codecs/factories.hpp"
 #include "codecs/payload.hpp"
 #include "codecs/state.hpp"
@@ -47,18 +47,13 @@ class Sbc final : public TensorCodec {
     std::vector<std::byte> payload(8);
     put_at<std::uint32_t>(payload, 0, static_cast<std::uint32_t>(sent.size()));
     put_at<float>(payload, 4, value);
-    std::size_t used = 0;
-    auto bit = [&](unsigned b) {
-      if (used % 8 == 0) payload.push_back(std::byte{0});
-      if (b) payload.back() |= std::byte(1u << (used % 8));
-      ++used;
-    };
+    BitWriter bits(payload);
     std::uint64_t next = 0;
     for (std::uint32_t i : sent) {
       const std::uint64_t gap = i - next;  // elements skipped since the previous one
-      for (std::uint64_t q = gap >> rice_; q > 0; --q) bit(1);
-      bit(0);
-      for (int b = static_cast<int>(rice_) - 1; b >= 0; --b) bit((gap >> b) & 1u);
+      for (std::uint64_t q = gap >> rice_; q > 0; --q) bits.bit(1);
+      bits.bit(0);
+      bits.high_first(gap, rice_);
       next = std::uint64_t{i} + 1;
     }
     if (memory_.enabled()) {
@@ -86,9 +81,7 @@ class Sbc final : public TensorCodec {
     };
     auto next_bit = [&]() -> unsigned {
       if (at >= 8 * stream.size()) refuse("the payload ends inside a position");
-      const unsigned b = (std::to_integer<unsigned>(stream[at / 8]) >> (at % 8)) & 1u;
-      ++at;
-      return b;
+      return packed_field(stream, at++, 1);
     };
     std::fill(out.begin(), out.end(), 0.0f);
     std::uint64_t position = 0;
@@ -109,17 +102,9 @@ class Sbc final : public TensorCodec {
 
  private:
   std::vector<std::uint32_t> extreme(bool positive) {
-    order_.resize(n_);
-    std::iota(order_.begin(), order_.end(), 0u);
-    const auto before = [&](std::uint32_t a, std::uint32_t b) {
-      const float x = positive ? p_[a] : -p_[a], y = positive ? p_[b] : -p_[b];
-      return x > y || (x == y && a < b);
-    };
-    std::nth_element(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(k_), order_.end(), before);
-    std::vector<std::uint32_t> side;
-    for (std::size_t j = 0; j < k_; ++j)
-      if (positive ? p_[order_[j]] > 0.0f : p_[order_[j]] < 0.0f) side.push_back(order_[j]);
-    std::sort(side.begin(), side.end());
+    std::vector<std::uint32_t> side =
+        largest_k(n_, k_, order_, [&](std::uint32_t i) { return positive ? p_[i] : -p_[i]; });
+    std::erase_if(side, [&](std::uint32_t i) { return positive ? !(p_[i] > 0.0f) : !(p_[i] < 0.0f); });
     return side;
   }
 

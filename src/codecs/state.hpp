@@ -1,8 +1,10 @@
 #pragma once
 // What the sparse comparison codecs share (codecs-internal): the parameters they read, the
 // finiteness check of a gradient, and the error-feedback memory.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <numeric>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,6 +27,22 @@ void check_size(std::span<const std::byte> payload, std::size_t expected, const 
 // `used_bits` bits from byte `start` is zero (the padding an encoder leaves).
 void check_padding(std::span<const std::byte> payload, std::size_t start, std::size_t used_bits,
                    const std::string& tensor_name, const char* codec);
+
+// The k indices of [0, n) of largest key(i), among equal keys the lower index first (a strict
+// order: no ties), in increasing order; `order` is scratch kept by the caller between steps.
+template <typename Key>
+std::vector<std::uint32_t> largest_k(std::size_t n, std::size_t k, std::vector<std::uint32_t>& order, Key key) {
+  order.resize(n);
+  std::iota(order.begin(), order.end(), 0u);
+  std::nth_element(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                   [&](std::uint32_t a, std::uint32_t b) {
+                     const float x = key(a), y = key(b);
+                     return x > y || (x == y && a < b);
+                   });
+  std::vector<std::uint32_t> out(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k));
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 // Throws Error(invalid_input) naming the tensor and element of the first non-finite value, and
 // `what` the values are ("gradient value", ...).

@@ -1,8 +1,6 @@
 // top-k (Aji & Heafield 2017; Stich et al. 2018) as GRACE and BytePS do it: the k largest |p|, their
 // values exact; payload u32 index + f32 value per selected element, in increasing index order.
-#include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "adacomp/error.hpp"
 #include "codecs/factories.hpp"
@@ -20,16 +18,7 @@ class TopK final : public TensorCodec {
 
   std::vector<std::byte> encode(std::span<const float> gradient, const StepContext&) override {
     compensated(memory_, gradient, name_, p_);
-    // The k largest |p|; among equal magnitudes the lower index first (a strict order: no ties).
-    indices_.resize(n_);
-    std::iota(indices_.begin(), indices_.end(), 0u);
-    const auto larger = [this](std::uint32_t a, std::uint32_t b) {
-      const float x = std::fabs(p_[a]), y = std::fabs(p_[b]);
-      return x > y || (x == y && a < b);
-    };
-    std::nth_element(indices_.begin(), indices_.begin() + static_cast<std::ptrdiff_t>(k_), indices_.end(), larger);
-    indices_.resize(k_);
-    std::sort(indices_.begin(), indices_.end());
+    indices_ = largest_k(n_, k_, order_, [this](std::uint32_t i) { return std::fabs(p_[i]); });
     std::vector<std::byte> payload;
     payload.reserve(8 * k_);
     for (std::uint32_t i : indices_) {
@@ -63,7 +52,7 @@ class TopK final : public TensorCodec {
   std::size_t n_, k_;
   ErrorFeedback memory_;
   std::vector<float> p_;
-  std::vector<std::uint32_t> indices_;
+  std::vector<std::uint32_t> indices_, order_;
 };
 
 }  // namespace
