@@ -9,42 +9,11 @@
 
 #include "adacomp/codecs.hpp"
 #include "adacomp/error.hpp"
+#include "codec_test_support.hpp"
 
 using namespace adacomp;
 using namespace adacomp::codecs;
-
-namespace {
-
-std::vector<float> decode(const TensorCodec& codec, const std::vector<std::byte>& payload, std::size_t n,
-                          const StepContext& step = {}) {
-  std::vector<float> out(n, 123.0f);
-  codec.decode(payload, step, out);
-  return out;
-}
-
-std::vector<std::byte> bytes_of(std::initializer_list<std::uint32_t> words) {
-  std::vector<std::byte> out(4 * words.size());
-  std::size_t at = 0;
-  for (std::uint32_t w : words) {
-    std::memcpy(out.data() + at, &w, 4);
-    at += 4;
-  }
-  return out;
-}
-
-std::vector<std::byte> bytes_then(std::initializer_list<std::uint32_t> words, std::initializer_list<unsigned> bytes) {
-  std::vector<std::byte> out = bytes_of(words);
-  for (unsigned b : bytes) out.push_back(std::byte(b));
-  return out;
-}
-
-std::uint32_t bits_of(float f) {
-  std::uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
-
-}  // namespace
+using namespace codec_test;
 
 TEST_CASE("codec specs fill in defaults and refuse unknown names, keys and values") {
   const CodecSpec topk = parse_spec("topk");
@@ -173,29 +142,6 @@ TEST_CASE("random-k draws the same indices for every learner of a step, uniforml
 }
 
 namespace {
-
-std::vector<std::byte> with_scale(float scale, std::initializer_list<unsigned> bytes) {
-  std::vector<std::byte> out(4);
-  std::memcpy(out.data(), &scale, 4);
-  for (unsigned b : bytes) out.push_back(std::byte(b));
-  return out;
-}
-
-std::vector<std::byte> floats_then(std::initializer_list<float> values, std::initializer_list<unsigned> bytes) {
-  std::vector<std::byte> out;
-  for (float v : values) {
-    const std::size_t at = out.size();
-    out.resize(at + 4);
-    std::memcpy(out.data() + at, &v, 4);
-  }
-  for (unsigned b : bytes) out.push_back(std::byte(b));
-  return out;
-}
-
-void check_refused(const TensorCodec& codec, const std::vector<std::byte>& payload, std::size_t n) {
-  std::vector<float> out(n);
-  CHECK_THROWS_AS(codec.decode(payload, {}, out), Error);
-}
 
 // The mean over `runs` seeds of the decoded tensor, each learner's draw from its own seed.
 std::vector<double> mean_decoded(const CodecSpec& spec, const std::vector<float>& g, int runs) {
