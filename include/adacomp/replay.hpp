@@ -89,6 +89,7 @@ struct CodecSummary {
   std::optional<double> weight_drift;
   double encode_ns_per_element = 0, decode_ns_per_element = 0;  // elements of compressed tensors
   bool pareto = false;  // no other codec has a ratio as high and a drift (else update error) as low
+  std::string note;     // how the codec changed the replay's own rules (DGC's momentum), else empty
   std::vector<CodecTensorSummary> tensors;
 };
 

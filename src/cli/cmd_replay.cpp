@@ -138,16 +138,18 @@ void print_summary(const ReplayResult& result) {
   if (result.codecs.empty()) return;
   std::printf("\ncodecs side by side (same steps, learners and SGD; by ratio; * on the Pareto front of ratio vs %s):\n",
               result.has_weights ? "drift" : "update_err");
-  std::printf("  %-30s %12s %9s %9s %10s %8s %10s %9s %9s\n", "codec", "bytes/step", "ratio_f32", "ratio_src",
+  std::printf("  %-44s %12s %9s %9s %10s %8s %10s %9s %9s\n", "codec", "bytes/step", "ratio_f32", "ratio_src",
               "update_err", "cosine", "drift", "enc_ns/el", "dec_ns/el");
   for (const CodecSummary& c : result.codecs) {
     const double per_step =
         result.steps.empty() ? 0.0 : static_cast<double>(c.payload_bytes) / static_cast<double>(result.steps.size());
-    std::printf("%s %-30s %12.0f %9s %9s %10s %8s %10s %9s %9s\n", c.pareto ? "*" : " ", c.codec.c_str(), per_step,
+    std::printf("%s %-44s %12.0f %9s %9s %10s %8s %10s %9s %9s\n", c.pareto ? "*" : " ", c.codec.c_str(), per_step,
                 fixed(c.ratio_f32, 2).c_str(), fixed(c.ratio_source, 2).c_str(), sci(c.mean_update_rel_l2).c_str(),
                 fixed(c.mean_update_cosine, 4).c_str(), sci(c.weight_drift).c_str(),
                 fixed(c.encode_ns_per_element, 2).c_str(), fixed(c.decode_ns_per_element, 2).c_str());
   }
+  for (const CodecSummary& c : result.codecs)
+    if (!c.note.empty()) std::printf("  note, %s: %s\n", c.codec.c_str(), c.note.c_str());
 }
 
 int run_replay(ReplayCliOptions& cli) {
@@ -160,12 +162,7 @@ int run_replay(ReplayCliOptions& cli) {
   options.lr = cli.lr;
   options.momentum = cli.momentum;
   options.threads = cli.threads;
-  for (const std::string& text : cli.codecs) {
-    if (text == "all")
-      for (const codecs::CodecInfo& info : codecs::catalogue()) options.codecs.push_back(codecs::parse_spec(info.name));
-    else
-      options.codecs.push_back(codecs::parse_spec(text));
-  }
+  options.codecs = codecs::parse_specs(cli.codecs);
   options.seed = cli.seed;
 
   // Every output is checked before the work and written only when all of it succeeded; none may

@@ -30,5 +30,21 @@ std::unique_ptr<TensorCodec> make_signsgd(const CodecSpec& spec, const std::stri
                                           std::size_t n);
 std::unique_ptr<TensorCodec> make_natural(const CodecSpec& spec, const std::string& name, const Shape& shape,
                                           std::size_t n);
+std::unique_ptr<TensorCodec> make_hipress(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                          std::size_t n);
+std::unique_ptr<TensorCodec> make_gradcomp(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                           std::size_t n);
+std::unique_ptr<TensorCodec> make_dgc(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                      std::size_t n);
+std::unique_ptr<TensorCodec> make_threelc(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                          std::size_t n);
+std::unique_ptr<TensorCodec> make_fp8(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                      std::size_t n);
+std::unique_ptr<TensorCodec> make_fp4(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                      std::size_t n);
+std::unique_ptr<TensorCodec> make_gennorm_huffman(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                                  std::size_t n);
+std::unique_ptr<RoundCodec> make_powersgd(const CodecSpec& spec, const std::string& name, const Shape& shape,
+                                          std::size_t n);
 
 }  // namespace adacomp::codecs::detail

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "adacomp/error.hpp"
+#include "codecs/payload.hpp"
 
 namespace adacomp::codecs::detail {
 
@@ -46,6 +47,45 @@ void check_padding(std::span<const std::byte> payload, std::size_t start, std::s
                  ": padding bits are not zero");
   }
 }
+
+void check_next_index(std::int64_t index, std::int64_t previous, std::size_t n, const std::string& tensor_name,
+                      const char* codec, std::size_t offset) {
+  if (index > previous && index >= 0 && static_cast<std::uint64_t>(index) < n) return;
+  fail_input("tensor '" + tensor_name + "': " + codec + " payload byte offset " + std::to_string(offset) + ": index " +
+             std::to_string(index) +
+             (index >= 0 && static_cast<std::uint64_t>(index) >= n
+                  ? " is past the tensor's " + std::to_string(n) + " elements"
+                  : " does not follow the previous index"));
+}
+
+template <typename Index>
+void decode_values_then_indices(std::span<const std::byte> payload, std::span<float> out,
+                                const std::string& tensor_name, const char* codec) {
+  constexpr std::size_t entry = 4 + sizeof(Index);
+  const std::size_t n = out.size();
+  if (payload.size() % entry != 0 || payload.size() / entry > n)
+    fail_input("tensor '" + tensor_name + "': " + codec + " payload of " + std::to_string(payload.size()) +
+               " bytes: not " + std::to_string(entry) + " bytes for each of at most " + std::to_string(n) + " entries");
+  const std::size_t count = payload.size() / entry;
+  std::fill(out.begin(), out.end(), 0.0f);
+  std::int64_t previous = -1;
+  for (std::size_t e = 0; e < count; ++e) {
+    const std::size_t at = 4 * count + sizeof(Index) * e;
+    const auto index = static_cast<std::int64_t>(get<Index>(payload, at));
+    check_next_index(index, previous, n, tensor_name, codec, at);
+    const float value = get<float>(payload, 4 * e);
+    if (!std::isfinite(value))
+      fail_input("tensor '" + tensor_name + "': " + codec + " payload byte offset " + std::to_string(4 * e) +
+                 ": a value is not finite");
+    out[static_cast<std::size_t>(index)] = value;
+    previous = index;
+  }
+}
+
+template void decode_values_then_indices<std::int32_t>(std::span<const std::byte>, std::span<float>, const std::string&,
+                                                       const char*);
+template void decode_values_then_indices<std::int64_t>(std::span<const std::byte>, std::span<float>, const std::string&,
+                                                       const char*);
 
 void ErrorFeedback::compensate(std::span<const float> gradient, std::vector<float>& p) const {
   p.assign(gradient.begin(), gradient.end());

@@ -28,6 +28,17 @@ void check_size(std::span<const std::byte> payload, std::size_t expected, const 
 void check_padding(std::span<const std::byte> payload, std::size_t start, std::size_t used_bits,
                    const std::string& tensor_name, const char* codec);
 
+// Throws Error(invalid_input) naming the byte offset unless previous < index < n: the indices of
+// a payload increase and name elements of the tensor.
+void check_next_index(std::int64_t index, std::int64_t previous, std::size_t n, const std::string& tensor_name,
+                      const char* codec, std::size_t offset);
+
+// Decodes a payload of c f32 values, then c indices of type Index (increasing), into `out` (zero
+// elsewhere): the two tensors that gradcomp and dgc send.
+template <typename Index>
+void decode_values_then_indices(std::span<const std::byte> payload, std::span<float> out,
+                                const std::string& tensor_name, const char* codec);
+
 // The k indices of [0, n) of largest key(i), among equal keys the lower index first (a strict
 // order: no ties), in increasing order; `order` is scratch kept by the caller between steps.
 template <typename Key>

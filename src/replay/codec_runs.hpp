@@ -16,9 +16,9 @@ namespace adacomp::replay_detail {
 class CodecRuns {
  public:
   // The codecs of `options` other than adacomp, each with fresh state per learner and tensor and
-  // its own SGD run from `initial` (null: the dump has no weights).
+  // its own SGD run from `initial` (null: the dump has no weights); `momentum` is the replay's.
   CodecRuns(const ReplayOptions& options, const std::vector<Tensor>& layout, std::size_t learners,
-            const SgdRun* initial);
+            const SgdRun* initial, double momentum);
   ~CodecRuns();
   CodecRuns(const CodecRuns&) = delete;
   CodecRuns& operator=(const CodecRuns&) = delete;
@@ -35,9 +35,16 @@ class CodecRuns {
 
  private:
   struct Run;
+  // Tensor t of one step through a codec of one round: the float64 sum of the decoded payloads.
+  void exchange(Run& run, std::size_t t, const std::vector<LearnerOutput>& outputs, codecs::StepContext context,
+                std::vector<double>& sum, std::uint64_t& step_bytes);
+  // The same through a codec of all-reduce rounds: the update its last round stands for.
+  void exchange_rounds(Run& run, std::size_t t, const std::vector<LearnerOutput>& outputs, codecs::StepContext context,
+                       std::vector<float>& update, std::uint64_t& step_bytes);
   const ReplayOptions& options_;
   const std::vector<Tensor>& layout_;
   std::vector<std::unique_ptr<Run>> runs_;  // in the order of options.codecs, adacomp left out
+  std::vector<float> decoded_;              // scratch: one learner's decoded payload
 };
 
 // Sorts by decreasing ratio_source and marks the Pareto front of ratio against drift (or, without

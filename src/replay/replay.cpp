@@ -72,7 +72,8 @@ ReplayResult replay(const ReplayOptions& options) {
         compressed = SgdRun(read_weights(*dump.init, layout));
         baseline = compressed;
       }
-      if (!options.codecs.empty()) codec_runs.emplace(options, layout, learners, dump.init ? &compressed : nullptr);
+      if (!options.codecs.empty())
+        codec_runs.emplace(options, layout, learners, dump.init ? &compressed : nullptr, result.momentum);
       first = 1;
     }
     step.layout = &layout;

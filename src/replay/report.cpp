@@ -138,6 +138,7 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
                       {"encode_ns_per_element", number(c.encode_ns_per_element)},
                       {"decode_ns_per_element", number(c.decode_ns_per_element)},
                       {"pareto", c.pareto},
+                      {"note", c.note},
                       {"tensors", std::move(per_tensor)}});
   }
   report["codecs"] = std::move(codecs);

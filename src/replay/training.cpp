@@ -149,7 +149,12 @@ SgdRun::SgdRun(std::vector<Tensor> initial) : weights(std::move(initial)) {
 }
 
 void SgdRun::step(const std::vector<std::vector<float>>& update, float lr, float momentum) {
+  step(update, lr, std::vector<float>(weights.size(), momentum));
+}
+
+void SgdRun::step(const std::vector<std::vector<float>>& update, float lr, const std::vector<float>& momenta) {
   for (std::size_t t = 0; t < weights.size(); ++t) {
+    const float momentum = momenta[t];
     auto w = weights[t].flat();
     auto v = velocity[t].flat();
     const auto& a = update[t];

@@ -28,6 +28,8 @@ struct SgdRun {
   SgdRun() = default;
   // PyTorch SGD (no dampening, no Nesterov, no weight decay): v = momentum*v + a; w = w - lr*v
   void step(const std::vector<std::vector<float>>& update, float lr, float momentum);
+  // The same with a momentum per tensor.
+  void step(const std::vector<std::vector<float>>& update, float lr, const std::vector<float>& momenta);
 };
 
 }  // namespace adacomp::replay_detail

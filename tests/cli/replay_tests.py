@@ -296,10 +296,24 @@ def codec_cases(tmp):
           "--codec leaves the AdaComp run's weights as they are")
     codecs = {c["codec"]: c for c in report["codecs"]}
     sizes = [int(np.prod(t["shape"])) for t in base["tensors"]]
-    check(set(codecs) == {"adacomp", "topk:ratio=0.01,ef=1", "randomk:ratio=0.01,ef=1", "efsignsgd:ef=1",
-                          "onebit:ef=1", "terngrad:ef=0", "natural:ef=0", "signsgd", "qsgd:levels=4,bucket=512,ef=0", "sbc:ratio=0.01,ef=1",
-                          "topk:ratio=0.1,ef=0"},
+    momentum = "%.9g" % base["momentum"]
+    check(set(codecs) == {"adacomp", "adacomp-hipress:T=64", "adacomp-gradcomp:c=3", "topk:ratio=0.01,ef=1",
+                          "randomk:ratio=0.01,ef=1", "dgc:ratio=0.001,momentum=%s,warmup=0" % momentum,
+                          "powersgd:rank=2", "efsignsgd:ef=1", "onebit:ef=1", "terngrad:ef=0", "natural:ef=0",
+                          "qsgd:levels=4,bucket=512,ef=0", "sbc:ratio=0.01,ef=1", "threelc:s=1.0,ef=1",
+                          "fp8:format=e5m2,ef=0", "fp8:format=e4m3,ef=0", "fp4:ef=0",
+                          "gennorm-huffman:bits=8,table=gennorm,ef=0", "gennorm-huffman:bits=8,table=empirical,ef=0",
+                          "signsgd", "topk:ratio=0.1,ef=0"},
           "one block per codec: %s" % sorted(codecs))
+    dgc = codecs.get("dgc:ratio=0.001,momentum=%s,warmup=0" % momentum, {})
+    check("without momentum" in dgc.get("note", ""), "the report says DGC's tensors ran without the SGD's momentum")
+    for t, shape in zip(dgc.get("tensors", []), [t["shape"] for t in base["tensors"]]):
+        n = int(np.prod(shape))
+        bound = 4 * n if len(shape) < 2 else 8 * math.ceil(n * 0.001)
+        check(t["payload_bytes"] <= len(base["steps"]) * base["learners"] * bound and
+              (len(shape) >= 2 or t["payload_bytes"] == len(base["steps"]) * base["learners"] * bound),
+              "dgc %s: f32 for rank 1, at most ceil(n ratio) entries of 8 bytes else" % t["name"])
+    check(all(c["note"] == "" for c in report["codecs"] if not c["codec"].startswith("dgc")), "no note elsewhere")
     # 1 bit per element (+ one f32 per tensor, or two per column of [shape0, -1]); TernGrad 2 bits
     bits = lambda n, w: (n * w + 7) // 8  # noqa: E731
     columns = [int(np.prod(t["shape"][1:])) if len(t["shape"]) >= 2 else 1 for t in base["tensors"]]
@@ -307,7 +321,15 @@ def codec_cases(tmp):
                 "onebit:ef=1": sum(8 * c + bits(n, 1) for n, c in zip(sizes, columns)),
                 "terngrad:ef=0": sum(4 + bits(n, 2) for n in sizes),
                 "natural:ef=0": sum(bits(n, 9) for n in sizes),
-                "signsgd": sum(bits(n, 1) for n in sizes)}
+                "signsgd": sum(bits(n, 1) for n in sizes),
+                "fp8:format=e5m2,ef=0": sum(4 + n for n in sizes),
+                "fp8:format=e4m3,ef=0": sum(4 + n for n in sizes),
+                "fp4:ef=0": sum(4 + bits(n, 4) for n in sizes)}
+    shapes = [t["shape"] for t in base["tensors"]]
+    # PowerSGD: P and Q of rank r = min(rows, columns, 2) for matrices, the f32 tensor otherwise
+    power = lambda shape: (4 * min(shape[0], int(np.prod(shape[1:])), 2) * (shape[0] + int(np.prod(shape[1:])))  # noqa: E731
+                           if len(shape) >= 2 else 4 * int(np.prod(shape)))
+    per_step["powersgd:rank=2"] = sum(power(shape) for shape in shapes)
     for name, size in per_step.items():
         check(codecs[name]["payload_bytes"] == len(base["steps"]) * base["learners"] * size,
               "%s payload bytes from its rule" % name)
@@ -349,9 +371,25 @@ def codec_cases(tmp):
         lines = result.stderr.strip().splitlines()
         check(result.returncode == 2 and len(lines) == 1 and needle in lines[0],
               "--codec %s: exit 2, one line with %r: %r" % (spec, needle, result.stderr))
+    # Every codec on the shared real dumps: the table, finite figures, a drift for each.
+    for name in ("cnn-digits", "mlp-digits", "cnn-digits-fp16"):
+        dump = os.path.join(SHARED, name)
+        if not os.path.isdir(dump):
+            T.skip("--codec all on %s: %s not present" % (name, SHARED))
+            continue
+        shared = os.path.join(tmp, "codecs-%s.json" % name)
+        result = adacomp("replay", dump, "--codec", "all", "--report", shared, "-q", "-f")
+        check(result.returncode == 0, "--codec all on %s: exit %d: %s" % (name, result.returncode, result.stderr))
+        if result.returncode == 0:
+            blocks = json.load(open(shared))["codecs"]
+            check(len(blocks) == len(codecs) - 1 and all(
+                math.isfinite(c["ratio_source"]) and c["ratio_source"] > 1 and c["weight_drift"] is not None and
+                math.isfinite(c["weight_drift"]) and math.isfinite(c["mean_update_rel_l2"]) for c in blocks),
+                "--codec all on %s: every codec with a ratio above 1 and finite figures" % name)
     listing = adacomp("codecs")
-    check(listing.returncode == 0 and all(name + ":" in listing.stdout for name in ("adacomp", "topk", "randomk", "efsignsgd", "onebit",
-                                                                                "terngrad", "natural", "signsgd", "qsgd", "sbc")),
+    names = ("adacomp", "adacomp-hipress", "adacomp-gradcomp", "topk", "randomk", "dgc", "powersgd", "onebit", "signsgd",
+             "efsignsgd", "terngrad", "qsgd", "sbc", "threelc", "natural", "fp8", "fp4", "gennorm-huffman")
+    check(listing.returncode == 0 and all(name + ":" in listing.stdout for name in names),
           "adacomp codecs lists the codecs")
 
 

@@ -1,6 +1,7 @@
 // The comparison codecs' payload decoders (format_spec/codecs.md) on arbitrary bytes: byte 0 picks
 // the codec and its parameters, bytes 1-2 the tensor's element count, the rest is the payload. The
-// decoded tensor, encoded again, must be accepted by the decoder.
+// decoded tensor, encoded again, must be accepted by the decoder. (PowerSGD's rounds carry plain
+// f32 arrays of a fixed size: its receive() is covered by the unit tests.)
 #include <cstring>
 #include <iterator>
 #include <vector>
@@ -22,12 +23,24 @@ ADACOMP_FUZZ_TARGET({
                                        "natural",
                                        "signsgd",
                                        "qsgd:levels=5,bucket=2",
-                                       "qsgd"};
+                                       "qsgd",
+                                       "adacomp-hipress:T=32",
+                                       "adacomp-gradcomp",
+                                       "dgc:ratio=0.01,momentum=0.9",
+                                       "threelc:s=1.5",
+                                       "fp8",
+                                       "fp8:format=e4m3",
+                                       "fp4",
+                                       "gennorm-huffman:bits=3,table=empirical",
+                                       "gennorm-huffman:bits=4"};
   constexpr std::size_t kSparse = 6;  // the first ones send exact values
   const auto pick = static_cast<std::size_t>(bytes[0]) % std::size(kSpecs);
   const std::uint64_t n = static_cast<std::uint64_t>(bytes[1]) | (static_cast<std::uint64_t>(bytes[2]) << 8);
   const auto spec = adacomp::codecs::parse_spec(kSpecs[pick]);
-  auto codec = adacomp::codecs::make_tensor_codec(spec, "fuzz", {n});
+  // a matrix, so that dgc compresses; the others see the same elements
+  const std::vector<std::uint64_t> shape =
+      spec.name == "dgc" ? std::vector<std::uint64_t>{1, n} : std::vector<std::uint64_t>{n};
+  auto codec = adacomp::codecs::make_tensor_codec(spec, "fuzz", shape);
   const adacomp::codecs::StepContext step{static_cast<std::uint64_t>(bytes[0]), 7, 0, 1};
   std::vector<float> out(n, 1.0f);
   codec->decode(bytes.subspan(3), step, out);
