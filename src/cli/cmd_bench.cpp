@@ -9,6 +9,7 @@
 #include "adacomp/tensor_file.hpp"
 #include "bench_harness.hpp"
 #include "cli_support.hpp"
+#include "codec_comparison.hpp"
 #include "commands.hpp"
 #include "json_output.hpp"
 #include "option_checks.hpp"
@@ -29,6 +30,7 @@ struct BenchCliOptions {
   bool json = false;
   std::string kernel = "auto";
   std::string entries = "coded";
+  std::vector<std::string> codecs;
   Verbosity verbosity;
 };
 
@@ -45,6 +47,70 @@ std::vector<unsigned> parse_threads(const std::string& text) {
   }
   if (out.empty()) fail_usage("--threads: empty list");
   return out;
+}
+
+// `--codec`: the comparison codecs' encoders and decoders on the bench's tensors, nothing else.
+int run_codec_bench_command(const BenchCliOptions& cli, const std::vector<float>& gradient, const std::string& source) {
+  std::vector<codecs::CodecSpec> specs = codecs::parse_specs(cli.codecs);
+  bool replay_momentum = false;
+  for (codecs::CodecSpec& spec : specs) {
+    auto it = spec.values.find("momentum");
+    if (it != spec.values.end() && it->second == "replay") {
+      it->second = "0.9";  // no replay here: the reference's default
+      replay_momentum = true;
+    }
+  }
+  std::vector<Tensor> tensors;
+  if (!cli.input.empty()) {
+    TensorReadOptions read_options;
+    read_options.dtype = DType::bf16;
+    tensors = read_tensor_file(cli.input, read_options);
+  } else {
+    // a matrix, as the codecs that see rows and columns (onebit, powersgd, dgc) expect of a layer
+    const std::uint64_t n = gradient.size(), rows = n % 1024 == 0 && n >= 1024 ? 1024 : 1;
+    Tensor t = make_tensor("synthetic", DType::f32, {rows, n / rows});
+    std::copy(gradient.begin(), gradient.end(), t.flat().begin());
+    tensors.push_back(std::move(t));
+  }
+  EncodeSettings settings;
+  settings.entries = cli.entries == "fixed" ? wire::EntryLayout::fixed : wire::EntryLayout::coded;
+  const std::vector<CodecBenchResult> results = run_codec_bench(specs, tensors, settings, cli.repetitions);
+  if (cli.json) {
+    Json out;
+    out["adacomp_bench"] = 1;
+    out["source"] = source;
+    out["repetitions"] = cli.repetitions;
+    Json rows = Json::array();
+    for (const CodecBenchResult& r : results)
+      rows.push_back({{"codec", r.codec},
+                      {"elements", r.elements},
+                      {"payload_bytes", r.payload_bytes},
+                      {"ratio", r.ratio},
+                      {"encode_seconds", r.encode_seconds},
+                      {"decode_seconds", r.decode_seconds},
+                      {"encode_ns_per_element", r.encode_ns_per_element},
+                      {"decode_ns_per_element", r.decode_ns_per_element}});
+    out["codecs"] = std::move(rows);
+    std::printf("%s\n", json_text(out).c_str());
+    return kExitSuccess;
+  }
+  std::printf("bench --codec: %s, %zu tensors, median of %u runs, one learner, the second step of fresh state\n",
+              source.c_str(), tensors.size(), cli.repetitions);
+  std::printf("%-44s %12s %14s %9s %11s %11s %13s %13s\n", "codec", "elements", "payload bytes", "ratio", "enc ns/el",
+              "dec ns/el", "enc Mel/s", "dec Mel/s");
+  for (const CodecBenchResult& r : results) {
+    char ratio[32] = "-";  // nothing sent: no ratio
+    if (r.payload_bytes) std::snprintf(ratio, sizeof ratio, "%.2f", r.ratio);
+    std::printf("%-44s %12llu %14llu %9s %11.2f %11.2f %13.1f %13.1f\n", r.codec.c_str(),
+                static_cast<unsigned long long>(r.elements), static_cast<unsigned long long>(r.payload_bytes), ratio,
+                r.encode_ns_per_element, r.decode_ns_per_element,
+                r.encode_seconds > 0 ? static_cast<double>(r.elements) / r.encode_seconds / 1e6 : 0.0,
+                r.decode_seconds > 0 ? static_cast<double>(r.elements) / r.decode_seconds / 1e6 : 0.0);
+  }
+  if (replay_momentum) std::printf("dgc: momentum=replay runs with momentum 0.9 here (no replay)\n");
+  if (std::any_of(specs.begin(), specs.end(), [](const codecs::CodecSpec& s) { return s.name == "adacomp"; }))
+    std::printf("adacomp: the whole stream through the wire format (residues kept), decode included its checks\n");
+  return kExitSuccess;
 }
 
 int run_bench_command(BenchCliOptions& cli) {
@@ -73,6 +139,7 @@ int run_bench_command(BenchCliOptions& cli) {
              (cli.distribution == "gennorm" ? " beta " + std::to_string(cli.beta) : "") + ", seed " +
              std::to_string(cli.seed);
   }
+  if (!cli.codecs.empty()) return run_codec_bench_command(cli, options.gradient, source);
   const BenchReport report = run_bench(options);
 
   if (cli.json) {
@@ -195,6 +262,9 @@ Command add_bench_command(CLI::App& parent) {
       ->default_val(5u)
       ->check(integer_from(1, 1000));
   app->add_flag("--json", cli->json, "Print JSON");
+  app->add_option("--codec", cli->codecs,
+                  "Measure this comparison codec's encoder and decoder instead: NAME[:KEY=VALUE,...] (repeatable; "
+                  "'all': every codec; `adacomp codecs` lists them)");
   app->add_option("--entries", cli->entries, "Entry layout of the frames encoded and decoded: coded or fixed")
       ->check(CLI::IsMember({"coded", "fixed"}))
       ->default_val("coded");

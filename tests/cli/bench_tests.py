@@ -85,7 +85,39 @@ def main():
     T.check(T.run("bench", "--threads", "0").returncode == 2, "bad --threads is a usage error")
     check_summarize_runs(report)
     check_end_to_end()
+    check_codecs()
     return T.finish("bench")
+
+
+def check_codecs():
+    """bench --codec: one row per codec with its real payload size, on synthetic and on file input."""
+    result = T.run("bench", "--codec", "all", "--elements", "65536", "--repeat", "1", "--json")
+    T.check(result.returncode == 0, "bench --codec all runs: " + result.stderr)
+    if result.returncode:
+        return
+    rows = json.loads(result.stdout)["codecs"]
+    names = [r["codec"].split(":")[0] for r in rows]
+    for name in ("adacomp", "adacomp-hipress", "adacomp-gradcomp", "topk", "randomk", "dgc", "powersgd", "onebit",
+                 "signsgd", "efsignsgd", "terngrad", "qsgd", "sbc", "threelc", "natural", "fp8", "fp4", "gennorm-huffman"):
+        T.check(name in names, "bench --codec all measures " + name)
+    by_name = {r["codec"]: r for r in rows}
+    T.check(all(r["elements"] == 65536 and r["encode_seconds"] > 0 and r["decode_seconds"] > 0 for r in rows),
+            "every codec is timed on every element")
+    # payload sizes from the rules: fp8 one byte per element + scale, fp4 half a byte, signsgd one bit
+    T.check(by_name["fp8:format=e5m2,ef=0"]["payload_bytes"] == 4 + 65536, "fp8 payload size")
+    T.check(by_name["fp4:ef=0"]["payload_bytes"] == 4 + 65536 // 2, "fp4 payload size")
+    T.check(by_name["signsgd"]["payload_bytes"] == 65536 // 8, "signsgd payload size")
+    T.check(by_name["topk:ratio=0.01,ef=1"]["payload_bytes"] == 8 * 655, "top-k payload size")
+    # the synthetic tensor is a matrix of 1024 rows: PowerSGD at rank 2 sends P and Q
+    T.check(by_name["powersgd:rank=2"]["payload_bytes"] == 4 * 2 * (1024 + 64), "powersgd payload size")
+    T.check("dgc:ratio=0.001,momentum=0.9,warmup=0" in by_name, "dgc runs with momentum 0.9 outside a replay")
+    sample = os.path.join(T.root, "samples", "digits-cnn-tiny", "step-00000", "learner-0.npz")
+    result = T.run("bench", sample, "--codec", "qsgd", "--codec", "powersgd:rank=1", "--repeat", "1")
+    T.check(result.returncode == 0 and "qsgd:levels=4,bucket=512,ef=0" in result.stdout and
+            "powersgd:rank=1" in result.stdout, "bench FILE --codec prints a row per codec: " + result.stderr)
+    bad = T.run("bench", "--codec", "topk:ratio=2")
+    T.check(bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1 and "ratio" in bad.stderr,
+            "a bad --codec is a one-line usage error")
 
 
 def check_end_to_end():
