@@ -82,8 +82,9 @@ struct CodecTensorSummary {
 };
 
 struct CodecSummary {
-  std::string codec;                      // its spec, every parameter included
-  std::vector<std::uint64_t> step_bytes;  // payload bytes of each step, over the learners
+  std::string codec;                       // its spec, every parameter included
+  std::vector<std::uint64_t> step_bytes;   // payload bytes of each step, over the learners
+  std::vector<double> step_update_rel_l2;  // each step's update error (over all tensors together)
   std::uint64_t payload_bytes = 0, f32_bytes = 0, source_bytes = 0;
   double ratio_f32 = 0, ratio_source = 0, mean_update_rel_l2 = 0, mean_update_cosine = 0;
   std::optional<double> weight_drift;
@@ -119,5 +120,8 @@ ReplayResult replay(const ReplayOptions& options);
 // Machine-readable reports (format_spec/dump_layout.md, "Replay report").
 std::string replay_report_json(const ReplayResult& result, const ReplayOptions& options);
 std::string replay_report_csv(const ReplayResult& result);
+// A self-contained HTML page (no script, no network) of the codecs side by side: the table, ratio
+// against drift per codec and the update error over the steps, drawn as inline SVG.
+std::string replay_report_html(const ReplayResult& result);
 
 }  // namespace adacomp

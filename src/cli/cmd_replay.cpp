@@ -56,14 +56,17 @@ void parse_steps(const std::string& text, ReplayOptions& options) {
     fail_usage("--steps '" + text + "': the range is empty");
 }
 
+enum class ReportKind { json, csv, html };
+
 // By the extension; a device or FIFO without one gets JSON. nullopt: not a report file name.
-std::optional<bool> report_is_csv(const std::string& path) {
+std::optional<ReportKind> report_kind(const std::string& path) {
   auto ends_with = [&](const char* suffix) {
     const std::size_t n = std::strlen(suffix);
     return path.size() > n && path.compare(path.size() - n, n, suffix) == 0;
   };
-  if (ends_with(".csv")) return true;
-  if (ends_with(".json") || is_special_file(path)) return false;
+  if (ends_with(".csv")) return ReportKind::csv;
+  if (ends_with(".html")) return ReportKind::html;
+  if (ends_with(".json") || is_special_file(path)) return ReportKind::json;
   return std::nullopt;
 }
 
@@ -186,8 +189,8 @@ int run_replay(ReplayCliOptions& cli) {
   }
   std::unique_ptr<OutputFile> report, weights, baseline;
   if (!cli.report.empty()) {
-    if (report_is_csv(cli.report) == std::nullopt)
-      fail_usage("--report '" + cli.report + "': the file must end in .json or .csv");
+    if (report_kind(cli.report) == std::nullopt)
+      fail_usage("--report '" + cli.report + "': the file must end in .json, .csv or .html");
     report = std::make_unique<OutputFile>(cli.report, cli.force);
   }
   if (!cli.save_weights.empty()) {
@@ -211,8 +214,9 @@ int run_replay(ReplayCliOptions& cli) {
   if ((weights || baseline) && !result.has_weights)
     fail_usage(cli.dump + ": the dump has no init.npz, so there are no weights to save");
   if (report) {
-    const std::string text =
-        *report_is_csv(cli.report) ? replay_report_csv(result) : replay_report_json(result, options);
+    const std::string text = *report_kind(cli.report) == ReportKind::csv    ? replay_report_csv(result)
+                             : *report_kind(cli.report) == ReportKind::html ? replay_report_html(result)
+                                                                            : replay_report_json(result, options);
     report->write({reinterpret_cast<const std::byte*>(text.data()), text.size()});
   }
   auto write_to = [](OutputFile& file) { return [&file](std::span<const std::byte> piece) { file.write(piece); }; };
@@ -255,7 +259,8 @@ Command add_replay_command(CLI::App& parent) {
                   "Compare this codec side by side: NAME[:KEY=VALUE,...] (repeatable; 'all': every codec; "
                   "`adacomp codecs` lists them)");
   app->add_option("--seed", cli->seed, "Seed of the stochastic codecs of --codec (default 0)");
-  app->add_option("--report", cli->report, "Write every figure to FILE (.json or .csv)");
+  app->add_option("--report", cli->report,
+                  "Write every figure to FILE (.json or .csv), or the codecs side by side as a page (.html)");
   app->add_option("--save-weights", cli->save_weights,
                   "Write the compressed replay's final weights (.npz/.safetensors)");
   app->add_option("--save-baseline", cli->save_baseline, "Write the baseline's final weights (.npz/.safetensors)");

@@ -16,7 +16,7 @@ struct CodecRuns::Run {
   std::vector<bool> corrects_momentum;  // per tensor: the codec applies the momentum (DGC)
   SgdRun sgd;
   std::vector<std::uint64_t> step_bytes, tensor_bytes;
-  std::vector<double> tensor_rel_l2_sum, tensor_cosine_sum;
+  std::vector<double> step_rel_l2, tensor_rel_l2_sum, tensor_cosine_sum;
   double rel_l2_sum = 0, cosine_sum = 0;
   double encode_seconds = 0, decode_seconds = 0;
   std::uint64_t coded_elements = 0;
@@ -178,6 +178,7 @@ void CodecRuns::step(const std::vector<LearnerOutput>& outputs, const std::vecto
       step_error.merge(error);
     }
     run->rel_l2_sum += step_error.rel_l2();
+    run->step_rel_l2.push_back(step_error.rel_l2());
     run->cosine_sum += step_error.cosine();
     run->step_bytes.push_back(step_bytes);
     if (!run->sgd.weights.empty()) run->sgd.step(average, lr, momenta);
@@ -219,6 +220,7 @@ std::vector<CodecSummary> CodecRuns::summaries(const ReplayResult& result, const
         std::uint64_t bytes = step.stream_overhead_bytes;
         for (const auto& ts : step.tensors) bytes += ts.wire_bytes;
         s.step_bytes.push_back(bytes);
+        s.step_update_rel_l2.push_back(step.update_rel_l2);
         s.mean_update_rel_l2 += step.update_rel_l2 / steps;
         s.mean_update_cosine += step.update_cosine / steps;
         s.encode_ns_per_element += step.times.encode;
@@ -253,6 +255,7 @@ std::vector<CodecSummary> CodecRuns::summaries(const ReplayResult& result, const
         s.note = "the replay's SGD ran the " + std::to_string(uncorrected) +
                  " tensors this codec compresses without momentum: the codec applies it (momentum correction)";
       s.step_bytes = r.step_bytes;
+      s.step_update_rel_l2 = r.step_rel_l2;
       for (auto b : r.step_bytes) s.payload_bytes += b;
       s.mean_update_rel_l2 = r.rel_l2_sum / steps;
       s.mean_update_cosine = r.cosine_sum / steps;

@@ -128,6 +128,7 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
     codecs.push_back({{"codec", c.codec},
                       {"payload_bytes", c.payload_bytes},
                       {"step_bytes", c.step_bytes},
+                      {"step_update_rel_l2", c.step_update_rel_l2},
                       {"f32_bytes", c.f32_bytes},
                       {"source_bytes", c.source_bytes},
                       {"ratio_f32", number(c.ratio_f32)},
