@@ -150,7 +150,11 @@ TEST_CASE("GenNorm + Huffman: the grid's symbols come back, with a histogram's o
     const double v = ((i * 7919) % 4000 + 0.5) / 4000.0;
     gauss.push_back(static_cast<float>(std::sqrt(-2 * std::log(u)) * std::cos(2 * M_PI * v)));
   }
-  for (const auto& [samples, low, high] : {std::tuple{&laplace, 0.8f, 1.2f}, std::tuple{&gauss, 1.7f, 2.3f}}) {
+  for (const auto& [sample_set, beta_low, beta_high] :
+       {std::tuple{&laplace, 0.8f, 1.2f}, std::tuple{&gauss, 1.7f, 2.3f}}) {
+    // copies: clang 14 cannot capture structured bindings in INFO's lambda
+    const std::vector<float>* samples = sample_set;
+    const float low = beta_low, high = beta_high;
     for (const char* table : {"gennorm", "empirical"}) {
       INFO(table << " " << low);
       auto codec = make_tensor_codec(parse_spec(std::string("gennorm-huffman:table=") + table), "t", {samples->size()});
