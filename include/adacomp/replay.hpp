@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "adacomp/codecs.hpp"
+#include "adacomp/collective.hpp"
 #include "adacomp/encoder.hpp"
 #include "adacomp/tensor.hpp"
 
@@ -30,6 +31,10 @@ struct ReplayOptions {
   std::vector<codecs::CodecSpec> codecs;
   std::uint64_t seed = 0;
   std::function<void(std::size_t done, std::size_t total)> progress;
+  // The ranks the learners are spread over (format_spec/dump_layout.md, "Replay on MPI"); null:
+  // this process alone. Every rank gets the same result.
+  Collective* collective = nullptr;
+  bool check_consistency = false;  // compare the ranks' weights after every step, not only the last
 };
 
 struct TensorStepStats {
@@ -98,9 +103,18 @@ struct CodecSummary {
 // run: the dump's lr, momentum or steps do not match what meta.json says.
 inline constexpr double kFinalMismatchWarning = 1e-4;
 
+// One rank's share of a replay over ranks: its phases summed over the steps (read, encode and
+// decode of its own learners; exchange: sending and receiving streams and the baseline's sum;
+// decode also of the other ranks' streams), in seconds, and its peak resident set.
+struct RankFigures {
+  double read = 0, encode = 0, exchange = 0, decode = 0, average = 0, update = 0, wall = 0;
+  std::uint64_t peak_rss_bytes = 0, learners = 0;
+};
+
 struct ReplayResult {
   std::string dump;
   std::size_t learners = 0;
+  std::vector<RankFigures> ranks;  // in rank order; one for a replay in one process
   double lr = 0, momentum = 0;
   bool has_weights = false, has_final = false;
   std::string final_file;  // final.npz (or .safetensors) when has_final

@@ -41,6 +41,12 @@ std::string stem_of(const std::string& path) {
   return base.empty() ? "tensor" : base;
 }
 
+namespace {
+bool errors_printed = true;
+}  // namespace
+
+void print_errors(bool enabled) { errors_printed = enabled; }
+
 int report_error(const std::exception& error) {
   int code = kExitInternal;
   std::string message = error.what();
@@ -66,7 +72,7 @@ int report_error(const std::exception& error) {
   }
   for (char& c : message)
     if (c == '\n' || c == '\r') c = ' ';
-  std::cerr << "adacomp: " << message << '\n';
+  if (errors_printed) std::cerr << "adacomp: " << message << '\n';
   return code;
 }
 

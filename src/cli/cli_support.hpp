@@ -42,5 +42,8 @@ std::string stem_of(const std::string& path);
 
 // Prints "adacomp: <message>" on one line and returns the exit code for the exception.
 int report_error(const std::exception& error);
+// Whether report_error prints (the ranks of an MPI replay but rank 0 stay silent: every rank has
+// the same error, and rank 0 says it once).
+void print_errors(bool enabled);
 
 }  // namespace adacomp::cli

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "adacomp/collective.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/replay.hpp"
 #include "adacomp/tensor_file.hpp"
@@ -18,6 +19,9 @@
 #include "output_file.hpp"
 #include "path_policy.hpp"
 #include "progress_bar.hpp"
+#ifdef ADACOMP_WITH_MPI
+#include "mpi/mpi_collective.hpp"
+#endif
 
 namespace adacomp::cli {
 
@@ -35,7 +39,7 @@ struct ReplayCliOptions {
   std::uint64_t seed = 0;
   std::string report, save_weights, save_baseline, save_stream;
   bool force = false;
-  bool progress = false, no_progress = false;
+  bool progress = false, no_progress = false, check_consistency = false;
   Verbosity verbosity;
 };
 
@@ -167,49 +171,90 @@ int run_replay(ReplayCliOptions& cli) {
   options.threads = cli.threads;
   options.codecs = codecs::parse_specs(cli.codecs);
   options.seed = cli.seed;
+  options.check_consistency = cli.check_consistency;
+
+#ifdef ADACOMP_WITH_MPI
+  // Under mpirun every rank runs this; a world of one is a replay in one process.
+  std::optional<MpiWorld> mpi;
+  if (launched_by_mpi()) mpi.emplace();
+  if (mpi && mpi->size() > 1) options.collective = &*mpi;
+#endif
+  LocalCollective alone;
+  Collective& world = options.collective ? *options.collective : alone;
+  const bool lead = world.rank() == 0;  // rank 0 prints and writes; the others write nothing
+  if (!lead) print_errors(false);
 
   // Every output is checked before the work and written only when all of it succeeded; none may
-  // be an input, another output, or lie inside the dump.
-  IoPlan plan;
-  plan.add_input_tree(cli.dump, "the dump");
-  if (!cli.report.empty()) plan.add_output(cli.report, "--report");
-  if (!cli.save_weights.empty()) plan.add_output(cli.save_weights, "--save-weights");
-  if (!cli.save_baseline.empty()) plan.add_output(cli.save_baseline, "--save-baseline");
-  if (!cli.save_stream.empty()) plan.add_output_tree(cli.save_stream, "--save-stream");
-  plan_layout(plan, cli.codec.layout);
-  plan.check();
+  // be an input, another output, or lie inside the dump. Over ranks, rank 0 does it and the others
+  // learn whether it failed.
   AgreedLayout layout;
-  if (!cli.codec.layout.empty()) {
-    if (options.warmup_steps > 0)
-      fail_usage(
-          "--layout cannot be combined with --warmup-steps: warm-up frames are passthrough frames, which "
-          "the layout does not describe");
-    layout = agree_layout(cli.codec.layout, views_of(read_tensor_file(tensor_source(cli.dump), {})), options.settings);
-    options.settings.layout = &layout.layout;
-  }
   std::unique_ptr<OutputFile> report, weights, baseline;
-  if (!cli.report.empty()) {
-    if (report_kind(cli.report) == std::nullopt)
-      fail_usage("--report '" + cli.report + "': the file must end in .json, .csv or .html");
-    report = std::make_unique<OutputFile>(cli.report, cli.force);
+  std::optional<OutputDirectory> streams;
+  // Over ranks every rank has the same error (on_every_rank): rank 0 says it, and no rank leaves
+  // before it has (mpirun ends the job as soon as one rank exits with an error).
+  auto leave_together = [&world](const Error& e) {
+    const int code = report_error(e);
+    world.all_gather({});
+    return code;
+  };
+  try {
+    on_every_rank(world, [&] {
+      if (world.size() > 1 && !cli.codec.layout.empty())
+        fail_usage("--layout agrees a layout from one process's files: run without mpirun");
+      if (!lead) return;
+      IoPlan plan;
+      plan.add_input_tree(cli.dump, "the dump");
+      if (!cli.report.empty()) plan.add_output(cli.report, "--report");
+      if (!cli.save_weights.empty()) plan.add_output(cli.save_weights, "--save-weights");
+      if (!cli.save_baseline.empty()) plan.add_output(cli.save_baseline, "--save-baseline");
+      if (!cli.save_stream.empty()) plan.add_output_tree(cli.save_stream, "--save-stream");
+      plan_layout(plan, cli.codec.layout);
+      plan.check();
+      if (!cli.codec.layout.empty()) {
+        if (options.warmup_steps > 0)
+          fail_usage(
+              "--layout cannot be combined with --warmup-steps: warm-up frames are passthrough frames, which "
+              "the layout does not describe");
+        layout =
+            agree_layout(cli.codec.layout, views_of(read_tensor_file(tensor_source(cli.dump), {})), options.settings);
+        options.settings.layout = &layout.layout;
+      }
+      if (!cli.report.empty()) {
+        if (report_kind(cli.report) == std::nullopt)
+          fail_usage("--report '" + cli.report + "': the file must end in .json, .csv or .html");
+        report = std::make_unique<OutputFile>(cli.report, cli.force);
+      }
+      if (!cli.save_weights.empty()) {
+        weights_format(cli.save_weights, "--save-weights");
+        weights = std::make_unique<OutputFile>(cli.save_weights, cli.force);
+      }
+      if (!cli.save_baseline.empty()) {
+        weights_format(cli.save_baseline, "--save-baseline");
+        baseline = std::make_unique<OutputFile>(cli.save_baseline, cli.force);
+      }
+      if (world.size() > 1 && !cli.save_stream.empty())
+        fail_usage("--save-stream writes every learner's stream from one process: run without mpirun");
+      streams.emplace(cli.save_stream, cli.force, "--save-stream");
+      options.stream_dir = streams->temp();
+    });
+  } catch (const Error& e) {
+    if (world.size() < 2) throw;
+    return leave_together(e);
   }
-  if (!cli.save_weights.empty()) {
-    weights_format(cli.save_weights, "--save-weights");
-    weights = std::make_unique<OutputFile>(cli.save_weights, cli.force);
-  }
-  if (!cli.save_baseline.empty()) {
-    weights_format(cli.save_baseline, "--save-baseline");
-    baseline = std::make_unique<OutputFile>(cli.save_baseline, cli.force);
-  }
-  OutputDirectory streams(cli.save_stream, cli.force, "--save-stream");
-  options.stream_dir = streams.temp();
 
   const bool show_progress =
-      !cli.no_progress && cli.verbosity.level() >= 1 && (cli.progress || is_terminal(STDERR_FILENO));
+      lead && !cli.no_progress && cli.verbosity.level() >= 1 && (cli.progress || is_terminal(STDERR_FILENO));
   ProgressBar bar("replay", show_progress);
   options.progress = [&bar](std::size_t done, std::size_t total) { bar.update(done, total); };
 
-  const ReplayResult result = replay(options);
+  ReplayResult result;
+  try {
+    result = replay(options);
+  } catch (const Error& e) {
+    if (world.size() < 2) throw;
+    return leave_together(e);
+  }
+  if (!lead) return kExitSuccess;
 
   if ((weights || baseline) && !result.has_weights)
     fail_usage(cli.dump + ": the dump has no init.npz, so there are no weights to save");
@@ -222,7 +267,7 @@ int run_replay(ReplayCliOptions& cli) {
   auto write_to = [](OutputFile& file) { return [&file](std::span<const std::byte> piece) { file.write(piece); }; };
   if (weights) write_tensor_file(result.weights, weights_format(cli.save_weights, ""), write_to(*weights));
   if (baseline) write_tensor_file(result.baseline, weights_format(cli.save_baseline, ""), write_to(*baseline));
-  commit_together({layout.file.get(), report.get(), weights.get(), baseline.get(), &streams});
+  commit_together({layout.file.get(), report.get(), weights.get(), baseline.get(), &*streams});
   if (cli.verbosity.level() >= 1) {
     print_summary(result);
     std::fflush(stdout);
@@ -268,6 +313,8 @@ Command add_replay_command(CLI::App& parent) {
   app->add_flag("-f,--force", cli->force, "Replace existing output files");
   app->add_flag("--progress", cli->progress, "Show the progress bar even when stderr is not a terminal");
   app->add_flag("--no-progress", cli->no_progress, "Never show the progress bar");
+  app->add_flag("--check-consistency", cli->check_consistency,
+                "Under mpirun: compare the ranks' weights after every step (always after the last)");
   add_verbosity_flags(*app, cli->verbosity);
   return {app, [cli] { return run_replay(*cli); }};
 }

@@ -28,7 +28,11 @@ int main(int argc, char** argv) {
   const std::string version = std::string("adacomp ") + adacomp::kToolVersion + " (wire formats 1.0 and " +
                               std::to_string(adacomp::wire::kFormatMajor) + "." +
                               std::to_string(adacomp::wire::kFormatMinor) +
-                              "; encoder kernels on this CPU:" + kernel_list() + ")";
+                              "; encoder kernels on this CPU:" + kernel_list() +
+#ifdef ADACOMP_WITH_MPI
+                              "; replay over MPI ranks"
+#endif
+                              ")";
   app.set_version_flag("-V,--version", version);
   app.require_subcommand(1);
   app.footer(

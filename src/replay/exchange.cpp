@@ -55,24 +55,31 @@ void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& resi
           stream);
 
     start = Clock::now();
-    MemoryInput input(stream, file.string() + " (exchanged stream)");
-    wire::StreamReader reader(input);
-    reader.set_agreed_layout(options.settings.layout);
-    while (auto frame = reader.next()) {
-      DecodedTensor& decoded = out.decoded.emplace_back();
-      decoded.compressed = frame->info.kind == wire::FrameKind::compressed;
-      if (decoded.compressed)
-        decoded.sparse = wire::sparse_from_frame(*frame, input.name());
-      else
-        decoded.dense = wire::decode_frame(*frame, input.name());
-    }
+    decode_stream(stream, file.string() + " (exchanged stream)", options, out.decoded, nullptr);
     out.decode = seconds_since(start);
+    if (step.keep_streams) out.stream = std::move(stream);
   } catch (...) {
     out.error = std::current_exception();
   }
 }
 
 }  // namespace
+
+void decode_stream(std::span<const std::byte> stream, const std::string& name, const ReplayOptions& options,
+                   std::vector<DecodedTensor>& decoded, std::vector<wire::FrameInfo>* frames) {
+  MemoryInput input(stream, name);
+  wire::StreamReader reader(input);
+  reader.set_agreed_layout(options.settings.layout);
+  while (auto frame = reader.next()) {
+    DecodedTensor& tensor = decoded.emplace_back();
+    tensor.compressed = frame->info.kind == wire::FrameKind::compressed;
+    if (tensor.compressed)
+      tensor.sparse = wire::sparse_from_frame(*frame, input.name());
+    else
+      tensor.dense = wire::decode_frame(*frame, input.name());
+    if (frames) frames->push_back(frame->info);
+  }
+}
 
 void exchange_learners(const StepExchange& step, std::size_t first, std::size_t last, unsigned threads,
                        std::vector<ResidueMap>& residues, const ReplayOptions& options,

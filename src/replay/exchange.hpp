@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <exception>
 #include <filesystem>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "adacomp/codec.hpp"
@@ -31,6 +33,7 @@ struct LearnerOutput {
   std::vector<wire::FrameInfo> frames;
   std::vector<double> residue_l2;  // per tensor after the step; 0 for a tensor without a residue
   std::uint64_t stream_bytes = 0;
+  std::vector<std::byte> stream;  // the wire stream itself, when StepExchange::keep_streams
   double read = 0, encode = 0, decode = 0;
   std::exception_ptr error;
 };
@@ -42,6 +45,7 @@ struct StepExchange {
   bool compress = true;                         // false: a warm-up step, every tensor passthrough
   const std::vector<Tensor>* layout = nullptr;  // null: this learner's file defines the layout
   fs::path layout_file;
+  bool keep_streams = false;  // keep each learner's stream in its output (to send it to other ranks)
 };
 
 // Learners [first, last) of a step into outputs[first, last), on up to `threads` of the
@@ -50,5 +54,10 @@ struct StepExchange {
 void exchange_learners(const StepExchange& step, std::size_t first, std::size_t last, unsigned threads,
                        std::vector<ResidueMap>& residues, const ReplayOptions& options,
                        std::vector<LearnerOutput>& outputs);
+
+// The tensors of a wire stream as the receiving side decodes them, appended to `decoded`, and
+// its frames' figures to `frames` (when not null); `name` names the stream in errors.
+void decode_stream(std::span<const std::byte> stream, const std::string& name, const ReplayOptions& options,
+                   std::vector<DecodedTensor>& decoded, std::vector<wire::FrameInfo>* frames);
 
 }  // namespace adacomp::replay_detail

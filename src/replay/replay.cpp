@@ -8,6 +8,7 @@
 #include "replay/codec_runs.hpp"
 #include "replay/dump.hpp"
 #include "replay/exchange.hpp"
+#include "replay/ranks.hpp"
 #include "replay/summary.hpp"
 #include "replay/timing.hpp"
 #include "replay/training.hpp"
@@ -15,72 +16,131 @@
 namespace adacomp {
 
 // The steps of the dump in order: the learners' exchange, their average and the SGD update of
-// both runs, then the summaries (replay/: dump, exchange, training, summary).
+// both runs, then the summaries (replay/: dump, exchange, training, summary). Over several ranks
+// (replay/ranks), each rank runs its block of learners, the streams go to every rank, and every
+// rank averages and updates the same way; every step that can fail on one rank is agreed on.
 ReplayResult replay(const ReplayOptions& options) {
   using namespace replay_detail;
-  const Dump dump = discover(options);
-  const std::size_t available = dump.steps.front().learner_files.size();
-  const std::size_t learners = options.learners.value_or(available);
-  if (learners < 1 || learners > available)
-    fail_usage("--learners " + std::to_string(learners) + ": the dump has " + std::to_string(available) + " learners");
-
+  LocalCollective local;
+  Collective& world = options.collective ? *options.collective : local;
+  const std::size_t ranks = world.size(), rank = world.rank();
+  Dump dump;
   ReplayResult result;
-  result.dump = options.dump;
-  result.learners = learners;
-  result.has_weights = dump.init.has_value();
-  const auto meta_lr = meta_number(dump, "lr");
-  const auto meta_momentum = meta_number(dump, "momentum");
-  if (meta_lr && !options.lr && !(std::isfinite(*meta_lr) && *meta_lr > 0))
-    fail_input(dump.meta_file.string() + ": 'lr' must be a number above 0 (or give --lr)");
-  if (meta_momentum && !options.momentum && !(*meta_momentum >= 0 && *meta_momentum < 1))
-    fail_input(dump.meta_file.string() + ": 'momentum' must be from 0 up to (not including) 1 (or give --momentum)");
-  if (options.lr && !(std::isfinite(*options.lr) && *options.lr > 0))
-    fail_usage("--lr must be a finite number above 0");
-  if (options.momentum && !(*options.momentum >= 0 && *options.momentum < 1))
-    fail_usage("--momentum must be a number from 0 up to (not including) 1");
-  result.lr = options.lr.value_or(meta_lr.value_or(0.0));
-  result.momentum = options.momentum.value_or(meta_momentum.value_or(0.0));
-  if (dump.init && !options.lr && !meta_lr)
-    fail_usage(options.dump +
-               ": init weights are present but the learning rate is unknown: meta.json has no "
-               "'lr' and --lr is not given");
-  result.final_comparison_skipped = final_comparison_skipped(dump, learners, available);
+  std::size_t learners = 0;
+  on_every_rank(world, [&] {
+    dump = discover(options);
+    const std::size_t available = dump.steps.front().learner_files.size();
+    learners = options.learners.value_or(available);
+    if (learners < 1 || learners > available)
+      fail_usage("--learners " + std::to_string(learners) + ": the dump has " + std::to_string(available) +
+                 " learners");
+    if (ranks > learners)
+      fail_usage(std::to_string(ranks) + " ranks for " + std::to_string(learners) +
+                 " learners: every rank replays at least one learner (use at most " + std::to_string(learners) +
+                 " ranks)");
+    if (ranks > 1 && !options.codecs.empty())
+      fail_usage(
+          "--codec runs in one process: the comparison codecs need every learner's gradients (run without "
+          "mpirun)");
+    if (ranks > 1 && !options.stream_dir.empty())
+      fail_usage("--save-stream writes every learner's stream from one process (run without mpirun)");
+    result.dump = options.dump;
+    result.learners = learners;
+    result.has_weights = dump.init.has_value();
+    const auto meta_lr = meta_number(dump, "lr");
+    const auto meta_momentum = meta_number(dump, "momentum");
+    if (meta_lr && !options.lr && !(std::isfinite(*meta_lr) && *meta_lr > 0))
+      fail_input(dump.meta_file.string() + ": 'lr' must be a number above 0 (or give --lr)");
+    if (meta_momentum && !options.momentum && !(*meta_momentum >= 0 && *meta_momentum < 1))
+      fail_input(dump.meta_file.string() + ": 'momentum' must be from 0 up to (not including) 1 (or give --momentum)");
+    if (options.lr && !(std::isfinite(*options.lr) && *options.lr > 0))
+      fail_usage("--lr must be a finite number above 0");
+    if (options.momentum && !(*options.momentum >= 0 && *options.momentum < 1))
+      fail_usage("--momentum must be a number from 0 up to (not including) 1");
+    result.lr = options.lr.value_or(meta_lr.value_or(0.0));
+    result.momentum = options.momentum.value_or(meta_momentum.value_or(0.0));
+    if (dump.init && !options.lr && !meta_lr)
+      fail_usage(options.dump +
+                 ": init weights are present but the learning rate is unknown: meta.json has no "
+                 "'lr' and --lr is not given");
+    result.final_comparison_skipped = final_comparison_skipped(dump, learners, available);
+  });
 
+  std::vector<LearnerBlock> blocks;
+  for (std::size_t r = 0; r < ranks; ++r) blocks.push_back(learner_block(learners, ranks, r));
+  const LearnerBlock own = blocks[rank];
   std::vector<ResidueMap> residues(learners);
   std::vector<Tensor> layout;
   fs::path layout_file;
   SgdRun compressed, baseline;
-  const unsigned threads = std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(learners)));
+  const unsigned threads =
+      std::max(1u, std::min<unsigned>(options.threads, static_cast<unsigned>(own.last - own.first)));
   const float lr = static_cast<float>(result.lr), momentum = static_cast<float>(result.momentum);
   StepAverages averages;
   std::optional<CodecRuns> codec_runs;  // with --codec, once the layout is known
+  std::vector<double> exact_sum;        // over ranks: the baseline's sum, carried through the ranks
+  RankFigures figures;
+  figures.learners = own.last - own.first;
 
   for (std::size_t s = 0; s < dump.steps.size(); ++s) {
     const DumpStep& dump_step = dump.steps[s];
     const auto step_start = Clock::now();
-    StepExchange step{&dump_step.learner_files, dump_step.number, s >= options.warmup_steps, nullptr, {}};
+    StepExchange step{&dump_step.learner_files, dump_step.number, s >= options.warmup_steps, nullptr, {}, ranks > 1};
     std::vector<LearnerOutput> outputs(learners);
     // Learner 0 of the first step defines the layout; the others are checked against it.
-    std::size_t first = 0;
+    std::size_t first = own.first;
     if (layout.empty()) {
-      exchange_learners(step, 0, 1, 1, residues, options, outputs);
-      if (outputs[0].error) std::rethrow_exception(outputs[0].error);
+      on_every_rank(world, [&] {
+        if (rank != 0) return;
+        exchange_learners(step, 0, 1, 1, residues, options, outputs);
+        if (outputs[0].error) std::rethrow_exception(outputs[0].error);
+      });
+      const auto shared = world.all_gather(rank == 0 ? layout_bytes(outputs[0].gradients) : std::vector<std::byte>{});
+      layout = layout_from_bytes(shared[0]);
       layout_file = dump_step.learner_files[0];
-      for (const Tensor& t : outputs[0].gradients) layout.push_back(make_tensor(t.name, t.dtype, t.shape()));
-      check_meta_parameters(dump, layout, layout_file);
-      if (dump.init) {
-        compressed = SgdRun(read_weights(*dump.init, layout));
-        baseline = compressed;
-      }
-      if (!options.codecs.empty())
-        codec_runs.emplace(options, layout, learners, dump.init ? &compressed : nullptr, result.momentum);
-      first = 1;
+      on_every_rank(world, [&] {
+        check_meta_parameters(dump, layout, layout_file);
+        if (dump.init) {
+          compressed = SgdRun(read_weights(*dump.init, layout));
+          baseline = compressed;
+        }
+        if (!options.codecs.empty())
+          codec_runs.emplace(options, layout, learners, dump.init ? &compressed : nullptr, result.momentum);
+      });
+      if (rank == 0) first = 1;
     }
     step.layout = &layout;
     step.layout_file = layout_file;
-    exchange_learners(step, first, learners, threads, residues, options, outputs);
-    for (const auto& out : outputs)
-      if (out.error) std::rethrow_exception(out.error);
+    on_every_rank(world, [&] {
+      exchange_learners(step, first, own.last, threads, residues, options, outputs);
+      for (std::size_t l = own.first; l < own.last; ++l)
+        if (outputs[l].error) std::rethrow_exception(outputs[l].error);
+    });
+    for (std::size_t l = own.first; l < own.last; ++l) {
+      figures.read += outputs[l].read;
+      figures.encode += outputs[l].encode;
+      figures.decode += outputs[l].decode;
+    }
+    if (ranks > 1) {
+      on_every_rank(world, [&] {
+        share_learners(world, blocks, options, dump_step.number, outputs, figures.exchange, figures.decode);
+      });
+      std::size_t total = 0;
+      for (const Tensor& t : layout) total += t.size();
+      exact_sum.resize(total);
+      const auto start = Clock::now();
+      world.ordered_sum(exact_sum, [&](std::span<double> sum) {
+        for (std::size_t l = own.first; l < own.last; ++l) {
+          std::size_t offset = 0;
+          for (const Tensor& g : outputs[l].gradients) {
+            const auto values = g.flat();
+            for (std::size_t i = 0; i < values.size(); ++i) sum[offset + i] += values[i];
+            offset += values.size();
+          }
+        }
+      });
+      figures.exchange += seconds_since(start);
+    }
 
     StepStats stats;
     stats.step = dump_step.number;
@@ -89,7 +149,7 @@ ReplayResult replay(const ReplayOptions& options) {
     add_exchange_figures(outputs, layout, stats);
 
     const auto average_start = Clock::now();
-    average_learners(outputs, layout, threads, stats, averages);
+    average_learners(outputs, layout, threads, stats, averages, ranks > 1 ? &exact_sum : nullptr);
     stats.times.average = seconds_since(average_start);
 
     const auto update_start = Clock::now();
@@ -99,14 +159,25 @@ ReplayResult replay(const ReplayOptions& options) {
     }
     stats.times.update = seconds_since(update_start);
     stats.times.wall = seconds_since(step_start);
+    figures.average += stats.times.average;
+    figures.update += stats.times.update;
+    figures.wall += stats.times.wall;
+    if (options.check_consistency) {
+      on_every_rank(world, [&] {
+        check_weights_agree(world, compressed.weights, "after step " + std::to_string(dump_step.number));
+      });
+    }
     // After the wall time: the comparison codecs are not part of the replay's own exchange.
     if (codec_runs) codec_runs->step(outputs, averages.exact, dump_step.number, step.compress, lr, momentum);
     result.steps.push_back(std::move(stats));
     if (options.progress) options.progress(s + 1, dump.steps.size());
   }
+  on_every_rank(world, [&] { check_weights_agree(world, compressed.weights, "after the last step"); });
 
   std::vector<Tensor> final_weights;
-  if (dump.final && dump.init) final_weights = read_weights(*dump.final, layout);
+  on_every_rank(world, [&] {
+    if (dump.final && dump.init) final_weights = read_weights(*dump.final, layout);
+  });
   result.has_final = !final_weights.empty();
   if (result.has_final) result.final_file = dump.final->string();
   const bool compare_final = result.has_final && result.final_comparison_skipped.empty();
@@ -114,6 +185,8 @@ ReplayResult replay(const ReplayOptions& options) {
             compare_final ? &final_weights : nullptr, result);
   if (codec_runs)
     result.codecs = codec_runs->summaries(result, dump.init ? &compressed : nullptr, dump.init ? &baseline : nullptr);
+  figures.peak_rss_bytes = peak_rss_bytes();
+  result.ranks = gather_rank_figures(world, figures);
   result.weights = std::move(compressed.weights);
   result.baseline = std::move(baseline.weights);
   return result;

@@ -78,6 +78,19 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
   report["has_final"] = result.has_final;
   report["final_comparison_skipped"] =
       result.final_comparison_skipped.empty() ? Json(nullptr) : Json(result.final_comparison_skipped);
+  report["world_size"] = result.ranks.size();
+  Json ranks = Json::array();
+  for (const RankFigures& r : result.ranks)
+    ranks.push_back({{"learners", r.learners},
+                     {"read_s", r.read},
+                     {"encode_s", r.encode},
+                     {"exchange_s", r.exchange},
+                     {"decode_s", r.decode},
+                     {"average_s", r.average},
+                     {"update_s", r.update},
+                     {"wall_s", r.wall},
+                     {"peak_rss_bytes", r.peak_rss_bytes}});
+  report["ranks"] = std::move(ranks);
   Json steps = Json::array();
   for (const auto& step : result.steps) {
     Json s;

@@ -54,12 +54,14 @@ class EntryCursor {
 
 struct Block {
   std::size_t tensor, begin, length;
+  std::size_t offset;  // of its first element in the tensors one after the other
 };
 
 // Blocks [first, last) of the step (consecutive, tensor by tensor): the averages of their elements
 // into `averages` and each block's error figures into errors[block].
 void average_blocks(const std::vector<LearnerOutput>& outputs, const std::vector<Block>& blocks, std::size_t first,
-                    std::size_t last, StepAverages& averages, std::vector<ErrorStats>& errors) {
+                    std::size_t last, const double* exact_sum, StepAverages& averages,
+                    std::vector<ErrorStats>& errors) {
   const double learners = static_cast<double>(outputs.size());
   // x / 2^k and x * 2^-k are the same exact value, hence the same rounding: a power-of-two
   // learner count multiplies, which costs a fraction of a division.
@@ -68,7 +70,7 @@ void average_blocks(const std::vector<LearnerOutput>& outputs, const std::vector
   std::vector<double> sum_c(kBlockElements), sum_e(kBlockElements);
   std::vector<EntryCursor> cursors;
   for (std::size_t j = first; j < last; ++j) {
-    const auto [t, begin, length] = blocks[j];
+    const auto [t, begin, length, offset] = blocks[j];
     const std::size_t end = begin + length;
     if (j == first || blocks[j - 1].tensor != t) {
       cursors.clear();
@@ -76,13 +78,18 @@ void average_blocks(const std::vector<LearnerOutput>& outputs, const std::vector
         if (out.decoded[t].compressed) cursors.emplace_back(out.decoded[t].sparse, begin);
     }
     std::fill_n(sum_c.begin(), length, 0.0);
-    std::fill_n(sum_e.begin(), length, 0.0);
+    if (exact_sum)
+      std::copy_n(exact_sum + offset, length, sum_e.begin());
+    else
+      std::fill_n(sum_e.begin(), length, 0.0);
     // Learner order per element, as a dense sum over the decoded tensors would add them: adding
     // the zeros a compressed frame leaves out changes no bit (a sum from +0 is never -0).
     auto cursor = cursors.begin();
     for (const auto& out : outputs) {
-      const float* exact = out.gradients[t].flat().data() + begin;
-      for (std::size_t i = 0; i < length; ++i) sum_e[i] += exact[i];
+      if (!exact_sum) {
+        const float* exact = out.gradients[t].flat().data() + begin;
+        for (std::size_t i = 0; i < length; ++i) sum_e[i] += exact[i];
+      }
       const DecodedTensor& decoded = out.decoded[t];
       if (decoded.compressed) {
         (cursor++)->add_until(begin, end, sum_c.data());
@@ -111,22 +118,25 @@ void average_blocks(const std::vector<LearnerOutput>& outputs, const std::vector
 }  // namespace
 
 void average_learners(const std::vector<LearnerOutput>& outputs, const std::vector<Tensor>& layout, unsigned threads,
-                      StepStats& stats, StepAverages& averages) {
+                      StepStats& stats, StepAverages& averages, const std::vector<double>* exact_sum) {
   averages.compressed.resize(layout.size());
   averages.exact.resize(layout.size());
   std::vector<Block> blocks;
+  std::size_t offset = 0;
   for (std::size_t t = 0; t < layout.size(); ++t) {
     const std::size_t n = layout[t].size();
     averages.compressed[t].resize(n);
     averages.exact[t].resize(n);
     for (std::size_t begin = 0; begin < n; begin += kBlockElements)
-      blocks.push_back({t, begin, std::min(kBlockElements, n - begin)});
+      blocks.push_back({t, begin, std::min(kBlockElements, n - begin), offset + begin});
+    offset += n;
   }
   std::vector<ErrorStats> errors(blocks.size());
   // Equal runs of blocks per thread: each block's sums are the same whoever computes them.
   const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(threads, blocks.size() / 16));
   detail::run_parts(parts, [&](std::size_t p) {
-    average_blocks(outputs, blocks, blocks.size() * p / parts, blocks.size() * (p + 1) / parts, averages, errors);
+    average_blocks(outputs, blocks, blocks.size() * p / parts, blocks.size() * (p + 1) / parts,
+                   exact_sum ? exact_sum->data() : nullptr, averages, errors);
   });
   ErrorStats step_error;
   for (std::size_t t = 0, j = 0; t < layout.size(); ++t) {

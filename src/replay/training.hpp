@@ -18,8 +18,11 @@ struct StepAverages {
 // each tensor's update error and cosine go into `stats`. Compressed frames are scattered from
 // their entries, never expanded: the sums are those of the dense tensors, bit for bit. Runs of
 // elements are spread over up to `threads` pooled threads; every figure is the same for any count.
+// `exact_sum` (the tensors one after the other), when not null, is the float64 sum of the exact
+// gradients in learner order, computed elsewhere (by the ranks in turn): the learners' outputs
+// then need no gradients.
 void average_learners(const std::vector<LearnerOutput>& outputs, const std::vector<Tensor>& layout, unsigned threads,
-                      StepStats& stats, StepAverages& averages);
+                      StepStats& stats, StepAverages& averages, const std::vector<double>* exact_sum = nullptr);
 
 // Weights and momentum of one run, from init.npz.
 struct SgdRun {
