@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adacomp/codecs.hpp"
@@ -14,6 +15,17 @@
 #include "adacomp/tensor.hpp"
 
 namespace adacomp {
+
+// A network of the what-if: `BW[,LAT]`, e.g. "10Gbit,5us".
+struct NetworkSetting {
+  std::string text;      // as given
+  double bandwidth = 0;  // bytes per second
+  double latency = 0;    // seconds per message
+};
+
+// Throws Error(usage) naming the text for what is not BW[,LAT] (BW: a number with Kbit, Mbit,
+// Gbit or Tbit, or KB, MB, GB or TB, per second; LAT: a number with ns, us, ms or s).
+NetworkSetting parse_network(std::string_view text);
 
 struct ReplayOptions {
   std::string dump;                         // the dump directory
@@ -35,20 +47,25 @@ struct ReplayOptions {
   // this process alone. Every rank gets the same result.
   Collective* collective = nullptr;
   bool check_consistency = false;  // compare the ranks' weights after every step, not only the last
+  // Network what-if (format_spec/dump_layout.md, "Network what-if"): the exchange's time projected
+  // for each setting, for the dump's learners and for each count of `project_learners`.
+  std::vector<NetworkSetting> network;
+  std::vector<std::size_t> project_learners;
 };
 
 struct TensorStepStats {
-  bool compressed = false;          // false: passthrough (excluded or warm-up)
-  std::uint64_t raw_bytes = 0;      // over the learners, in the source dtype
-  std::uint64_t wire_bytes = 0;     // frame bytes over the learners
-  std::uint64_t entries = 0;        // over the learners
-  std::uint64_t entry_bits = 0;     // positions and signs as stored, over the learners
-  double bound_bits = 0.0;          // log2 C(n, k) + k of each frame, summed over the learners
-  std::uint64_t framing_bytes = 0;  // frame bytes besides payloads, over the learners
-  double scale = 0.0;               // mean over the learners
-  double residue_l2 = 0.0;          // mean over the learners of ||r|| after the step
-  double update_rel_l2 = 0.0;       // ||avg_compressed - avg_exact|| / ||avg_exact||
-  double update_cosine = 1.0;       // cosine(avg_compressed, avg_exact)
+  bool compressed = false;            // false: passthrough (excluded or warm-up)
+  std::uint64_t raw_bytes = 0;        // over the learners, in the source dtype
+  std::uint64_t wire_bytes = 0;       // frame bytes over the learners
+  std::uint64_t entries = 0;          // over the learners
+  std::uint64_t entry_bits = 0;       // positions and signs as stored, over the learners
+  double bound_bits = 0.0;            // log2 C(n, k) + k of each frame, summed over the learners
+  std::uint64_t framing_bytes = 0;    // frame bytes besides payloads, over the learners
+  double scale = 0.0;                 // mean over the learners
+  double residue_l2 = 0.0;            // mean over the learners of ||r|| after the step
+  double update_rel_l2 = 0.0;         // ||avg_compressed - avg_exact|| / ||avg_exact||
+  double update_cosine = 1.0;         // cosine(avg_compressed, avg_exact)
+  std::uint64_t update_nonzeros = 0;  // of avg_compressed (counted with --network only)
 };
 
 struct StepTimes {
@@ -58,10 +75,11 @@ struct StepTimes {
 struct StepStats {
   std::uint64_t step = 0;
   bool warmup = false;
-  std::vector<TensorStepStats> tensors;     // in tensor order
-  std::uint64_t stream_overhead_bytes = 0;  // stream headers and end records, over the learners
-  double update_rel_l2 = 0.0;               // over all tensors together
-  double update_cosine = 1.0;               // over all tensors together
+  std::vector<TensorStepStats> tensors;             // in tensor order
+  std::uint64_t stream_overhead_bytes = 0;          // stream headers and end records, over the learners
+  std::vector<std::uint64_t> learner_stream_bytes;  // each learner's whole stream
+  double update_rel_l2 = 0.0;                       // over all tensors together
+  double update_cosine = 1.0;                       // over all tensors together
   StepTimes times;
 };
 
@@ -111,6 +129,24 @@ struct RankFigures {
   std::uint64_t peak_rss_bytes = 0, learners = 0;
 };
 
+// One setting of the network what-if for one learner count, per compressed step (seconds).
+struct NetworkProjection {
+  std::string network;  // the setting as given
+  double bandwidth = 0, latency = 0;
+  std::size_t learners = 0;
+  bool measured = false;                      // the dump's own learners (else projected from their mean)
+  double payload_bytes = 0;                   // all learners' streams of a step
+  double update_bytes = 0;                    // the averaged update as a parameter server sends it back
+  double dense_allreduce = 0;                 // float32 ring all-reduce: the baseline
+  double ring_allgather = 0;                  // of the learners' streams
+  double parameter_server = 0;                // every stream up, the averaged update down to every learner
+  double encode = 0, decode = 0;              // one learner's encode; its decode of every stream
+  double compressed_step = 0;                 // ring_allgather + encode + decode
+  double speedup = 0;                         // dense_allreduce / compressed_step
+  std::string pays;                           // "below", "above", "always" or "never" (against the bandwidth)
+  std::optional<double> breakeven_bandwidth;  // bytes/s where it changes ("below", "above")
+};
+
 struct ReplayResult {
   std::string dump;
   std::size_t learners = 0;
@@ -123,10 +159,11 @@ struct ReplayResult {
   std::string final_comparison_skipped;
   std::vector<StepStats> steps;
   std::vector<TensorSummary> tensors;
-  TensorSummary total;               // name "total"; drift figures over all tensors together
-  std::vector<CodecSummary> codecs;  // ReplayOptions::codecs, by decreasing ratio_source
-  std::vector<Tensor> weights;       // compressed replay (when init.npz exists)
-  std::vector<Tensor> baseline;      // uncompressed replay
+  TensorSummary total;                     // name "total"; drift figures over all tensors together
+  std::vector<CodecSummary> codecs;        // ReplayOptions::codecs, by decreasing ratio_source
+  std::vector<NetworkProjection> network;  // per setting, the dump's learners then each projected count
+  std::vector<Tensor> weights;             // compressed replay (when init.npz exists)
+  std::vector<Tensor> baseline;            // uncompressed replay
 };
 
 ReplayResult replay(const ReplayOptions& options);

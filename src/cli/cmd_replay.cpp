@@ -40,6 +40,8 @@ struct ReplayCliOptions {
   std::string report, save_weights, save_baseline, save_stream;
   bool force = false;
   bool progress = false, no_progress = false, check_consistency = false;
+  std::vector<std::string> network;
+  std::vector<std::size_t> project_learners;
   Verbosity verbosity;
 };
 
@@ -159,6 +161,26 @@ void print_summary(const ReplayResult& result) {
     if (!c.note.empty()) std::printf("  note, %s: %s\n", c.codec.c_str(), c.note.c_str());
 }
 
+void print_network(const ReplayResult& result) {
+  if (result.network.empty()) return;
+  std::printf(
+      "\nnetwork what-if (alpha-beta models, per compressed step, ms; * projected from the dump's mean per "
+      "learner):\n");
+  std::printf("  %-18s %8s %12s %12s %12s %12s %12s %9s  %s\n", "network", "learners", "dense_ring", "allgather",
+              "param_server", "codec", "compressed", "speed-up", "compression pays");
+  for (const NetworkProjection& n : result.network) {
+    std::string pays = n.pays;
+    if (n.breakeven_bandwidth) {
+      char text[64];
+      std::snprintf(text, sizeof text, " %.3g Gbit/s", *n.breakeven_bandwidth * 8 / 1e9);
+      pays += text;
+    }
+    std::printf("  %-18s %7zu%s %12.3f %12.3f %12.3f %12.3f %12.3f %9.2f  %s\n", n.network.c_str(), n.learners,
+                n.measured ? " " : "*", n.dense_allreduce * 1e3, n.ring_allgather * 1e3, n.parameter_server * 1e3,
+                (n.encode + n.decode) * 1e3, n.compressed_step * 1e3, n.speedup, pays.c_str());
+  }
+}
+
 int run_replay(ReplayCliOptions& cli) {
   ReplayOptions options;
   options.dump = cli.dump;
@@ -172,6 +194,10 @@ int run_replay(ReplayCliOptions& cli) {
   options.codecs = codecs::parse_specs(cli.codecs);
   options.seed = cli.seed;
   options.check_consistency = cli.check_consistency;
+  for (const std::string& text : cli.network) options.network.push_back(parse_network(text));
+  if (!cli.project_learners.empty() && options.network.empty())
+    fail_usage("--project-learners projects the exchange of --network: give --network BW[,LAT] too");
+  options.project_learners = cli.project_learners;
 
 #ifdef ADACOMP_WITH_MPI
   // Under mpirun every rank runs this; a world of one is a replay in one process.
@@ -270,6 +296,7 @@ int run_replay(ReplayCliOptions& cli) {
   commit_together({layout.file.get(), report.get(), weights.get(), baseline.get(), &*streams});
   if (cli.verbosity.level() >= 1) {
     print_summary(result);
+    print_network(result);
     std::fflush(stdout);
     const auto& reproduction = result.total.baseline_vs_final;
     if (reproduction && !(*reproduction <= kFinalMismatchWarning))
@@ -313,6 +340,13 @@ Command add_replay_command(CLI::App& parent) {
   app->add_flag("-f,--force", cli->force, "Replace existing output files");
   app->add_flag("--progress", cli->progress, "Show the progress bar even when stderr is not a terminal");
   app->add_flag("--no-progress", cli->no_progress, "Never show the progress bar");
+  app->add_option("--network", cli->network,
+                  "Project the exchange's time on a network of BW[,LAT], e.g. 10Gbit,5us (repeatable): ring "
+                  "allgather, parameter server and a dense all-reduce (format_spec/dump_layout.md)");
+  app->add_option("--project-learners", cli->project_learners,
+                  "Learner counts to project --network for besides the dump's own (comma-separated)")
+      ->delimiter(',')
+      ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 24));
   app->add_flag("--check-consistency", cli->check_consistency,
                 "Under mpirun: compare the ranks' weights after every step (always after the last)");
   add_verbosity_flags(*app, cli->verbosity);

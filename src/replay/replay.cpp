@@ -8,6 +8,7 @@
 #include "replay/codec_runs.hpp"
 #include "replay/dump.hpp"
 #include "replay/exchange.hpp"
+#include "replay/network.hpp"
 #include "replay/ranks.hpp"
 #include "replay/summary.hpp"
 #include "replay/timing.hpp"
@@ -151,6 +152,10 @@ ReplayResult replay(const ReplayOptions& options) {
     const auto average_start = Clock::now();
     average_learners(outputs, layout, threads, stats, averages, ranks > 1 ? &exact_sum : nullptr);
     stats.times.average = seconds_since(average_start);
+    if (!options.network.empty())  // what a parameter server would send back
+      for (std::size_t t = 0; t < layout.size(); ++t)
+        stats.tensors[t].update_nonzeros = static_cast<std::uint64_t>(std::count_if(
+            averages.compressed[t].begin(), averages.compressed[t].end(), [](float v) { return v != 0.0f; }));
 
     const auto update_start = Clock::now();
     if (dump.init) {
@@ -185,6 +190,15 @@ ReplayResult replay(const ReplayOptions& options) {
             compare_final ? &final_weights : nullptr, result);
   if (codec_runs)
     result.codecs = codec_runs->summaries(result, dump.init ? &compressed : nullptr, dump.init ? &baseline : nullptr);
+  if (!options.network.empty()) {
+    const NetworkInputs inputs = network_inputs(result);
+    if (!inputs.learner_bytes.empty())
+      for (const NetworkSetting& setting : options.network) {
+        result.network.push_back(project_network(setting, inputs, learners, true));
+        for (std::size_t w : options.project_learners)
+          if (w != learners) result.network.push_back(project_network(setting, inputs, w, false));
+      }
+  }
   figures.peak_rss_bytes = peak_rss_bytes();
   result.ranks = gather_rank_figures(world, figures);
   result.weights = std::move(compressed.weights);

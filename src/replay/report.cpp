@@ -91,6 +91,25 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
                      {"wall_s", r.wall},
                      {"peak_rss_bytes", r.peak_rss_bytes}});
   report["ranks"] = std::move(ranks);
+  Json network = Json::array();
+  for (const NetworkProjection& n : result.network)
+    network.push_back({{"network", n.network},
+                       {"bandwidth_bytes_per_s", n.bandwidth},
+                       {"latency_s", n.latency},
+                       {"learners", n.learners},
+                       {"measured", n.measured},
+                       {"payload_bytes", number(n.payload_bytes)},
+                       {"update_bytes", number(n.update_bytes)},
+                       {"dense_allreduce_s", number(n.dense_allreduce)},
+                       {"ring_allgather_s", number(n.ring_allgather)},
+                       {"parameter_server_s", number(n.parameter_server)},
+                       {"encode_s", number(n.encode)},
+                       {"decode_s", number(n.decode)},
+                       {"compressed_step_s", number(n.compressed_step)},
+                       {"speedup", number(n.speedup)},
+                       {"pays", n.pays},
+                       {"breakeven_bandwidth_bytes_per_s", optional_number(n.breakeven_bandwidth)}});
+  report["network"] = std::move(network);
   Json steps = Json::array();
   for (const auto& step : result.steps) {
     Json s;
@@ -99,6 +118,7 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
     s["update_rel_l2"] = number(step.update_rel_l2);
     s["update_cosine"] = number(step.update_cosine);
     s["stream_overhead_bytes"] = step.stream_overhead_bytes;
+    s["learner_stream_bytes"] = step.learner_stream_bytes;
     s["times"] = {{"read_s", step.times.read},       {"encode_s", step.times.encode}, {"decode_s", step.times.decode},
                   {"average_s", step.times.average}, {"update_s", step.times.update}, {"wall_s", step.times.wall}};
     Json tensors = Json::array();
@@ -116,7 +136,8 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
                          {"framing_bytes", ts.framing_bytes},
                          {"residue_l2", number(ts.residue_l2)},
                          {"update_rel_l2", number(ts.update_rel_l2)},
-                         {"update_cosine", number(ts.update_cosine)}});
+                         {"update_cosine", number(ts.update_cosine)},
+                         {"update_nonzeros", ts.update_nonzeros}});
     }
     s["tensors"] = std::move(tensors);
     steps.push_back(std::move(s));

@@ -28,6 +28,7 @@ void add_exchange_figures(const std::vector<LearnerOutput>& outputs, const std::
       frame_total += figures.frame_bytes;
     }
     stats.stream_overhead_bytes += out.stream_bytes - frame_total;
+    stats.learner_stream_bytes.push_back(out.stream_bytes);
   }
   for (const auto& out : outputs)
     for (std::size_t t = 0; t < layout.size(); ++t) stats.tensors[t].residue_l2 += out.residue_l2[t] / learners;

@@ -393,6 +393,64 @@ def codec_cases(tmp):
           "adacomp codecs lists the codecs")
 
 
+def network_cases(tmp):
+    """replay --network: the what-if's times recomputed here from the report's own measured figures."""
+    out = os.path.join(tmp, "network.json")
+    result = adacomp("replay", SAMPLE, "--network", "10Gbit,5us", "--network", "1GB", "--project-learners", "8,64",
+                     "--warmup-steps", "1", "--report", out, "-f")
+    check(result.returncode == 0, "--network: exit %d: %s" % (result.returncode, result.stderr))
+    if result.returncode:
+        return
+    check("network what-if" in result.stdout, "--network prints its table")
+    report = json.load(open(out))
+    rows = report["network"]
+    check([(r["network"], r["learners"], r["measured"]) for r in rows] ==
+          [(n, w, w == report["learners"]) for n in ("10Gbit,5us", "1GB") for w in (report["learners"], 8, 64)],
+          "one row per setting: the dump's learners, then each projected count")
+    steps = [s for s in report["steps"] if not s["warmup"]]
+    learners = report["learners"]
+    sizes = [int(np.prod(t["shape"])) for t in report["tensors"]]
+    per_learner = [sum(s["learner_stream_bytes"][l] for s in steps) / len(steps) for l in range(learners)]
+    encode = sum(s["times"]["encode_s"] for s in steps) / (len(steps) * learners)
+    decode = sum(s["times"]["decode_s"] for s in steps) / (len(steps) * learners)
+    compressed = [any(s["tensors"][t]["compressed"] for s in steps) for t in range(len(sizes))]
+    density = [sum(s["tensors"][t]["density"] for s in steps) / len(steps) for t in range(len(sizes))]
+    nonzeros = [sum(s["tensors"][t]["update_nonzeros"] for s in steps) / len(steps) for t in range(len(sizes))]
+    close = lambda a, b: abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-30)  # noqa: E731
+    for r in rows:
+        w, alpha, beta = r["learners"], r["latency_s"], 1.0 / r["bandwidth_bytes_per_s"]
+        if r["measured"]:
+            total, smallest = sum(per_learner), min(per_learner)
+            nz = nonzeros
+        else:
+            smallest = sum(per_learner) / learners
+            total = w * smallest
+            nz = [n * (1 - (1 - d) ** w) for n, d in zip(sizes, density)]
+        model = 4 * sum(sizes)
+        update = sum(min(8 * z, 4 * n) if c else 4 * n for n, z, c in zip(sizes, nz, compressed))
+        expected = {"dense_allreduce_s": 2 * (w - 1) * alpha + 2 * (w - 1) / w * model * beta,
+                    "ring_allgather_s": (w - 1) * alpha + (total - smallest) * beta,
+                    "parameter_server_s": 2 * alpha + (total + w * update) * beta,
+                    "encode_s": encode, "decode_s": w * decode, "update_bytes": update, "payload_bytes": total}
+        expected["compressed_step_s"] = expected["ring_allgather_s"] + encode + w * decode
+        expected["speedup"] = expected["dense_allreduce_s"] / expected["compressed_step_s"]
+        for key, value in expected.items():
+            check(close(r[key], value), "%s W=%d %s: %r, recomputed %r" % (r["network"], w, key, r[key], value))
+        saved = 2 * (w - 1) / w * model - (total - smallest)
+        cost = encode + w * decode - (w - 1) * alpha
+        if r["pays"] in ("below", "above"):
+            check(close(r["breakeven_bandwidth_bytes_per_s"], saved / cost), "break-even bandwidth")
+        check(r["pays"] == ("always" if saved > 0 and cost <= 0 else "below" if saved > 0 else
+                            "never" if cost >= 0 else "above"), "%s W=%d: pays %s" % (r["network"], w, r["pays"]))
+    for args, needle in ((("--network", "10Gbps"), "--network 10Gbps"), (("--network", "10Gbit,5"), "latency"),
+                         (("--project-learners", "8"), "--network"), (("--network", "1GB", "--project-learners", "1"),
+                                                                      "project-learners")):
+        result = adacomp("replay", SAMPLE, *args, "-q")
+        lines = result.stderr.strip().splitlines()
+        check(result.returncode == 2 and len(lines) == 1 and needle in lines[0],
+              "%s: exit 2, one line with %r: %r" % (" ".join(args), needle, result.stderr))
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         runs = [SAMPLE]
@@ -439,6 +497,7 @@ def main():
             check(all(key in s["times"] for s in r1["steps"]), "report has time " + key)
 
         codec_cases(tmp)
+        network_cases(tmp)
 
         # CSV report: one row per step and tensor, one per tensor and a total row
         out_csv = os.path.join(tmp, "r.csv")
