@@ -54,8 +54,9 @@ std::optional<fs::path> weights_file(const fs::path& dump, const std::string& st
   return std::nullopt;
 }
 
-// Learner files of one step: learner-L.npz or .safetensors, L = 0..n-1 without gaps.
-std::vector<fs::path> learner_files(const fs::path& dir) {
+// Learner files of one step: learner-L.npz or .safetensors, L = 0..n-1 without gaps; with
+// `gaps`, the files this machine has (an empty path for each learner it lacks below the largest).
+std::vector<fs::path> learner_files(const fs::path& dir, bool gaps) {
   static const std::regex pattern(R"(learner-(\d+)\.(npz|safetensors))");
   std::map<std::uint64_t, fs::path> found;
   for (const auto& entry : list_directory(dir)) {
@@ -68,6 +69,11 @@ std::vector<fs::path> learner_files(const fs::path& dir) {
   }
   std::vector<fs::path> files;
   for (const auto& [learner, path] : found) {
+    if (gaps) {
+      files.resize(learner + 1);
+      files[learner] = path;
+      continue;
+    }
     if (learner != files.size())
       fail_input(dir.string() + ": learner-" + std::to_string(files.size()) + " is missing (learner-" +
                  std::to_string(learner) + " exists)");
@@ -84,7 +90,7 @@ std::string step_name(std::uint64_t step) {
   return text;
 }
 
-Dump discover(const ReplayOptions& options) {
+Dump discover(const ReplayOptions& options, bool local_part) {
   const fs::path root = options.dump;
   std::error_code ec;
   const bool directory = fs::is_directory(root, ec);
@@ -112,7 +118,8 @@ Dump discover(const ReplayOptions& options) {
       dump.steps.push_back(std::move(step));
   if (dump.steps.empty()) fail_input(options.dump + ": no step-NNNNN directories (in the --steps range)");
   for (DumpStep& step : dump.steps) {
-    step.learner_files = learner_files(step.dir);
+    step.learner_files = learner_files(step.dir, local_part);
+    if (local_part) continue;  // merge_learner_files checks the whole
     const auto& first = dump.steps.front();
     if (step.learner_files.size() != first.learner_files.size())
       fail_input(step.dir.string() + ": " + std::to_string(step.learner_files.size()) + " learners, but " +

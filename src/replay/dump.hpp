@@ -33,8 +33,10 @@ struct Dump {
   nlohmann::json meta;
 };
 
-// The dump's steps in the --steps range, with their learner files; meta.json parsed.
-Dump discover(const ReplayOptions& options);
+// The dump's steps in the --steps range, with their learner files; meta.json parsed. With
+// `local_part` (a rank of a replay over ranks), the learner files this machine has, gaps allowed
+// (empty paths): merge_learner_files (replay/ranks.hpp) completes and checks them.
+Dump discover(const ReplayOptions& options, bool local_part = false);
 
 // "step-NNNNN", as --save-stream names its directories.
 std::string step_name(std::uint64_t step);

@@ -63,6 +63,90 @@ std::span<const std::byte> bytes_of_text(const std::string& text) {
 
 }  // namespace
 
+void merge_learner_files(Collective& world, Dump& dump, std::vector<std::vector<bool>>& local) {
+  Packer packer;
+  packer.put<std::uint8_t>(dump.init.has_value());
+  packer.put<std::uint8_t>(dump.final.has_value());
+  packer.put<std::uint8_t>(!dump.meta.is_null());
+  packer.put<std::uint64_t>(dump.steps.size());
+  for (const DumpStep& step : dump.steps) {
+    packer.put<std::uint64_t>(step.number);
+    packer.put<std::uint64_t>(step.learner_files.size());
+    for (const fs::path& file : step.learner_files) {
+      const std::string name = file.empty() ? std::string() : file.filename().string();
+      packer.put_bytes(bytes_of_text(name));
+    }
+  }
+  const auto parts = world.all_gather(packer.bytes);
+  std::vector<std::vector<std::string>> names(dump.steps.size());  // [step][learner], "" if nobody has it
+  local.assign(dump.steps.size(), {});
+  // what a rank has, and the ranks without, of: init weights, final weights, meta.json
+  const char* const whole[] = {"init.npz (or .safetensors)", "final.npz (or .safetensors)", "meta.json"};
+  std::vector<std::string> lacking(3);
+  std::vector<int> holders(3, 0);
+  for (std::size_t r = 0; r < parts.size(); ++r) {
+    Unpacker in(parts[r]);
+    for (int k = 0; k < 3; ++k) {
+      if (in.get<std::uint8_t>())
+        ++holders[k];
+      else
+        lacking[k] += (lacking[k].empty() ? "" : ", ") + std::to_string(r);
+    }
+    if (in.get<std::uint64_t>() != dump.steps.size())
+      fail_input(dump.steps.front().dir.parent_path().string() + ": rank " + std::to_string(r) +
+                 " has other step directories than rank " + std::to_string(world.rank()));
+    for (std::size_t s = 0; s < dump.steps.size(); ++s) {
+      if (in.get<std::uint64_t>() != dump.steps[s].number)
+        fail_input(dump.steps.front().dir.parent_path().string() + ": rank " + std::to_string(r) +
+                   " has other step directories than rank " + std::to_string(world.rank()));
+      const auto count = in.get<std::uint64_t>();
+      if (names[s].size() < count) names[s].resize(count);
+      for (std::size_t l = 0; l < count; ++l) {
+        const auto bytes = in.get_bytes();
+        const std::string name(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        if (r == world.rank()) {
+          local[s].resize(count, false);
+          local[s][l] = !name.empty();
+        }
+        if (name.empty()) continue;
+        if (!names[s][l].empty() && names[s][l] != name)
+          fail_input(dump.steps[s].dir.string() + ": learner " + std::to_string(l) + " is " + names[s][l] +
+                     " on one rank and " + name + " on rank " + std::to_string(r));
+        names[s][l] = name;
+      }
+    }
+  }
+  for (int k = 0; k < 3; ++k)
+    if (holders[k] > 0 && !lacking[k].empty())
+      fail_input(dump.steps.front().dir.parent_path().string() + ": " + whole[k] +
+                 " is on some ranks but not on rank " + lacking[k]);
+  for (std::size_t s = 0; s < dump.steps.size(); ++s) {
+    DumpStep& step = dump.steps[s];
+    if (names[s].empty()) fail_input(step.dir.string() + ": no learner-L.npz files on any rank");
+    step.learner_files.clear();
+    for (std::size_t l = 0; l < names[s].size(); ++l) {
+      if (names[s][l].empty())
+        fail_input(step.dir.string() + ": learner-" + std::to_string(l) + " is on no rank (learner-" +
+                   std::to_string(names[s].size() - 1) + " exists)");
+      step.learner_files.push_back(step.dir / names[s][l]);
+    }
+    local[s].resize(names[s].size(), false);
+    if (step.learner_files.size() != dump.steps.front().learner_files.size())
+      fail_input(step.dir.string() + ": " + std::to_string(step.learner_files.size()) + " learners, but " +
+                 dump.steps.front().dir.filename().string() + " has " +
+                 std::to_string(dump.steps.front().learner_files.size()));
+  }
+}
+
+void check_own_files(const Dump& dump, const std::vector<std::vector<bool>>& local, const LearnerBlock& own,
+                     std::size_t rank) {
+  for (std::size_t s = 0; s < dump.steps.size(); ++s)
+    for (std::size_t l = own.first; l < own.last; ++l)
+      if (!local[s][l])
+        fail_input(dump.steps[s].learner_files[l].string() + ": not on this rank's disk (rank " + std::to_string(rank) +
+                   " replays learners " + std::to_string(own.first) + " to " + std::to_string(own.last - 1) + ")");
+}
+
 LearnerBlock learner_block(std::size_t learners, std::size_t ranks, std::size_t rank) {
   return {learners * rank / ranks, learners * (rank + 1) / ranks};
 }

@@ -7,6 +7,7 @@
 
 #include "adacomp/collective.hpp"
 #include "adacomp/replay.hpp"
+#include "replay/dump.hpp"
 #include "replay/exchange.hpp"
 
 namespace adacomp::replay_detail {
@@ -14,6 +15,17 @@ namespace adacomp::replay_detail {
 struct LearnerBlock {
   std::size_t first = 0, last = 0;  // learners [first, last)
 };
+
+// Every rank's part of the dump (discover with local_part) made into the whole: each step's
+// learner files are those all ranks have together, learners 0..n-1 without gaps, n the same in
+// every step, every learner's file of one name on every rank that has it; init, final and
+// meta.json on every rank or none. `local` keeps which learner files this rank itself has.
+// Throws Error(invalid_input) naming what is missing or differs (the same on every rank).
+void merge_learner_files(Collective& world, Dump& dump, std::vector<std::vector<bool>>& local);
+
+// Throws Error(invalid_input) naming the first file of this rank's block it does not have.
+void check_own_files(const Dump& dump, const std::vector<std::vector<bool>>& local, const LearnerBlock& own,
+                     std::size_t rank);
 
 // Rank r's learners of `learners`: a contiguous block, the blocks in rank order.
 LearnerBlock learner_block(std::size_t learners, std::size_t ranks, std::size_t rank);

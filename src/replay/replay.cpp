@@ -28,8 +28,10 @@ ReplayResult replay(const ReplayOptions& options) {
   Dump dump;
   ReplayResult result;
   std::size_t learners = 0;
+  std::vector<std::vector<bool>> local_files;  // over ranks: [step][learner] on this rank's disk
+  on_every_rank(world, [&] { dump = discover(options, ranks > 1); });
+  if (ranks > 1) on_every_rank(world, [&] { merge_learner_files(world, dump, local_files); });
   on_every_rank(world, [&] {
-    dump = discover(options);
     const std::size_t available = dump.steps.front().learner_files.size();
     learners = options.learners.value_or(available);
     if (learners < 1 || learners > available)
@@ -70,6 +72,7 @@ ReplayResult replay(const ReplayOptions& options) {
   std::vector<LearnerBlock> blocks;
   for (std::size_t r = 0; r < ranks; ++r) blocks.push_back(learner_block(learners, ranks, r));
   const LearnerBlock own = blocks[rank];
+  if (ranks > 1) on_every_rank(world, [&] { check_own_files(dump, local_files, own, rank); });
   std::vector<ResidueMap> residues(learners);
   std::vector<Tensor> layout;
   fs::path layout_file;

@@ -102,6 +102,53 @@ def check_own_files(dump, np, tmp):
         T.check(opened == {rank}, "rank %d opened only its own learner's files: %s" % (rank, sorted(opened)))
 
 
+SHARD_WRAPPER = """#!/bin/sh
+# shard.sh SHARDS TARGET COMMAND...: COMMAND with SHARDS/shard-RANK mounted on TARGET, in a mount
+# namespace of its own: every rank sees its own machine's disk at the same path.
+shards=$1 target=$2
+shift 2
+exec unshare -m --propagation private sh -c 'mount --bind "$0/shard-$OMPI_COMM_WORLD_RANK" "$1" && shift && exec "$@"' \\
+  "$shards" "$target" "$@"
+"""
+
+
+def check_sharded(tmp):
+    """A dump sharded over machines: each rank's disk has only its own learners' files, same path."""
+    shards, target = os.path.join(tmp, "shards"), os.path.join(tmp, "dump-on-every-machine")
+    os.makedirs(target)
+    for rank in (0, 1):
+        shard = os.path.join(shards, "shard-%d" % rank)
+        shutil.copytree(T.sample, shard)
+        for step in os.listdir(shard):
+            if step.startswith("step-"):
+                os.remove(os.path.join(shard, step, "learner-%d.npz" % (1 - rank)))
+    wrapper_file = os.path.join(tmp, "shard.sh")
+    open(wrapper_file, "w").write(SHARD_WRAPPER)
+    wrapper = lambda binary, args: ["sh", wrapper_file, shards, target, binary, *args]  # noqa: E731
+    probe = mpirun(2, "--version", wrapper=wrapper, timeout=60)
+    if probe.returncode != 0:
+        T.skip("a dump sharded over machines: no mount namespace here (%s)" % probe.stderr.strip()[:200])
+        return
+    whole = os.path.join(tmp, "sharded-whole.npz")
+    T.run_ok("replay", T.sample, "--save-weights", whole, "-q", "-f")
+    sharded = os.path.join(tmp, "sharded.npz")
+    result = mpirun(2, "replay", target, "--save-weights", sharded, "-q", "-f", wrapper=wrapper)
+    T.check(result.returncode == 0, "sharded dump: exit %d: %s" % (result.returncode, result.stderr))
+    T.check(result.returncode == 0 and open(whole, "rb").read() == open(sharded, "rb").read(),
+            "a dump sharded over the ranks' disks gives the weights of the whole dump in one process")
+    os.remove(os.path.join(shards, "shard-1", "step-00002", "learner-1.npz"))
+    result = mpirun(2, "replay", target, "-q", wrapper=wrapper, timeout=120)
+    lines = adacomp_lines(result.stderr)
+    T.check(result.returncode == 3 and len(lines) == 1 and "step-00002: 1 learners, but step-00000 has 2" in lines[0],
+            "a learner on no rank's disk: exit 3, one line: %d %r" % (result.returncode, lines))
+    shutil.copy(os.path.join(shards, "shard-1", "step-00003", "learner-1.npz"),
+                os.path.join(shards, "shard-0", "step-00002", "learner-1.npz"))
+    result = mpirun(2, "replay", target, "-q", wrapper=wrapper, timeout=120)
+    lines = adacomp_lines(result.stderr)
+    T.check(result.returncode == 3 and len(lines) == 1 and "not on this rank's disk (rank 1" in lines[0],
+            "a learner's file only on another rank's disk: exit 3, one line: %d %r" % (result.returncode, lines))
+
+
 def check_faults(tmp):
     sample = T.sample
     bad = os.path.join(tmp, "bad-dump")
@@ -151,6 +198,7 @@ def main():
             for np in ranks:
                 check_same_as_one_process(dump, np, tmp, name)
         check_own_files(T.sample, 2, tmp)
+        check_sharded(tmp)
         check_faults(tmp)
     return T.finish("mpi replay")
 
