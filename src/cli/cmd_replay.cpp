@@ -6,10 +6,12 @@
 
 #include <unistd.h>
 
+#include "adacomp/byte_io.hpp"
 #include "adacomp/collective.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/replay.hpp"
 #include "adacomp/tensor_file.hpp"
+#include "adacomp/wire.hpp"
 #include "cli_support.hpp"
 #include "codec_options.hpp"
 #include "commands.hpp"
@@ -225,8 +227,6 @@ int run_replay(ReplayCliOptions& cli) {
   };
   try {
     on_every_rank(world, [&] {
-      if (world.size() > 1 && !cli.codec.layout.empty())
-        fail_usage("--layout agrees a layout from one process's files: run without mpirun");
       if (!lead) return;
       IoPlan plan;
       plan.add_input_tree(cli.dump, "the dump");
@@ -258,11 +258,18 @@ int run_replay(ReplayCliOptions& cli) {
         weights_format(cli.save_baseline, "--save-baseline");
         baseline = std::make_unique<OutputFile>(cli.save_baseline, cli.force);
       }
-      if (world.size() > 1 && !cli.save_stream.empty())
-        fail_usage("--save-stream writes every learner's stream from one process: run without mpirun");
       streams.emplace(cli.save_stream, cli.force, "--save-stream");
-      options.stream_dir = streams->temp();
+      options.stream_dir = streams->temp();  // rank 0 writes every learner's stream there
     });
+    // Rank 0 agreed the layout from learner 0's file; the other ranks encode with the same one.
+    if (world.size() > 1 && !cli.codec.layout.empty()) {
+      const auto shared = world.all_gather(lead ? wire::layout_file_bytes(layout.layout) : std::vector<std::byte>{});
+      if (!lead) {
+        MemoryInput input(shared[0], cli.codec.layout + " (from rank 0)");
+        layout.layout = wire::read_layout(input);
+        options.settings.layout = &layout.layout;
+      }
+    }
   } catch (const Error& e) {
     if (world.size() < 2) throw;
     return leave_together(e);

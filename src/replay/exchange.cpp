@@ -11,9 +11,7 @@
 
 namespace adacomp::replay_detail {
 
-namespace {
-
-void write_stream_file(const fs::path& path, const std::vector<std::byte>& bytes) {
+void write_stream_file(const fs::path& path, std::span<const std::byte> bytes) {
   std::error_code ec;
   fs::create_directories(path.parent_path(), ec);
   std::ofstream out(path, std::ios::binary);
@@ -21,6 +19,12 @@ void write_stream_file(const fs::path& path, const std::vector<std::byte>& bytes
   out.close();
   if (!out) fail_io(path.string() + ": write error");
 }
+
+fs::path stream_file(const ReplayOptions& options, std::uint64_t step, std::size_t learner) {
+  return fs::path(options.stream_dir) / step_name(step) / ("learner-" + std::to_string(learner) + ".adc");
+}
+
+namespace {
 
 // Read, check, encode to wire bytes and decode them back: the learner's side of the exchange.
 void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& residues, const ReplayOptions& options,
@@ -49,10 +53,7 @@ void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& resi
       const auto it = residues.find(gradient.name);
       out.residue_l2.push_back(it == residues.end() ? 0.0 : it->second.l2_norm());
     }
-    if (!options.stream_dir.empty())
-      write_stream_file(
-          fs::path(options.stream_dir) / step_name(step.step) / ("learner-" + std::to_string(learner) + ".adc"),
-          stream);
+    if (!options.stream_dir.empty()) write_stream_file(stream_file(options, step.step, learner), stream);
 
     start = Clock::now();
     decode_stream(stream, file.string() + " (exchanged stream)", options, out.decoded, nullptr);

@@ -55,6 +55,10 @@ void exchange_learners(const StepExchange& step, std::size_t first, std::size_t 
                        std::vector<ResidueMap>& residues, const ReplayOptions& options,
                        std::vector<LearnerOutput>& outputs);
 
+// --save-stream's file of a learner's stream of a step, and its writing (directories made).
+fs::path stream_file(const ReplayOptions& options, std::uint64_t step, std::size_t learner);
+void write_stream_file(const fs::path& path, std::span<const std::byte> bytes);
+
 // The tensors of a wire stream as the receiving side decodes them, appended to `decoded`, and
 // its frames' figures to `frames` (when not null); `name` names the stream in errors.
 void decode_stream(std::span<const std::byte> stream, const std::string& name, const ReplayOptions& options,

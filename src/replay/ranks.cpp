@@ -198,6 +198,7 @@ void share_learners(Collective& world, const std::vector<LearnerBlock>& blocks, 
       LearnerOutput& out = outputs[l];
       const auto stream = in.get_bytes();
       out.stream_bytes = stream.size();
+      if (!options.stream_dir.empty()) write_stream_file(stream_file(options, step, l), stream);  // rank 0's
       decode_stream(stream,
                     "step " + std::to_string(step) + " learner " + std::to_string(l) + " (stream from rank " +
                         std::to_string(r) + ")",

@@ -45,8 +45,6 @@ ReplayResult replay(const ReplayOptions& options) {
       fail_usage(
           "--codec runs in one process: the comparison codecs need every learner's gradients (run without "
           "mpirun)");
-    if (ranks > 1 && !options.stream_dir.empty())
-      fail_usage("--save-stream writes every learner's stream from one process (run without mpirun)");
     result.dump = options.dump;
     result.learners = learners;
     result.has_weights = dump.init.has_value();

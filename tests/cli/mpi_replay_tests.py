@@ -168,6 +168,25 @@ def check_faults(tmp):
     lines = adacomp_lines(result.stderr)
     T.check(result.returncode == 2 and len(lines) == 1 and "4 ranks for 2 learners" in lines[0],
             "a world larger than the learners is refused: %d %r" % (result.returncode, lines))
+    # --save-stream and --layout: rank 0 writes every learner's stream; the ranks share its layout.
+    for extra in ((), ("--layout", "LAYOUT")):
+        label = " ".join(extra) or "default"
+        files = {}
+        for np in (1, 2):
+            streams = os.path.join(tmp, "streams-%s-%d" % (len(extra), np))
+            weights = os.path.join(tmp, "weights-%s-%d.npz" % (len(extra), np))
+            layout = os.path.join(tmp, "layout-%d.adl" % np)
+            args = ["replay", sample, "--save-stream", streams, "--save-weights", weights, "-q"]
+            args += [a.replace("LAYOUT", layout) for a in extra]
+            result = T.run(*args) if np == 1 else mpirun(2, *args, timeout=120)
+            T.check(result.returncode == 0, "%s --save-stream at %d: %s" % (label, np, result.stderr))
+            files[np] = {os.path.relpath(os.path.join(d, f), streams): open(os.path.join(d, f), "rb").read()
+                         for d, _, names in os.walk(streams) for f in names}
+            files[np]["weights"] = open(weights, "rb").read() if os.path.exists(weights) else b""
+            if extra:
+                files[np]["layout"] = open(layout, "rb").read() if os.path.exists(layout) else b""
+        T.check(len(files[1]) > 10 and files[1] == files[2],
+                "%s: -np 2 writes the same streams (and weights, layout) as one process" % label)
     result = mpirun(2, "replay", sample, "--codec", "topk", "-q", timeout=120)
     T.check(result.returncode == 2 and len(adacomp_lines(result.stderr)) == 1 and "--codec" in result.stderr,
             "--codec under mpirun is refused in one line")
