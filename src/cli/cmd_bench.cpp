@@ -11,7 +11,7 @@
 #include "cli_support.hpp"
 #include "codec_comparison.hpp"
 #include "commands.hpp"
-#include "json_output.hpp"
+#include "io/json_output.hpp"
 #include "option_checks.hpp"
 
 namespace adacomp::cli {

@@ -6,7 +6,7 @@
 #include "adacomp/error.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
-#include "json_output.hpp"
+#include "io/json_output.hpp"
 #include "layout_option.hpp"
 #include "option_checks.hpp"
 

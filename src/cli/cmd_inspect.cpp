@@ -5,29 +5,24 @@
 #include "adacomp/bin_size_policy.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/frame_stats.hpp"
+#include "adacomp/inspect.hpp"
 #include "adacomp/metrics.hpp"
 #include "adacomp/wire.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
-#include "json_output.hpp"
 #include "layout_option.hpp"
 
 namespace adacomp::cli {
 
 namespace {
 
-struct InspectOptions {
+struct InspectCommandOptions {
   std::string input = "-";
   bool bins = false;
   std::vector<std::string> frames;
   bool json = false;
   std::string layout;
   Verbosity verbosity;
-};
-
-struct Totals {
-  std::uint64_t frames = 0, elements = 0, entries = 0, raw_bytes = 0, frame_bytes = 0, entry_bits = 0;
-  double bound_bits = 0;
 };
 
 const char* kind_name(const wire::FrameInfo& info) {
@@ -40,54 +35,6 @@ std::string entry_coding_name(const wire::FrameInfo& info) {
   if (info.entry_layout == wire::EntryLayout::fixed) return "fixed";
   if (info.entry_count == 0) return "coded";
   return info.entry_coding == EntryCoding::rans ? "rans" : "rice";
-}
-
-Json frame_json(const wire::FrameInfo& info, const FrameStats& stats, bool bins) {
-  const bool compressed = info.kind == wire::FrameKind::compressed;
-  Json out;
-  out["index"] = info.index;
-  out["offset"] = info.offset;
-  out["name"] = info.name;
-  out["kind"] = kind_name(info);
-  out["dtype"] = std::string(dtype_name(info.dtype));
-  out["shape"] = info.shape;
-  out["elements"] = info.element_count;
-  out["bin_size"] = compressed ? Json(info.bin_size) : Json(nullptr);
-  const bool fixed = compressed && info.entry_layout == wire::EntryLayout::fixed;
-  out["index_width"] = fixed ? Json(info.index_width) : Json(nullptr);
-  out["format"] = std::to_string(info.format_major) + ".0";
-  out["layout_index"] = info.layout_index ? Json(*info.layout_index) : Json(nullptr);
-  out["entry_layout"] = compressed ? Json(std::string(wire::entry_layout_name(info.entry_layout))) : Json(nullptr);
-  out["entry_coding"] = compressed && !fixed && info.entry_count > 0 ? Json(entry_coding_name(info)) : Json(nullptr);
-  out["entry_bits"] = compressed ? Json(stats.entry_bits) : Json(nullptr);
-  out["bits_per_entry"] = compressed ? json_number(stats.bits_per_entry) : Json(nullptr);
-  out["bound_bits"] = compressed ? json_number(stats.bound_bits) : Json(nullptr);
-  out["bound_ratio"] = compressed ? json_number(stats.bound_ratio) : Json(nullptr);
-  out["framing_bytes"] = stats.framing_bytes;
-  out["scale"] = compressed ? Json(info.scale) : Json(nullptr);
-  out["bins"] = compressed ? Json(stats.bins) : Json(nullptr);
-  out["entries"] = compressed ? Json(info.entry_count) : Json(nullptr);
-  out["density"] = json_number(stats.density);
-  out["frame_bytes"] = stats.frame_bytes;
-  out["bits_per_element"] = json_number(stats.bits_per_element);
-  out["ratio_source"] = json_number(stats.ratio_source);
-  out["ratio_f32"] = json_number(stats.ratio_f32);
-  out["bytes"] = {{"header", stats.header_bytes},
-                  {"bin_headers", stats.bin_header_bytes},
-                  {"entries", stats.entry_bytes},
-                  {"data", stats.data_bytes},
-                  {"payload_stored", stats.payload_stored_bytes},
-                  {"checksum", stats.checksum_bytes}};
-  out["zstd"] = info.zstd;
-  out["zstd_gain"] = json_number(stats.zstd_gain);
-  if (bins && compressed) {
-    Json histogram = Json::object();
-    for (const auto& [count, number] : stats.entries_per_bin) histogram[std::to_string(count)] = number;
-    out["entries_per_bin"] = std::move(histogram);
-    out["empty_bin_share"] = json_number(stats.empty_bin_share);
-    out["full_bin_share"] = json_number(stats.full_bin_share);
-  }
-  return out;
 }
 
 void print_header_row() {
@@ -149,15 +96,12 @@ std::string layout_note(const wire::StreamHeaderInfo& header) {
   return std::string(header.layout_inline ? ", layout " : ", agreed layout ") + wire::hex64(*header.layout_hash);
 }
 
-int run_inspect(InspectOptions& options) {
+int run_inspect(InspectCommandOptions& options) {
   refuse_terminal_input(options.input);
   const auto layout = load_layout_option(options.layout);
   FileInput input(options.input);
-  wire::StreamReader reader(input);
-  reader.set_agreed_layout(layout ? &*layout : nullptr);
-  Totals totals;
-  Json frames = Json::array();
-  std::optional<Error> failure;
+  StreamInspection inspection(input, {options.bins, options.frames, layout ? &*layout : nullptr, options.json});
+  const wire::StreamReader& reader = inspection.reader();
   if (!options.json) {
     std::printf("%s\n", input.name().c_str());
     print_header_row();
@@ -171,66 +115,19 @@ int run_inspect(InspectOptions& options) {
                   static_cast<unsigned long long>(h.offset), h.major, h.minor, h.flags, layout_note(h).c_str());
     }
   };
-  try {
-    while (auto frame = reader.next()) {
-      print_streams();
-      const wire::FrameInfo& info = frame->info;
-      if (!options.frames.empty() && !matches_any_glob(options.frames, info.name)) continue;
-      std::optional<SparseTernary> sparse;
-      if (info.kind == wire::FrameKind::compressed) sparse = wire::sparse_from_frame(*frame, input.name());
-      const FrameStats stats = frame_stats(info, sparse ? &*sparse : nullptr);
-      ++totals.frames;
-      totals.elements += info.element_count;
-      totals.entries += sparse ? info.entry_count : 0;
-      totals.raw_bytes += info.element_count * dtype_size(info.dtype);
-      totals.frame_bytes += stats.frame_bytes;
-      totals.entry_bits += stats.entry_bits;
-      totals.bound_bits += stats.bound_bits;
-      if (options.json) {
-        frames.push_back(frame_json(info, stats, options.bins));
-      } else {
+  inspection.run(
+      [&](const wire::FrameInfo& info, const FrameStats& stats, bool has_sparse) {
+        if (options.json) return;
         print_frame_row(info, stats);
-        if (options.bins && sparse) print_bins(stats);
-      }
-    }
-    print_streams();
-  } catch (const Error& e) {
-    failure = e;
-  }
-  const double elements = static_cast<double>(totals.elements);
-  const double frame_bytes = static_cast<double>(totals.frame_bytes);
+        if (options.bins && has_sparse) print_bins(stats);
+      },
+      print_streams);
+  const InspectTotals& totals = inspection.totals();
   if (options.json) {
-    Json out;
-    out["adacomp_inspect"] = 1;
-    out["source"] = input.name();
-    Json streams = Json::array();
-    for (const auto& h : reader.stream_headers())
-      streams.push_back({{"offset", h.offset},
-                         {"major", h.major},
-                         {"minor", h.minor},
-                         {"flags", h.flags},
-                         {"layout_hash", h.layout_hash ? Json(wire::hex64(*h.layout_hash)) : Json(nullptr)},
-                         {"layout_inline", h.layout_inline}});
-    out["streams"] = std::move(streams);
-    out["frames"] = std::move(frames);
-    out["totals"] = {
-        {"frames", totals.frames},
-        {"elements", totals.elements},
-        {"entries", totals.entries},
-        {"raw_bytes", totals.raw_bytes},
-        {"frame_bytes", totals.frame_bytes},
-        {"bytes_read", reader.offset()},
-        {"ratio_source", json_number(totals.raw_bytes / frame_bytes)},
-        {"ratio_f32", json_number(elements * 4.0 / frame_bytes)},
-        {"bits_per_element", json_number(8.0 * frame_bytes / elements)},
-        {"entry_bits", totals.entry_bits},
-        {"bound_bits", json_number(totals.bound_bits)},
-        {"bound_ratio", json_number(ratio_or_nan(static_cast<double>(totals.entry_bits), totals.bound_bits))}};
-    out["error"] =
-        failure ? Json{{"message", failure->what()}, {"frame", reader.frames_read()}, {"offset", reader.offset()}}
-                : Json(nullptr);
-    std::printf("%s\n", json_text(out).c_str());
+    std::printf("%s\n", inspection.json_text().c_str());
   } else {
+    const double elements = static_cast<double>(totals.elements);
+    const double frame_bytes = static_cast<double>(totals.frame_bytes);
     std::printf(
         "total: %llu frames, %llu elements, %llu entries, %llu raw bytes -> %llu frame bytes (ratio %.2f, "
         "%.3f bits/element); entries %llu bits, bound %.0f bits (ratio %.3f); %llu bytes read\n",
@@ -242,14 +139,14 @@ int run_inspect(InspectOptions& options) {
         static_cast<unsigned long long>(reader.offset()));
   }
   std::fflush(stdout);
-  if (failure) throw *failure;
+  if (inspection.failure()) throw *inspection.failure();
   return kExitSuccess;
 }
 
 }  // namespace
 
 Command add_inspect_command(CLI::App& parent) {
-  auto options = std::make_shared<InspectOptions>();
+  auto options = std::make_shared<InspectCommandOptions>();
   CLI::App* app = parent.add_subcommand("inspect", "List the frames of an adacomp stream with their sizes and figures");
   app->add_option("input", options->input, "Input stream ('-' or none: stdin)");
   app->add_flag("--bins", options->bins, "Per frame: histogram of entries per bin, shares of empty and full bins");

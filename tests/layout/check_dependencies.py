@@ -20,7 +20,7 @@ PUBLIC = {  # include/adacomp/NAME.hpp -> unit
     "codec": "codec", "residue": "codec", "bin_size_policy": "codec", "kernels": "codec",
     "coded_entries": "entries",
     "wire": "wire", "encoder": "wire", "frame_stats": "wire",
-    "tensor_file": "io",
+    "tensor_file": "io", "inspect": "io",
     "codecs": "codecs",
     "replay": "replay", "compare": "replay",
 }

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace adacomp::cli {
+namespace adacomp {
 
 using Json = nlohmann::ordered_json;
 
@@ -19,4 +19,4 @@ inline std::string json_text(const Json& document) {
   return document.dump(1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-}  // namespace adacomp::cli
+}  // namespace adacomp
