@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The units' include rules (src/CMakeLists.txt): each unit includes only itself and the units
-below it, common <- codec <- entries <- wire <- io <- codecs <- replay <- mpi <- bench harness <- cli. Every quoted #include of
+below it, common <- codec <- entries <- wire <- io <- codecs <- replay <- mpi <- bench harness <- cli, python. Every quoted #include of
 every source and public header is resolved to the file it names, and that file's unit must not be
 above the including file's. Fails naming each include that breaks the rule, and any folder of src/
 or public header that belongs to no unit.
@@ -13,13 +13,13 @@ import sys
 
 ROOT = os.path.abspath(sys.argv[1])
 SRC, INCLUDE, BENCH = (os.path.join(ROOT, d) for d in ("src", "include/adacomp", "bench"))
-UNITS = ["common", "codec", "entries", "wire", "io", "codecs", "replay", "mpi", "bench", "cli"]  # lowest first
+UNITS = ["common", "codec", "entries", "wire", "io", "codecs", "replay", "mpi", "bench", "cli", "python"]  # lowest first
 PUBLIC = {  # include/adacomp/NAME.hpp -> unit
     "error": "common", "dtype": "common", "tensor": "common", "byte_io": "common", "metrics": "common",
     "version": "common", "collective": "common",
     "codec": "codec", "residue": "codec", "bin_size_policy": "codec", "kernels": "codec",
     "coded_entries": "entries",
-    "wire": "wire", "encoder": "wire", "frame_stats": "wire",
+    "wire": "wire", "encoder": "wire", "frame_stats": "wire", "stream_average": "wire",
     "tensor_file": "io", "inspect": "io",
     "codecs": "codecs",
     "replay": "replay", "compare": "replay",

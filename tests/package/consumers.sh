@@ -30,6 +30,21 @@ if [ -n "$flags" ] && "$cxx" -std=c++20 "$here/consumer/consumer.cpp" -o "$work/
 else
   bad "pkg-config consumer build (flags: $flags): $(cat "$work/pc.err") $(tail -5 "$work/pc.log")"
 fi
+# The Python package, when built: the installed copy imports and round-trips a tensor.
+if [ -d "$build/python/adacomp" ]; then
+  site=$(find "$prefix" -type d -name adacomp -path "*dist-packages*" | head -1)
+  if [ -n "$site" ] && PYTHONPATH=$(dirname "$site") /usr/bin/python3 -c "
+import numpy as np, adacomp, adacomp.torch
+assert adacomp.__file__.startswith('$prefix'), adacomp.__file__
+g = np.linspace(-1, 1, 5000, dtype=np.float32)
+d = adacomp.decode(adacomp.Encoder().encode({'g': g}))['g']
+assert d.shape == g.shape and 0 < np.count_nonzero(d) < g.size
+print('python package: imported from', adacomp.__file__)" >"$work/python.out" 2>&1; then
+    ok
+  else
+    bad "installed Python package: $(cat "$work/python.out")"
+  fi
+fi
 cat "$work"/*.out 2>/dev/null
 echo "package: $passed passed, $failed failed"
 [ "$failed" = 0 ]
