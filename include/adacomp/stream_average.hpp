@@ -1,6 +1,6 @@
 #pragma once
 // The receiving side of an exchange: the element-wise mean of every learner's stream, as replay
-// averages (format_spec/dump_layout.md, "Averaging"), for callers outside replay (the PyTorch hook).
+// averages (format_spec/dump_layout.md, section 2), for callers outside replay (the PyTorch hook).
 #include <cstddef>
 #include <span>
 #include <string>
