@@ -154,3 +154,24 @@ def test_a_hook_without_the_model_says_so():
 
     with pytest.raises(adacomp.Error, match="model="):
         state._parameter_names(Bucket())
+
+
+def test_the_closed_loop_benchmark_is_reproduced_by_replay(tmp_path, adacomp_binary):
+    """bench/closed_loop.py with --dump (4 processes, SGD with momentum 0.9): `adacomp replay` of
+    the dump ends at the run's weights, within torch's fused update rounding (see above)."""
+    dump = tmp_path / "dump"
+    env = dict(os.environ, GLOO_SOCKET_IFNAME="lo")
+    subprocess.run([sys.executable, os.path.join(HERE, "..", "..", "bench", "closed_loop.py"), "--models", "cnn",
+                    "--methods", "adacomp-coded", "--seeds", "1", "--epochs", "1", "--dump", str(dump),
+                    "--out", str(tmp_path / "run.json")], check=True, timeout=300, env=env)
+    run = json.load(open(tmp_path / "run.json"))["runs"][0]
+    steps = run["steps"]
+    assert steps >= 10 and run["ratio"] > 10
+    meta = json.load(open(dump / "meta.json"))
+    assert meta["momentum"] == 0.9 and meta["learners"] == 4
+    replayed = replay(adacomp_binary, dump, tmp_path / "w.npz")
+    trained = np.load(dump / "final.npz")
+    assert sorted(replayed.files) == sorted(trained.files)
+    for name in replayed.files:
+        ours, theirs = replayed[name], trained[name]
+        assert np.abs(ours - theirs).max() <= steps * np.spacing(np.abs(theirs).max()), name
