@@ -21,7 +21,8 @@ struct AverageTarget {
 // "<source> of learner L", the frame and what is wrong otherwise, before any target is written.
 // The sum runs in binary64 in learner order (a compressed frame adds +-scale at its entries
 // only), then is divided by the learner count and rounded to float32: the bits replay produces.
+// `layout`: the layout that streams referring to one by hash were written with.
 void average_streams(std::span<const std::span<const std::byte>> streams, std::span<const AverageTarget> targets,
-                     const std::string& source = "stream");
+                     const std::string& source = "stream", const wire::Layout* layout = nullptr);
 
 }  // namespace adacomp

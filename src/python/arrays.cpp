@@ -2,6 +2,7 @@
 
 #include <pybind11/numpy.h>
 
+#include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
 
 namespace adacomp::python {
@@ -87,6 +88,18 @@ std::span<const std::byte> byte_span(const py::buffer& data, py::buffer_info& he
   held = data.request();
   if (!c_contiguous(held)) fail_usage(what + " is not a contiguous buffer");
   return {static_cast<const std::byte*>(held.ptr), static_cast<std::size_t>(held.size * held.itemsize)};
+}
+
+std::optional<wire::Layout> layout_argument(const py::object& bytes, const std::string& what) {
+  if (bytes.is_none()) return std::nullopt;
+  py::buffer_info held;
+  MemoryInput input(byte_span(bytes.cast<py::buffer>(), held, what), what);
+  return wire::read_layout(input);
+}
+
+py::bytes layout_bytes(const wire::Layout& layout) {
+  const std::vector<std::byte> bytes = wire::layout_file_bytes(layout);
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
 }
 
 py::array new_float_array(const std::vector<std::uint64_t>& shape, std::span<float>& values) {

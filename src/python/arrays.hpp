@@ -2,6 +2,7 @@
 // Python buffers (NumPy arrays, torch tensors' .numpy(), bytes) as the library's spans: what is
 // read in place and what is refused rather than copied silently.
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 
 #include "adacomp/dtype.hpp"
 #include "adacomp/tensor.hpp"
+#include "adacomp/wire.hpp"
 
 namespace adacomp::python {
 
@@ -35,6 +37,11 @@ std::span<float> writable_floats(const std::string& name, const py::buffer& data
 
 // The bytes of any buffer (bytes, bytearray, memoryview, uint8 array), held in `held`.
 std::span<const std::byte> byte_span(const py::buffer& data, py::buffer_info& held, const std::string& what);
+
+// The layout of a layout file's bytes (None: no layout); Error(invalid_input) naming `what`.
+std::optional<wire::Layout> layout_argument(const py::object& bytes, const std::string& what);
+// A layout file's bytes, as `adacomp layout` writes them.
+py::bytes layout_bytes(const wire::Layout& layout);
 
 // A new NumPy float32 array of `shape`, uninitialised, and its memory.
 py::array new_float_array(const std::vector<std::uint64_t>& shape, std::span<float>& values);

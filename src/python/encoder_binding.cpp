@@ -28,6 +28,19 @@ void add_bin_size_rules(const py::handle& rules, BinSizePolicy& policy) {
   }
 }
 
+std::vector<TensorView> read_items(const py::sequence& items, std::vector<InputTensor>& inputs) {
+  std::vector<TensorView> views;
+  std::size_t i = 0;
+  for (const auto& item : items) {
+    const auto tuple = item.cast<py::tuple>();
+    if (tuple.size() != 3) fail_usage("encode takes (name, array, dtype) triples");
+    read_input_tensor(tuple[0].cast<std::string>(), tuple[1].cast<py::buffer>(), tuple[2].cast<std::string>(),
+                      inputs[i]);
+    views.push_back(inputs[i++].view);
+  }
+  return views;
+}
+
 class Encoder {
  public:
   Encoder(const py::object& bin_size, double scale_factor, const std::string& entries, int zstd,
@@ -46,25 +59,20 @@ class Encoder {
     settings_.threads = threads;
   }
 
-  // items: (name, buffer, dtype name) in frame order
-  py::bytes encode(const py::sequence& items) {
+  // items: (name, buffer, dtype name) in frame order; layout: a layout file's bytes, or None
+  py::bytes encode(const py::sequence& items, const py::object& layout_file) {
     if (broken_) fail_usage(*broken_);
     std::vector<InputTensor> inputs(items.size());
-    std::vector<TensorView> views;
-    std::size_t i = 0;
-    for (const auto& item : items) {
-      const auto tuple = item.cast<py::tuple>();
-      if (tuple.size() != 3) fail_usage("encode takes (name, array, dtype) triples");
-      read_input_tensor(tuple[0].cast<std::string>(), tuple[1].cast<py::buffer>(), tuple[2].cast<std::string>(),
-                        inputs[i]);
-      views.push_back(inputs[i++].view);
-    }
+    const std::vector<TensorView> views = read_items(items, inputs);
+    const std::optional<wire::Layout> layout = layout_argument(layout_file, "layout");
     std::vector<std::byte> out;
     {
       py::gil_scoped_release release;
       const std::lock_guard<std::mutex> lock(mutex_);
+      EncodeSettings settings = settings_;
+      settings.layout = layout ? &*layout : nullptr;
       try {
-        encode_stream(views, residues_, settings_, out);
+        encode_stream(views, residues_, settings, out);
       } catch (const Error& e) {
         // A step may have updated some residues before the error: none of them may be used again.
         broken_ = std::string("the encoder's residues are lost after a failed encode (") + e.what() +
@@ -73,6 +81,12 @@ class Encoder {
       }
     }
     return {reinterpret_cast<const char*>(out.data()), out.size()};
+  }
+
+  // The layout file these settings give the tensors (what `adacomp layout` writes).
+  py::bytes layout_for(const py::sequence& items) const {
+    std::vector<InputTensor> inputs(items.size());
+    return layout_bytes(adacomp::layout_for(read_items(items, inputs), settings_));
   }
 
   py::dict state_dict() {
@@ -146,7 +160,8 @@ void bind_encoder(py::module_& m) {
            py::arg("bin_size") = py::none(), py::arg("scale_factor") = kDefaultScaleFactor,
            py::arg("entries") = "coded", py::arg("zstd") = 0, py::arg("exclude") = std::vector<std::string>{},
            py::arg("threads") = 1)
-      .def("_encode", &Encoder::encode, py::arg("items"))
+      .def("_encode", &Encoder::encode, py::arg("items"), py::arg("layout") = py::none())
+      .def("_layout_for", &Encoder::layout_for, py::arg("items"))
       .def("state_dict", &Encoder::state_dict, "The residues by tensor name (float32 copies)")
       .def("load_state_dict", &Encoder::load_state_dict, py::arg("state"))
       .def("reset", &Encoder::reset, "Forget every residue (a fresh learner)")

@@ -13,10 +13,12 @@ namespace adacomp::python {
 
 namespace {
 
-py::dict decode(const py::buffer& data, const std::string& source) {
+py::dict decode(const py::buffer& data, const std::string& source, const py::object& layout_file) {
+  const std::optional<wire::Layout> layout = layout_argument(layout_file, "layout");
   py::buffer_info held;
   MemoryInput input(byte_span(data, held, source), source);
   wire::StreamReader reader(input);
+  reader.set_agreed_layout(layout ? &*layout : nullptr);
   py::dict tensors;
   while (true) {
     std::optional<wire::Frame> frame;
@@ -40,11 +42,12 @@ py::dict decode(const py::buffer& data, const std::string& source) {
   return tensors;
 }
 
-py::object inspect(const py::buffer& data, bool bins, const std::vector<std::string>& frames,
-                   const std::string& source) {
+py::object inspect(const py::buffer& data, bool bins, const std::vector<std::string>& frames, const std::string& source,
+                   const py::object& layout_file) {
+  const std::optional<wire::Layout> layout = layout_argument(layout_file, "layout");
   py::buffer_info held;
   MemoryInput input(byte_span(data, held, source), source);
-  StreamInspection inspection(input, {bins, frames, nullptr, true});
+  StreamInspection inspection(input, {bins, frames, layout ? &*layout : nullptr, true});
   std::string document;
   {
     py::gil_scoped_release release;
@@ -55,7 +58,9 @@ py::object inspect(const py::buffer& data, bool bins, const std::vector<std::str
   return py::module_::import("json").attr("loads")(document)["frames"];
 }
 
-void average(const py::sequence& streams, const py::dict& outputs, const std::string& source) {
+void average(const py::sequence& streams, const py::dict& outputs, const std::string& source,
+             const py::object& layout_file) {
+  const std::optional<wire::Layout> layout = layout_argument(layout_file, "layout");
   std::vector<py::buffer_info> held_streams(streams.size());
   std::vector<std::span<const std::byte>> spans;
   for (std::size_t l = 0; l < streams.size(); ++l)
@@ -69,19 +74,23 @@ void average(const py::sequence& streams, const py::dict& outputs, const std::st
     targets.push_back({name, writable_floats(name, value.cast<py::buffer>(), held_outputs[t++])});
   }
   py::gil_scoped_release release;
-  average_streams(spans, targets, source);
+  average_streams(spans, targets, source, layout ? &*layout : nullptr);
 }
 
 }  // namespace
 
 void bind_streams(py::module_& m) {
-  m.def("decode", &decode, py::arg("data"), py::arg("source") = "<bytes>",
+  m.def("decode", &decode, py::arg("data"), py::arg("source") = "<bytes>", py::arg("layout") = py::none(),
         "The tensors of a stream as float32 arrays by name, in frame order");
   m.def("inspect", &inspect, py::arg("data"), py::arg("bins") = false, py::arg("frames") = std::vector<std::string>{},
-        py::arg("source") = "<bytes>",
+        py::arg("source") = "<bytes>", py::arg("layout") = py::none(),
         "The frames of a stream as `adacomp inspect --json` lists them (format_spec/cli_json.md)");
   m.def("average", &average, py::arg("streams"), py::arg("outputs"), py::arg("source") = "stream",
+        py::arg("layout") = py::none(),
         "Write the mean over the learners' streams (in learner order) into the float32 arrays of `outputs`");
+  m.def(
+      "layout_hash", [](const py::buffer& layout) { return layout_argument(layout, "layout")->hash; },
+      py::arg("layout"), "The 64-bit hash that streams referring to a layout file carry");
   m.def(
       "_view_address",
       [](const std::string& name, const py::buffer& data, const std::string& dtype) {

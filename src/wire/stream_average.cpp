@@ -7,7 +7,7 @@
 namespace adacomp {
 
 void average_streams(std::span<const std::span<const std::byte>> streams, std::span<const AverageTarget> targets,
-                     const std::string& source) {
+                     const std::string& source, const wire::Layout* layout) {
   if (streams.empty()) fail_usage(source + ": no learner's stream to average");
   std::map<std::string, std::size_t> index;
   std::vector<std::size_t> offsets;
@@ -24,6 +24,7 @@ void average_streams(std::span<const std::span<const std::byte>> streams, std::s
     const std::string name = source + " of learner " + std::to_string(learner);
     MemoryInput input(streams[learner], name);
     wire::StreamReader reader(input);
+    reader.set_agreed_layout(layout);
     std::vector<bool> seen(targets.size(), false);
     while (auto frame = reader.next()) {
       const wire::FrameInfo& info = frame->info;

@@ -59,6 +59,35 @@ def test_decode_and_inspect_agree_with_the_cli(tmp_path, adacomp_binary):
     assert adacomp.inspect(data, frames=["fc.*"])[0]["name"] == "fc.weight"
 
 
+def test_an_agreed_layout_leaves_names_and_shapes_out_of_the_stream(tmp_path, adacomp_binary):
+    g = gradients()
+    np.savez(tmp_path / "g.npz", **g)
+    a, b = adacomp.Encoder(bin_size={"fc.*": 100}), adacomp.Encoder(bin_size={"fc.*": 100})
+    layout = a.layout(g)
+    run_cli(adacomp_binary, "layout", str(tmp_path / "g.npz"), "--bin-size", "fc.*=100", "-o",
+            str(tmp_path / "layout.adc"))
+    assert layout == (tmp_path / "layout.adc").read_bytes()
+    with_layout, without = a.encode(g, layout=layout), b.encode(g)
+    # each frame drops its name (and shape and bin size); the header gains the hash (9 bytes)
+    assert len(without) - len(with_layout) >= sum(len(n) + 1 for n in g) - 9
+    ours = adacomp.decode(with_layout, layout=layout)
+    theirs = adacomp.decode(without)
+    assert list(ours) == list(theirs) and all(np.array_equal(ours[n], theirs[n]) for n in ours)
+    assert [f["layout_index"] for f in adacomp.inspect(with_layout, layout=layout)] == [0, 1, 2]
+    (tmp_path / "s.adc").write_bytes(with_layout)
+    document = json.loads(run_cli(adacomp_binary, "inspect", "--json", "--layout", str(tmp_path / "layout.adc"),
+                                  str(tmp_path / "s.adc")))
+    assert document["streams"][0]["layout_hash"] == "0x%016x" % adacomp.layout_hash(layout)
+    with pytest.raises(adacomp.Error, match="layout") as error:
+        adacomp.decode(with_layout)
+    assert error.value.kind == "invalid_input"
+    other = adacomp.Encoder().layout(g)
+    with pytest.raises(adacomp.Error, match="layout"):
+        adacomp.decode(with_layout, layout=other)
+    with pytest.raises(adacomp.Error, match="not in the layout"):
+        a.encode(dict(g, extra=np.ones(3, np.float32)), layout=layout)
+
+
 def test_decoded_plus_residue_is_the_gradient_of_a_fresh_step():
     g = gradients()
     encoder = adacomp.Encoder()

@@ -5,15 +5,17 @@
     data = enc.encode({"fc.weight": grad})          # bytes: one wire stream, one frame per tensor
     adacomp.decode(data)                            # {"fc.weight": float32 array}
     adacomp.inspect(data)                           # [{"name": "fc.weight", "entries": ...}, ...]
+    layout = enc.layout(tensors)                    # agreed once: enc.encode(t, layout=layout) then
+                                                    # carries only its hash; decode(data, layout=layout)
 
 The bytes are the CLI's: `adacomp inspect` and `adacomp decode` read what this module writes.
 Errors raise adacomp.Error, whose `kind` ("usage", "invalid_input", "io", "internal") and
 `exit_code` are the CLI's (README, "Exit codes"). The GIL is released while coding.
 """
-from ._adacomp import FORMAT_VERSION, Error, __version__, _view_address, average, decode, inspect
+from ._adacomp import FORMAT_VERSION, Error, __version__, _view_address, average, decode, inspect, layout_hash
 from ._adacomp import _Encoder
 
-__all__ = ["Encoder", "Error", "decode", "inspect", "average", "as_buffer", "FORMAT_VERSION", "__version__"]
+__all__ = ["Encoder", "Error", "decode", "inspect", "average", "layout_hash", "as_buffer", "FORMAT_VERSION", "__version__"]
 
 
 def as_buffer(name, value):
@@ -56,11 +58,22 @@ class Encoder(_Encoder):
     uncompressed), threads (per tensor; the bytes are the same).
     """
 
-    def encode(self, tensors):
+    def encode(self, tensors, layout=None):
         """One wire stream of `tensors` (a mapping name -> array or tensor, in frame order), updating
-        the residues. After an error the residues cannot be trusted and the encoder refuses to go
-        on until reset() or load_state_dict()."""
-        return self._encode([(name,) + as_buffer(name, value) for name, value in tensors.items()])
+        the residues. `layout`: a layout file's bytes (from layout()) agreed with the receivers: the
+        stream then carries only its hash, and decode(), inspect() and average() need it too.
+        After an error the residues cannot be trusted and the encoder refuses to go on until
+        reset() or load_state_dict()."""
+        return self._encode(self._items(tensors), layout)
+
+    def layout(self, tensors):
+        """The layout file's bytes (names, dtypes, shapes, bin sizes) these settings give `tensors`:
+        what `adacomp layout` writes and `--layout FILE` reads."""
+        return self._layout_for(self._items(tensors))
+
+    @staticmethod
+    def _items(tensors):
+        return [(name,) + as_buffer(name, value) for name, value in tensors.items()]
 
     def __repr__(self):
         return "adacomp.Encoder(scale_factor=%g, entries=%r, zstd=%d, exclude=%r, threads=%d)" % (

@@ -29,17 +29,24 @@ class AdaCompState:
 
     model: the DDP module (or the module it wraps), whose parameter names key the residues.
     warmup_steps: the first iterations go uncompressed through all-reduce.
-    save_streams: a directory; each rank's streams of step S go to DIR/step-SSSSS/learner-R.adc
-    (the buckets' streams one after the other: one valid stream for `adacomp inspect`).
+    agreed_layout: every rank derives the same layout record from a bucket's tensors (DDP buckets
+    are the same on every rank), so each stream carries only the layout's hash and its frames no
+    names or shapes (format_spec/wire_format.md, layout records). False: self-describing streams.
+    save_streams: a directory; each rank's stream of bucket B at step S goes to
+    DIR/step-SSSSS/learner-R-bucket-B.adc, and with agreed_layout the layouts they refer to to
+    DIR/layout-HASH.adc (`adacomp inspect --layout DIR/layout-HASH.adc FILE`).
     settings: the Encoder's keyword arguments (bin_size, scale_factor, entries, zstd, exclude, threads).
     """
 
-    def __init__(self, process_group=None, warmup_steps=0, model=None, save_streams=None, **settings):
+    def __init__(self, process_group=None, warmup_steps=0, model=None, agreed_layout=True, save_streams=None,
+                 **settings):
         self.process_group = process_group
         self.warmup_steps = int(warmup_steps)
         self.settings = dict(settings)
         self.encoder = adacomp.Encoder(**settings)
+        self.agreed_layout = bool(agreed_layout)
         self.save_streams = save_streams
+        self._layouts = {}  # bucket's parameter names -> layout file bytes
         self.step = 0  # iterations completed (counted at each iteration's last bucket)
         self.bytes_sent = 0  # this rank's payload bytes so far (warm-up: the float32 bytes all-reduced)
         self.bytes_raw = 0  # the float32 bytes they stand for
@@ -76,15 +83,38 @@ class AdaCompState:
             raise adacomp._usage_error("a parameter of DDP bucket %d is not in the model given to AdaCompState"
                                        % bucket.index()) from None
 
-    def _save(self, rank, data):
+    def _layout(self, names, tensors):
+        if not self.agreed_layout:
+            return None
+        key = tuple(names)
+        if key not in self._layouts:
+            self._layouts[key] = self.encoder.layout(tensors)
+        return self._layouts[key]
+
+    def _save(self, rank, bucket_index, data, layout):
+        os.makedirs(self.save_streams, exist_ok=True)
+        if layout is not None:
+            path = os.path.join(self.save_streams, "layout-%016x.adc" % adacomp.layout_hash(layout))
+            if not os.path.exists(path):
+                _write_new(path, layout, may_exist=True)
         directory = os.path.join(self.save_streams, "step-%05d" % self.step)
         os.makedirs(directory, exist_ok=True)
-        path = os.path.join(directory, "learner-%d.adc" % rank)
-        # The first bucket of a step creates the file (never overwriting one), the others append.
-        mode = "ab" if getattr(self, "_saving", None) == path else "xb"
-        with open(path, mode) as f:
-            f.write(data)
-        self._saving = path
+        _write_new(os.path.join(directory, "learner-%d-bucket-%d.adc" % (rank, bucket_index)), data)
+
+
+def _write_new(path, data, may_exist=False):
+    """Write a new file atomically, never over one of the user's (a layout file written by another
+    rank is the same bytes: may_exist)."""
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    with open(tmp, "xb") as f:
+        f.write(data)
+    if may_exist:
+        os.replace(tmp, path)
+    else:
+        try:
+            os.link(tmp, path)  # fails if path exists
+        finally:
+            os.unlink(tmp)
 
 
 def _all_gather_bytes(data, group, world):
@@ -116,15 +146,17 @@ def hook(state, bucket):
     names = state._parameter_names(bucket)
     gradients = bucket.gradients()
     start = time.perf_counter()
-    data = state.encoder.encode(dict(zip(names, gradients)))
+    tensors = dict(zip(names, gradients))
+    layout = state._layout(names, tensors)
+    data = state.encoder.encode(tensors, layout=layout)
     encoded = time.perf_counter()
     streams = _all_gather_bytes(data, group, world)
     exchanged = time.perf_counter()
     if buffer.dtype == torch.float32:
-        adacomp.average(streams, {n: g.numpy() for n, g in zip(names, gradients)})
+        adacomp.average(streams, {n: g.numpy() for n, g in zip(names, gradients)}, layout=layout)
     else:
         means = {n: np.empty(tuple(g.shape), dtype=np.float32) for n, g in zip(names, gradients)}
-        adacomp.average(streams, means)
+        adacomp.average(streams, means, layout=layout)
         for n, g in zip(names, gradients):
             g.copy_(torch.from_numpy(means[n]))
     decoded = time.perf_counter()
@@ -134,7 +166,7 @@ def hook(state, bucket):
     state.bytes_sent += len(data)
     state.bytes_raw += raw_bytes
     if state.save_streams:
-        state._save(dist.get_rank(group), data)
+        state._save(dist.get_rank(group), bucket.index(), data, layout)
     if last:
         state.step += 1
     future = torch.futures.Future()
