@@ -191,3 +191,12 @@ def test_the_closed_loop_benchmark_is_reproduced_by_replay(tmp_path, adacomp_bin
     for name in replayed.files:
         ours, theirs = replayed[name], trained[name]
         assert np.abs(ours - theirs).max() <= steps * np.spacing(np.abs(theirs).max()), name
+
+
+def test_fixed_entries_send_self_describing_streams():
+    """Format 1.0 has no layout records: with fixed entries the hook's streams describe themselves."""
+    grads = {"w": torch.linspace(-1, 1, 600).reshape(20, 30)}
+    coded, fixed = adacomp.torch.AdaCompState(), adacomp.torch.AdaCompState(entries="fixed")
+    assert coded._layout(["w"], grads) is not None
+    assert fixed._layout(["w"], grads) is None
+    assert adacomp.inspect(fixed.encoder.encode(grads))[0]["format"] == "1.0"

@@ -29,7 +29,7 @@ class AdaCompState:
 
     model: the DDP module (or the module it wraps), whose parameter names key the residues.
     warmup_steps: the first iterations go uncompressed through all-reduce.
-    agreed_layout: every rank derives the same layout record from a bucket's tensors (DDP buckets
+    agreed_layout: (coded entries) every rank derives the same layout record from a bucket's tensors (DDP buckets
     are the same on every rank), so each stream carries only the layout's hash and its frames no
     names or shapes (format_spec/wire_format.md, layout records). False: self-describing streams.
     save_streams: a directory; each rank's stream of bucket B at step S goes to
@@ -44,7 +44,8 @@ class AdaCompState:
         self.warmup_steps = int(warmup_steps)
         self.settings = dict(settings)
         self.encoder = adacomp.Encoder(**settings)
-        self.agreed_layout = bool(agreed_layout)
+        # fixed entries are format 1.0, which has no layout records
+        self.agreed_layout = bool(agreed_layout) and self.encoder.entries == "coded"
         self.save_streams = save_streams
         self._layouts = {}  # bucket's parameter names -> layout file bytes
         self.step = 0  # iterations completed (counted at each iteration's last bucket)
