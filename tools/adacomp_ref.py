@@ -11,6 +11,7 @@ golden vectors in format_spec/golden/.
 
 Requires Debian's python3-numpy, python3-xxhash and python3-zstandard.
 """
+import math
 import struct
 import sys
 
@@ -29,8 +30,15 @@ RECORD_FRAME, RECORD_ZSTD_FRAME, RECORD_LAYOUT, RECORD_END = 0x46, 0x5A, 0x4C, 0
 LAYOUT_FULL, LAYOUT_REFERENCE = 0, 1
 KIND_COMPRESSED, KIND_PASSTHROUGH = 0, 1
 FLAG_ZSTD = 0x01
-DTYPES = {0: "f32", 1: "f16", 2: "bf16"}
-DTYPE_SIZE = {"f32": 4, "f16": 2, "bf16": 2}
+DTYPES = {0: "f32", 1: "f16", 2: "bf16", 3: "f8e5m2", 4: "f8e4m3", 5: "f8e4m3b11"}
+DTYPE_SIZE = {"f32": 4, "f16": 2, "bf16": 2, "f8e5m2": 1, "f8e4m3": 1, "f8e4m3b11": 1}
+# spec section 15.1: (exponent bits, mantissa bits, bias, how the top codes are spent)
+FP8_FORMATS = {"f8e5m2": (5, 2, 15, "ieee"), "f8e4m3": (4, 3, 7, "fn"), "f8e4m3b11": (4, 3, 11, "fnuz")}
+
+
+def minor_version_for(dtype):
+    """Versions 1.1 and 2.1 added the FP8 dtypes (spec section 10)."""
+    return 1 if dtype in FP8_FORMATS else 0
 CODE_POSITIVE, CODE_NEGATIVE = 0b01, 0b10
 MAX_BIN_SIZE = 16384
 MAX_ELEMENTS = 1 << 32
@@ -51,7 +59,58 @@ def default_bin_size(rank):
 # ---------------------------------------------------------------------------------------------
 # dtype helpers (float32 <-> float16 / bfloat16, round to nearest even)
 
+def fp8_value(code, dtype):
+    """The value of one FP8 code as spec section 15.1 defines it (a Python float, exact)."""
+    e_bits, m_bits, bias, kind = FP8_FORMATS[dtype]
+    sign = -1.0 if code & 0x80 else 1.0
+    e, m = (code >> m_bits) & ((1 << e_bits) - 1), code & ((1 << m_bits) - 1)
+    if kind == "ieee" and e == (1 << e_bits) - 1:
+        return sign * math.inf if m == 0 else math.nan
+    if kind == "fn" and code & 0x7F == 0x7F:
+        return math.nan
+    if kind == "fnuz" and code == 0x80:
+        return math.nan
+    if e == 0:
+        return sign * math.ldexp(m, 1 - bias - m_bits)
+    return sign * math.ldexp((1 << m_bits) + m, e - bias - m_bits)
+
+
+def _fp8_magnitudes(dtype):
+    """(value, code) of every finite non-negative code, ascending."""
+    return sorted((fp8_value(c, dtype), c) for c in range(128) if math.isfinite(fp8_value(c, dtype)))
+
+
+def fp8_code(x, dtype):
+    """Section 15.2 by exhaustive search: the nearest finite value, ties to the even code; above the
+    largest finite, Inf (E5M2) or saturation (the finite-only formats)."""
+    e_bits, m_bits, bias, kind = FP8_FORMATS[dtype]
+    x = float(x)
+    sign = 0x80 if math.copysign(1.0, x) < 0 else 0
+    if math.isnan(x):
+        return {"ieee": sign | 0x7E, "fn": sign | 0x7F, "fnuz": 0x80}[kind]
+    a = abs(x)
+    table = _fp8_magnitudes(dtype)
+    largest, largest_code = table[-1]
+    # the next value an unbounded exponent would give above the largest finite (an even code)
+    beyond = largest + math.ldexp(1.0, math.frexp(largest)[1] - 1 - m_bits)
+    if a >= (largest + beyond) / 2 and not (a == (largest + beyond) / 2 and largest_code % 2 == 0):
+        code = 0x7C if kind == "ieee" else largest_code
+    else:
+        best = None
+        for value, c in table:
+            d = abs(a - value)
+            if best is None or d < best[0] or (d == best[0] and c % 2 == 0):
+                best = (d, c)
+        code = best[1]
+    if code == 0 and kind == "fnuz":
+        return 0
+    return sign | code
+
+
 def from_source_bytes(raw, dtype, count):
+    if dtype in FP8_FORMATS:
+        codes = np.frombuffer(raw, dtype="u1", count=count)
+        return np.array([fp8_value(int(c), dtype) for c in codes], dtype=np.float32)
     if dtype == "f32":
         return np.frombuffer(raw, dtype="<f4", count=count).astype(np.float32)
     if dtype == "f16":
@@ -62,6 +121,8 @@ def from_source_bytes(raw, dtype, count):
 
 def to_source_bytes(values, dtype):
     values = np.ascontiguousarray(values, dtype=np.float32)
+    if dtype in FP8_FORMATS:
+        return bytes(fp8_code(v, dtype) for v in values.ravel())
     if dtype == "f32":
         return values.astype("<f4").tobytes()
     if dtype == "f16":
@@ -155,8 +216,8 @@ def passthrough_frame(name, dtype, values, zstd_level=0):
     return _frame_bytes(header, to_source_bytes(values.ravel(), dtype), zstd_level)
 
 
-def stream(frames):
-    return (STREAM_MAGIC + struct.pack("<BBH", FORMAT_MAJOR, FORMAT_MINOR, 0) + b"".join(frames)
+def stream(frames, minor=FORMAT_MINOR):
+    return (STREAM_MAGIC + struct.pack("<BBH", FORMAT_MAJOR, minor, 0) + b"".join(frames)
             + END_TAG + struct.pack("<I", len(frames)))
 
 
@@ -228,8 +289,8 @@ def layout_record(tensors, reference=False):
     return _checksummed(bytes([RECORD_LAYOUT, LAYOUT_FULL]) + layout_body(tensors))
 
 
-def coded_stream(frames, layout=b""):
-    return (STREAM_MAGIC + struct.pack("<BBH", CODED_MAJOR, 0, 0) + layout + b"".join(frames)
+def coded_stream(frames, layout=b"", minor=0):
+    return (STREAM_MAGIC + struct.pack("<BBH", CODED_MAJOR, minor, 0) + layout + b"".join(frames)
             + bytes([RECORD_END]) + coded.varint(len(frames)))
 
 
@@ -264,11 +325,11 @@ def read_stream(data, agreed_layout=None):
             raise CorruptStream("bad stream magic at byte %d" % (cur.pos - 4))
         major, minor, flags = cur.unpack("<BBH", "stream header")
         if major not in (FORMAT_MAJOR, CODED_MAJOR):
-            raise CorruptStream("format version %d.%d, reader knows 1.0 and 2.0" % (major, minor))
+            raise CorruptStream("format version %d.%d, reader knows 1.0, 1.1, 2.0 and 2.1" % (major, minor))
         if flags:
             raise CorruptStream("reserved stream flags")
         if major == CODED_MAJOR:
-            yield from _read_coded_stream(cur, agreed_layout)
+            yield from _read_coded_stream(cur, agreed_layout, minor)
             continue
         frames = 0
         while True:
@@ -281,11 +342,17 @@ def read_stream(data, agreed_layout=None):
                 break
             if tag != FRAME_TAG:
                 raise CorruptStream("unknown record tag at byte %d" % at)
-            yield _read_frame(cur, at)
+            yield _read_frame(cur, at, minor)
             frames += 1
 
 
-def _read_frame(cur, at):
+def _check_dtype_version(dtype, major, minor):
+    if minor_version_for(dtype) > minor:
+        raise CorruptStream("dtype %s needs format %d.%d or later; the stream declares %d.%d"
+                            % (dtype, major, minor_version_for(dtype), major, minor))
+
+
+def _read_frame(cur, at, minor):
     kind, dtype_code, flags, rank, name_len = cur.unpack("<BBBBH", "frame header")
     if kind not in (KIND_COMPRESSED, KIND_PASSTHROUGH) or dtype_code not in DTYPES:
         raise CorruptStream("frame at byte %d: bad kind or dtype" % at)
@@ -301,6 +368,7 @@ def _read_frame(cur, at):
     if n > MAX_ELEMENTS:
         raise CorruptStream("too many elements")
     dtype = DTYPES[dtype_code]
+    _check_dtype_version(dtype, FORMAT_MAJOR, minor)
     frame = {"name": name, "dtype": dtype, "shape": shape, "kind": kind, "zstd": bool(flags & FLAG_ZSTD)}
     if kind == KIND_COMPRESSED:
         T, w, res8, res16, scale, entry_count = cur.unpack("<IBBHfQ", "compressed header")
@@ -364,7 +432,7 @@ def _varint(cur, what):
     return value
 
 
-def _read_descriptor(cur):
+def _read_descriptor(cur, minor):
     (byte,) = cur.unpack("<B", "descriptor")
     kind, dtype_code = byte & 3, byte >> 2
     if kind not in (KIND_COMPRESSED, KIND_PASSTHROUGH) or dtype_code not in DTYPES:
@@ -389,6 +457,7 @@ def _read_descriptor(cur):
         bin_size = _varint(cur, "bin size")
         if not 1 <= bin_size <= MAX_BIN_SIZE:
             raise CorruptStream("bad bin size")
+    _check_dtype_version(DTYPES[dtype_code], CODED_MAJOR, minor)
     return (kind, DTYPES[dtype_code], name, shape, bin_size)
 
 
@@ -401,27 +470,30 @@ def _check_checksum(cur, at):
 def read_layout(data):
     """The tensors of a layout file (a 2.0 stream whose first record is a full layout)."""
     cur = _Cursor(bytes(data))
-    if cur.take(4, "magic") != STREAM_MAGIC or cur.unpack("<BBH", "stream header")[0] != CODED_MAJOR:
+    if cur.take(4, "magic") != STREAM_MAGIC:
+        raise CorruptStream("not a format 2.0 stream")
+    major, minor, _ = cur.unpack("<BBH", "stream header")
+    if major != CODED_MAJOR:
         raise CorruptStream("not a format 2.0 stream")
     at = cur.pos
     if cur.take(2, "layout record") != bytes([RECORD_LAYOUT, LAYOUT_FULL]):
         raise CorruptStream("not a layout file")
-    tensors = _read_layout_body(cur)
+    tensors = _read_layout_body(cur, minor)
     _check_checksum(cur, at)
     return tensors
 
 
-def _read_layout_body(cur):
+def _read_layout_body(cur, minor):
     count = _varint(cur, "tensor count")
     if not 1 <= count <= 1 << 20:
         raise CorruptStream("bad layout tensor count")
-    tensors = [_read_descriptor(cur) for _ in range(count)]
+    tensors = [_read_descriptor(cur, minor) for _ in range(count)]
     if len({t[2] for t in tensors}) != count:
         raise CorruptStream("a tensor name appears twice in the layout")
     return tensors
 
 
-def _read_coded_stream(cur, agreed_layout):
+def _read_coded_stream(cur, agreed_layout, minor):
     frames, layout, last_index = 0, None, None
     while True:
         at = cur.pos
@@ -436,7 +508,7 @@ def _read_coded_stream(cur, agreed_layout):
                 raise CorruptStream("layout record after the first frame")
             (form,) = cur.unpack("<B", "layout form")
             if form == LAYOUT_FULL:
-                layout = _read_layout_body(cur)
+                layout = _read_layout_body(cur, minor)
             elif form == LAYOUT_REFERENCE:
                 (hash64,) = cur.unpack("<Q", "layout hash")
                 if agreed_layout is None or layout_hash(agreed_layout) != hash64:
@@ -453,9 +525,10 @@ def _read_coded_stream(cur, agreed_layout):
             if index >= len(layout):
                 raise CorruptStream("tensor index beyond the layout")
             kind, dtype, name, shape, bin_size = layout[index]
+            _check_dtype_version(dtype, CODED_MAJOR, minor)
             last_index = index
         else:
-            kind, dtype, name, shape, bin_size = _read_descriptor(cur)
+            kind, dtype, name, shape, bin_size = _read_descriptor(cur, minor)
         zstd_on = record == RECORD_ZSTD_FRAME
         if zstd_on and kind == KIND_COMPRESSED:
             raise CorruptStream("zstd stage on a compressed frame")

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes format_spec/golden/: wire-format 1.0 and 2.0 golden streams and their expected content.
+"""Writes format_spec/golden/: wire-format 1.x and 2.x golden streams and their expected content,
+and fp8-conversions.json (every FP8 code's value and the code of chosen float32 inputs).
 
 The streams are produced by the independent reference encoder in adacomp_ref.py (not by the C++
 library). vectors.json lists, per valid stream, every frame's inputs (gradient, prior residue, bin
@@ -70,16 +71,23 @@ class Builder:
                           "zstd_level": zstd_level, "gradient": floats(v), "decoded": floats(v),
                           "decoded_in_source_dtype": floats(v)})
 
+    def minor(self):
+        """The lowest minor version the stream's dtypes need."""
+        return max([ref.minor_version_for(t[1]) for t in self.tensors] + [0])
+
+    def version(self):
+        return "%d.%d" % (ref.CODED_MAJOR if self.coded else ref.FORMAT_MAJOR, self.minor())
+
     def stream(self):
         if not self.coded:
-            return ref.stream(self.frames)
+            return ref.stream(self.frames, self.minor())
         layout = b""
         if self.layout:
             layout = ref.layout_record(self.tensors, reference=self.layout == "reference")
-        return ref.coded_stream(self.frames, layout)
+        return ref.coded_stream(self.frames, layout, self.minor())
 
     def layout_file(self):
-        return ref.coded_stream([], ref.layout_record(self.tensors))
+        return ref.coded_stream([], ref.layout_record(self.tensors), self.minor())
 
 
 def valid_vectors(coded=False):
@@ -140,9 +148,20 @@ def valid_vectors(coded=False):
     b = Builder(coded)
     b.compressed("fc\u00fc.\u4e2d\u6587", "f32", gradient=[0.25, -0.5, 1.0], residue=[0.0, 0.0, 0.0], bin_size=16384)
     out["utf8-name-max-bin.adc"] = ("UTF-8 tensor name, the largest bin size 16384", b)
+
+    b = Builder(coded)
+    b.compressed("fc.weight", "f8e5m2", gradient=rng.laplace(0, 1e-2, size=(4, 30)), residue=np.zeros((4, 30)),
+                 bin_size=32)
+    b.compressed("conv.weight", "f8e4m3", gradient=rng.laplace(0, 0.5, size=(2, 3, 3, 3)),
+                 residue=rng.laplace(0, 0.1, size=(2, 3, 3, 3)), bin_size=50)
+    b.passthrough("norm.weight", "f8e4m3b11", [30.0, -2.0 ** -13, 1.0, -0.5, 0.0, 2.0 ** -10])
+    b.passthrough("norm.bias", "f8e5m2", [57344.0, -2.0 ** -16, 1.5, -0.0])
+    b.passthrough("emb.weight", "f8e4m3", [[448.0, -2.0 ** -9], [0.875, -240.0]])
+    out["fp8.adc"] = ("format 1.1: FP8 sources (f8e5m2, f8e4m3 compressed; f8e4m3b11, f8e5m2, f8e4m3 "
+                      "passthrough with the largest finite values and subnormals)", b)
     if coded:
         out = {"coded-" + name.replace(".adc", "") + ".adc": (description.replace("8-bit entries, ", "")
-               .replace("16-bit entries (T = 100), ", "T = 100, "), builder)
+               .replace("16-bit entries (T = 100), ", "T = 100, ").replace("format 1.1", "format 2.1"), builder)
                for name, (description, builder) in out.items()}
     return out
 
@@ -211,6 +230,10 @@ def invalid_vectors(valid):
     # a format 1.0 frame behind a 2.0 stream header is not a 2.0 record
     out["major-version-2.adc"] = (corrupt(base, 4, 2), "unknown record type 137")
     out["major-version-3.adc"] = (corrupt(base, 4, 3), "format version 3.0")
+    out["unknown-dtype-6.adc"] = (corrupt(base, frame_at + 5, 6), "unknown dtype code 6")
+    # an FP8 source in a stream that declares 1.0 (the minor version byte is not checksummed)
+    out["fp8-in-1.0.adc"] = (corrupt(valid["fp8.adc"][1].stream(), 5, 0),
+                             "dtype code 3 (f8e5m2) needs format 1.1 or later; the stream declares 1.0")
     out["reserved-stream-flags.adc"] = (corrupt(base, 6, 1), "reserved flag")
     out["checksum-mismatch.adc"] = (corrupt(base, len(base) - 9 - 4, base[len(base) - 13] ^ 0x10), "checksum mismatch")
     out["truncated-frame.adc"] = (base[:40], "truncated")
@@ -434,12 +457,21 @@ def invalid_coded_vectors(coded_valid, layout_files):
     corrupt_layout = bytearray(inline)
     corrupt_layout[5] ^= 0x20  # the name "w" becomes "W"
     out["coded-layout-checksum.adc"] = (stream(layout=bytes(corrupt_layout)), "checksum mismatch: the record")
+    # FP8 in streams that declare 2.0: in a frame's descriptor, and in a layout record
+    out["coded-fp8-in-2.0.adc"] = (corrupt(coded_valid["coded-fp8.adc"][1].stream(), 5, 0),
+                                   "dtype code 3 (f8e5m2) needs format 2.1 or later; the stream declares 2.0")
+    fp8_tensors = [(ref.KIND_PASSTHROUGH, "f8e4m3", "p", [3], None)]
+    fp8_frame = ref.compact_passthrough_frame("p", "f8e4m3", np.array([1.0, 2.0, -0.5], dtype=np.float32),
+                                              index_skip=0)
+    assert len(list(ref.read_stream(ref.coded_stream([fp8_frame], ref.layout_record(fp8_tensors), 1)))) == 1
+    out["coded-fp8-layout-in-2.0.adc"] = (ref.coded_stream([fp8_frame], ref.layout_record(fp8_tensors), 0),
+                                          "layout record at byte 8: dtype code 4 (f8e4m3) needs format 2.1")
     return out
 
 
 def main(target):
     os.makedirs(os.path.join(target, "invalid"), exist_ok=True)
-    manifest = {"format_version": "2.0", "valid": [], "invalid": []}
+    manifest = {"format_version": "2.1", "valid": [], "invalid": []}
     valid = valid_vectors()
     coded = valid_vectors(coded=True)
     coded_only, layouts = coded_only_vectors()
@@ -455,13 +487,13 @@ def main(target):
         manifest["valid"].append(entry)
 
     for file_name, (description, builder) in valid.items():
-        add(file_name, description, builder.stream(), builder.meta, "1.0")
+        add(file_name, description, builder.stream(), builder.meta, builder.version())
     for file_name, (description, builder) in coded.items():
         layout = layouts.get(file_name)
         if layout:
             layout_files[layout[0]] = layout[1]
         # an encoder writes a layout file and streams that refer to it, never a layout inline
-        add(file_name, description, builder.stream(), builder.meta, "2.0", layout and layout[0],
+        add(file_name, description, builder.stream(), builder.meta, builder.version(), layout and layout[0],
             builder.layout != "inline")
     # Concatenation of two streams is itself a valid stream, whatever their versions.
     add("concatenated.adc", "basic-f32-narrow.adc followed by passthrough.adc",
@@ -504,6 +536,40 @@ def main(target):
     with open(os.path.join(target, "vectors.json"), "w") as f:
         json.dump(manifest, f, indent=1, ensure_ascii=False)
         f.write("\n")
+    with open(os.path.join(target, "fp8-conversions.json"), "w") as f:
+        json.dump(fp8_conversions(), f, indent=0)
+        f.write("\n")
+
+
+def f32_bits(x):
+    return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def fp8_conversions():
+    """Per FP8 dtype: the float32 bits of every code's value, and [float32 bits, code] pairs for
+    inputs chosen where rounding decides: every finite value, the midpoints between neighbours and
+    the float32 values either side of them, half the smallest subnormal, the overflow threshold,
+    infinities and NaN, with both signs."""
+    out = {"comment": "written by tools/make_golden_vectors.py from tools/adacomp_ref.py (spec section 15)"}
+    for dtype in ref.FP8_FORMATS:
+        values = [ref.fp8_value(c, dtype) for c in range(256)]
+        finite = sorted({abs(v) for v in values if np.isfinite(v)})
+        largest = finite[-1]
+        beyond = largest + 2.0 ** (np.frexp(largest)[1] - 1 - ref.FP8_FORMATS[dtype][1])
+        points = list(finite) + [(a + b) / 2 for a, b in zip(finite, finite[1:])] + [(largest + beyond) / 2]
+        inputs = set()
+        for p in points + [beyond, 2 * beyond, 1e30, finite[1] / 4, 1e-30]:
+            x = np.float32(p)
+            for y in (x, np.nextafter(x, np.float32(0)), np.nextafter(x, np.float32(np.inf))):
+                inputs.add(f32_bits(float(y)))
+                inputs.add(f32_bits(-float(y)))
+        for special in (np.inf, -np.inf):
+            inputs.add(f32_bits(special))
+        inputs.update({0x7FC00000, 0xFFC00000, 0x7F800001})
+        rounding = [[bits, ref.fp8_code(struct.unpack("<f", struct.pack("<I", bits))[0], dtype)]
+                    for bits in sorted(inputs)]
+        out[dtype] = {"values": [f32_bits(v) if not np.isnan(v) else None for v in values], "rounding": rounding}
+    return out
 
 
 if __name__ == "__main__":

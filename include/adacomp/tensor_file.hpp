@@ -21,8 +21,8 @@ std::optional<TensorFormat> format_from_extension(const std::string& path);  // 
 std::optional<TensorFormat> sniff_format(std::span<const std::byte> bytes);
 
 struct TensorReadOptions {
-  // .npy/.npz: how to read untyped 2-byte `V2` arrays (only bf16 is accepted);
-  // raw: the element type (default f32).
+  // .npy/.npz: how to read untyped void arrays, as ml_dtypes saves them: 2-byte `V2` as bf16,
+  // 1-byte `V1` as one of the FP8 types; raw: the element type (default f32).
   std::optional<DType> dtype;
   // raw input: the shape (required) and the tensor name.
   std::optional<std::vector<std::uint64_t>> raw_shape;
@@ -88,11 +88,11 @@ void write_tensor_file(const std::vector<Tensor>& tensors, TensorFormat format, 
 
 // Individual formats (used by the above, exposed for tests and the fuzz targets).
 Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source, const std::string& name,
-                 std::optional<DType> void2_dtype);
+                 std::optional<DType> void_dtype);
 std::vector<std::byte> serialize_npy(const Tensor& tensor);
 std::vector<std::byte> npy_header(const Tensor& tensor);  // magic to the end of the padded header
 std::vector<Tensor> parse_npz(std::span<const std::byte> bytes, const std::string& source,
-                              std::optional<DType> void2_dtype);
+                              std::optional<DType> void_dtype);
 std::vector<std::byte> serialize_npz(const std::vector<Tensor>& tensors);
 void write_npz(const std::vector<Tensor>& tensors, const ByteSink& sink);
 std::vector<Tensor> parse_safetensors(std::span<const std::byte> bytes, const std::string& source);

@@ -18,9 +18,9 @@
 
 namespace adacomp::wire {
 
-// The newest version this library writes and reads; it also reads and writes 1.0.
+// The newest version this library writes and reads; it also reads and writes 1.0 and 1.1.
 inline constexpr std::uint8_t kFormatMajor = 2;
-inline constexpr std::uint8_t kFormatMinor = 0;
+inline constexpr std::uint8_t kFormatMinor = 1;
 inline constexpr std::uint8_t kFixedEntriesMajor = 1;  // streams of fixed 8/16-bit entries
 
 inline constexpr std::array<std::uint8_t, 4> kStreamMagic = {0x89, 'A', 'D', 'C'};
@@ -72,6 +72,11 @@ std::vector<std::byte> layout_file_bytes(const Layout& layout);
 // Reads a layout file (or any stream whose first record is a full layout); Error(invalid_input)
 // naming `source` otherwise.
 Layout read_layout(ByteInput& input);
+// The lowest minor version (of either major) that defines `dtype`: 1 for the FP8 codes, which
+// versions 1.1 and 2.1 added, else 0. A stream declares the lowest version its frames need.
+std::uint8_t minor_version_for(DType dtype) noexcept;
+// Error(invalid_input) "<label>: dtype code C (NAME) needs format M.1 or later; the stream declares M.m".
+void check_dtype_version(DType dtype, std::uint8_t major, std::uint8_t minor, const std::string& label);
 // "0x" and 8 or 16 hex digits: checksums and layout hashes as messages and inspect print them.
 std::string hex32(std::uint32_t value);
 std::string hex64(std::uint64_t value);
@@ -95,6 +100,7 @@ struct FrameInfo {
   std::uint64_t entry_count = 0;
   // version 2.0
   std::uint8_t format_major = kFixedEntriesMajor;
+  std::uint8_t format_minor = 0;                  // of the frame's stream
   EntryLayout entry_layout = EntryLayout::fixed;  // compressed frames
   EntryCoding entry_coding = EntryCoding::rans;   // coded frames with entries
   std::uint64_t entries_offset = 0;               // coded: where the entries section starts in the payload
@@ -142,7 +148,11 @@ class StreamWriter {
   // then the payload and checksum.
   std::vector<std::byte> begin_frame(FrameInfo& info, const std::vector<std::byte>& raw_payload, int zstd_level);
   void end_frame(FrameInfo& info, std::size_t start, const std::vector<std::byte>& stored, std::size_t raw_size);
+  // Raises the stream header's minor version to what `dtype` needs (the header is still in out_).
+  void declare_dtype(DType dtype) noexcept;
+
   std::vector<std::byte>& out_;
+  std::size_t header_at_ = 0;
   WriterOptions options_;
   std::optional<std::uint64_t> last_layout_index_;
   std::uint32_t frames_ = 0;

@@ -81,7 +81,7 @@ Command add_decode_command(CLI::App& parent) {
   app->add_option("--format", options->format, "Output format (default: by the output's extension)")
       ->check(CLI::IsMember({"npy", "npz", "safetensors", "raw"}));
   app->add_option("--dtype", options->dtype,
-                  "Write f32 instead of each tensor's source dtype (f16/bf16 values are rounded to it)")
+                  "Write f32 instead of each tensor's source dtype (values are rounded to it otherwise)")
       ->check(CLI::IsMember({"f32"}));
   add_verbosity_flags(*app, options->verbosity);
   return {app, [options] { return run_decode(*options); }};

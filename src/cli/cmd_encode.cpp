@@ -92,7 +92,7 @@ int run_encode(EncodeOptions& options) {
   TensorReadOptions read_options;
   if (!options.dtype.empty()) {
     read_options.dtype = dtype_from_name(options.dtype);
-    if (!read_options.dtype) fail_usage("--dtype must be f32, f16 or bf16");
+    if (!read_options.dtype) fail_usage("--dtype must be one of " + std::string(dtype_names()));
   }
   if (!options.shape.empty()) read_options.raw_shape = parse_shape(options.shape);
   read_options.single_name = options.name.empty() ? stem_of(options.input) : options.name;
@@ -163,8 +163,9 @@ Command add_encode_command(CLI::App& parent) {
                   "Residue state file (.npz or .safetensors): read if it exists, written back on success");
   add_codec_options(*app, options->codec);
   app->add_option("--shape", options->shape, "Read raw little-endian input of this shape, e.g. 128,512");
-  app->add_option("--dtype", options->dtype, "Element type of raw input, or bf16 for .npy 'V2' arrays")
-      ->check(CLI::IsMember({"f32", "f16", "bf16"}));
+  app->add_option("--dtype", options->dtype,
+                  "Element type of raw input; bf16 for .npy 'V2' arrays, f8e5m2|f8e4m3|f8e4m3b11 for 'V1'")
+      ->check(CLI::IsMember({"f32", "f16", "bf16", "f8e5m2", "f8e4m3", "f8e4m3b11"}));
   app->add_option("--name", options->name, "Tensor name for .npy and raw input (default: the file's stem)");
   app->add_option("--threads", options->threads, "Threads per tensor (the output is identical)")
       ->default_val(1u)

@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"adacomp: AdaComp gradient compression codec and wire-format tool"};
   app.name("adacomp");
-  const std::string version = std::string("adacomp ") + adacomp::kToolVersion + " (wire formats 1.0 and " +
+  const std::string version = std::string("adacomp ") + adacomp::kToolVersion + " (wire formats 1.0, 1.1, 2.0 and " +
                               std::to_string(adacomp::wire::kFormatMajor) + "." +
                               std::to_string(adacomp::wire::kFormatMinor) +
                               "; encoder kernels on this CPU:" + kernel_list() +

@@ -32,7 +32,7 @@ Json frame_json(const wire::FrameInfo& info, const FrameStats& stats, bool bins)
   out["elements"] = info.element_count;
   out["bin_size"] = compressed ? Json(info.bin_size) : Json(nullptr);
   out["index_width"] = fixed ? Json(info.index_width) : Json(nullptr);
-  out["format"] = std::to_string(info.format_major) + ".0";
+  out["format"] = std::to_string(info.format_major) + "." + std::to_string(info.format_minor);
   out["layout_index"] = info.layout_index ? Json(*info.layout_index) : Json(nullptr);
   out["entry_layout"] = compressed ? Json(std::string(wire::entry_layout_name(info.entry_layout))) : Json(nullptr);
   out["entry_coding"] = entry_coding_json(info);

@@ -165,21 +165,26 @@ struct ElementType {
   bool big_endian;
 };
 
-ElementType element_type(const std::string& descr, std::optional<DType> void2_dtype, const std::string& context) {
+ElementType element_type(const std::string& descr, std::optional<DType> void_dtype, const std::string& context) {
   if (descr == "<f4") return {DType::f32, false};
   if (descr == ">f4") return {DType::f32, true};
   if (descr == "<f2") return {DType::f16, false};
   if (descr == ">f2") return {DType::f16, true};
   if (descr == "|V2" || descr == "<V2" || descr == "V2") {
-    if (void2_dtype == DType::bf16) return {DType::bf16, false};
+    if (void_dtype == DType::bf16) return {DType::bf16, false};
     fail_input(context + ": untyped 2-byte elements ('" + descr +
                "'); if they are bfloat16 (as ml_dtypes saves them), pass --dtype bf16");
+  }
+  if (descr == "|V1" || descr == "<V1" || descr == "V1") {
+    if (void_dtype && is_fp8(*void_dtype)) return {*void_dtype, false};
+    fail_input(context + ": untyped 1-byte elements ('" + descr +
+               "'); if they are FP8 (as ml_dtypes saves them), pass --dtype f8e5m2, f8e4m3 or f8e4m3b11");
   }
   if (descr == "<f8" || descr == ">f8")
     fail_input(context + ": dtype float64 ('" + descr +
                "') is not supported; adacomp reads float32, float16 and bfloat16 (convert with .astype(np.float32))");
   fail_input(context + ": unsupported dtype '" + descr +
-             "'; adacomp reads float32 '<f4', float16 '<f2' and bfloat16 '|V2'");
+             "'; adacomp reads float32 '<f4', float16 '<f2', bfloat16 '|V2' and FP8 '|V1'");
 }
 
 std::string shape_tuple(const std::vector<std::uint64_t>& shape) {
@@ -201,9 +206,9 @@ std::size_t npy_header_size(std::span<const std::byte> first_bytes, const std::s
 }
 
 NpyLayout parse_npy_layout(std::span<const std::byte> header_bytes, const std::string& source,
-                           std::optional<DType> void2_dtype) {
+                           std::optional<DType> void_dtype) {
   const NpyHeader header = parse_header(header_bytes, source);
-  const ElementType type = element_type(header.descr, void2_dtype, source);
+  const ElementType type = element_type(header.descr, void_dtype, source);
   NpyLayout layout;
   layout.dtype = type.dtype;
   layout.big_endian = type.big_endian;
@@ -247,8 +252,8 @@ void finish_npy_tensor(const NpyLayout& layout, Tensor& tensor) {
 }  // namespace detail
 
 Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source, const std::string& name,
-                 std::optional<DType> void2_dtype) {
-  const detail::NpyLayout layout = detail::parse_npy_layout(bytes, source, void2_dtype);
+                 std::optional<DType> void_dtype) {
+  const detail::NpyLayout layout = detail::parse_npy_layout(bytes, source, void_dtype);
   detail::check_npy_data_size(layout, bytes.size() - layout.data_offset, source);
   Tensor tensor = detail::make_npy_tensor(layout, name);
   const std::byte* data = bytes.data() + layout.data_offset;
@@ -263,7 +268,10 @@ Tensor parse_npy(std::span<const std::byte> bytes, const std::string& source, co
 }
 
 std::vector<std::byte> npy_header(const Tensor& tensor) {
-  const char* descr = tensor.dtype == DType::f32 ? "<f4" : tensor.dtype == DType::f16 ? "<f2" : "|V2";
+  const char* descr = tensor.dtype == DType::f32   ? "<f4"
+                      : tensor.dtype == DType::f16 ? "<f2"
+                      : is_fp8(tensor.dtype)       ? "|V1"
+                                                   : "|V2";
   std::string dict =
       std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': " + shape_tuple(tensor.shape()) + ", }";
   // Pad with spaces and a final newline so that the data starts on a 64-byte boundary.

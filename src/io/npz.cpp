@@ -117,7 +117,7 @@ std::optional<Tensor> read_stored_float_member(zip_t* archive, zip_uint64_t inde
   return tensor;
 }
 
-std::vector<Tensor> read_members(zip_t* archive, const std::string& source, std::optional<DType> void2_dtype,
+std::vector<Tensor> read_members(zip_t* archive, const std::string& source, std::optional<DType> void_dtype,
                                  std::uint64_t archive_bytes) {
   const zip_int64_t count = zip_get_num_entries(archive, 0);
   std::vector<Tensor> tensors;
@@ -142,7 +142,7 @@ std::vector<Tensor> read_members(zip_t* archive, const std::string& source, std:
         continue;
       }
     const std::vector<std::byte> data = read_member(archive, index, stat.size, context);
-    tensors.push_back(parse_npy(data, context, key, void2_dtype));
+    tensors.push_back(parse_npy(data, context, key, void_dtype));
   }
   return tensors;
 }
@@ -150,7 +150,7 @@ std::vector<Tensor> read_members(zip_t* archive, const std::string& source, std:
 // Opens the archive in `input` (a source created with `error`, which this finishes) and reads
 // its members.
 std::vector<Tensor> read_archive(zip_source_t* input, zip_error_t& error, const std::string& source,
-                                 std::optional<DType> void2_dtype, std::uint64_t archive_bytes) {
+                                 std::optional<DType> void_dtype, std::uint64_t archive_bytes) {
   std::unique_ptr<zip_t, ArchiveCloser> archive(zip_open_from_source(input, ZIP_RDONLY | ZIP_CHECKCONS, &error));
   if (!archive) {
     zip_source_free(input);
@@ -159,27 +159,27 @@ std::vector<Tensor> read_archive(zip_source_t* input, zip_error_t& error, const 
     fail_input(source + ": not a valid .npz (ZIP) archive: " + why);
   }
   zip_error_fini(&error);
-  return read_members(archive.get(), source, void2_dtype, archive_bytes);
+  return read_members(archive.get(), source, void_dtype, archive_bytes);
 }
 
 }  // namespace
 
 std::vector<Tensor> parse_npz(std::span<const std::byte> bytes, const std::string& source,
-                              std::optional<DType> void2_dtype) {
+                              std::optional<DType> void_dtype) {
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* input = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
   if (!input) fail_input(source + ": cannot read as .npz: " + zip_error_strerror(&error));
-  return read_archive(input, error, source, void2_dtype, bytes.size());
+  return read_archive(input, error, source, void_dtype, bytes.size());
 }
 
 std::vector<Tensor> detail::read_npz_file(const std::string& path, std::uint64_t size,
-                                          std::optional<DType> void2_dtype) {
+                                          std::optional<DType> void_dtype) {
   zip_error_t error;
   zip_error_init(&error);
   zip_source_t* input = zip_source_file_create(path.c_str(), 0, -1, &error);
   if (!input) fail_io(path + ": cannot open: " + zip_error_strerror(&error));
-  return read_archive(input, error, path, void2_dtype, size);
+  return read_archive(input, error, path, void_dtype, size);
 }
 
 namespace {

@@ -20,11 +20,28 @@ std::optional<DType> dtype_from_safetensors(const std::string& name) {
   if (name == "F32") return DType::f32;
   if (name == "F16") return DType::f16;
   if (name == "BF16") return DType::bf16;
+  if (name == "F8_E5M2") return DType::f8e5m2;
+  if (name == "F8_E4M3") return DType::f8e4m3;
   return std::nullopt;
 }
 
-const char* safetensors_dtype(DType dtype) {
-  return dtype == DType::f32 ? "F32" : dtype == DType::f16 ? "F16" : "BF16";
+const char* safetensors_dtype(const Tensor& tensor) {
+  switch (tensor.dtype) {
+    case DType::f32:
+      return "F32";
+    case DType::f16:
+      return "F16";
+    case DType::bf16:
+      return "BF16";
+    case DType::f8e5m2:
+      return "F8_E5M2";
+    case DType::f8e4m3:
+      return "F8_E4M3";
+    case DType::f8e4m3b11:
+      break;
+  }
+  fail_usage("tensor '" + tensor.name + "' is " + std::string(dtype_name(tensor.dtype)) +
+             ", which safetensors has no dtype for: write .npy or .npz (1-byte 'V1' elements), or pass --dtype f32");
 }
 
 }  // namespace
@@ -72,7 +89,8 @@ std::vector<detail::SafetensorsEntry> detail::parse_safetensors_entries(std::spa
     if (!dtype.is_string()) fail_input(context + ": dtype is not a string");
     const auto type = dtype_from_safetensors(dtype.get<std::string>());
     if (!type)
-      fail_input(context + ": unsupported dtype " + dtype.get<std::string>() + "; adacomp reads F32, F16 and BF16");
+      fail_input(context + ": unsupported dtype " + dtype.get<std::string>() +
+                 "; adacomp reads F32, F16, BF16, F8_E5M2 and F8_E4M3");
     if (!shape.is_array() || shape.size() > kMaxRank) fail_input(context + ": shape is not an array of at most 8 dims");
     SafetensorsEntry entry{name, *type, {}, 0, 0};
     for (const auto& dim : shape) {
@@ -128,9 +146,8 @@ void write_safetensors(const std::vector<Tensor>& tensors, const ByteSink& sink)
     if (tensor.name == "__metadata__" || header.contains(tensor.name))
       fail_usage("cannot write tensor name '" + tensor.name + "' twice or as __metadata__ in safetensors");
     const std::uint64_t size = tensor.size() * dtype_size(tensor.dtype);
-    header[tensor.name] = {{"dtype", safetensors_dtype(tensor.dtype)},
-                           {"shape", tensor.shape()},
-                           {"data_offsets", {offset, offset + size}}};
+    header[tensor.name] = {
+        {"dtype", safetensors_dtype(tensor)}, {"shape", tensor.shape()}, {"data_offsets", {offset, offset + size}}};
     offset += size;
   }
   std::string text;

@@ -30,7 +30,7 @@ struct NpyLayout {
 std::size_t npy_header_size(std::span<const std::byte> first_bytes, const std::string& source);
 // Parses the header (`header_bytes` starts at the magic and holds at least the whole header).
 NpyLayout parse_npy_layout(std::span<const std::byte> header_bytes, const std::string& source,
-                           std::optional<DType> void2_dtype);
+                           std::optional<DType> void_dtype);
 // Refuses truncated data and trailing bytes.
 void check_npy_data_size(const NpyLayout& layout, std::uint64_t present, const std::string& source);
 // The tensor in stored order, uninitialised.
@@ -45,7 +45,7 @@ void finish_npy_tensor(const NpyLayout& layout, Tensor& tensor);
 void write_elements(const Tensor& tensor, const ByteSink& sink);
 
 // A regular .npz file of `size` bytes, read with the acceptance rules and messages of parse_npz.
-std::vector<Tensor> read_npz_file(const std::string& path, std::uint64_t size, std::optional<DType> void2_dtype);
+std::vector<Tensor> read_npz_file(const std::string& path, std::uint64_t size, std::optional<DType> void_dtype);
 
 // write_npz with Zip64 records for every size and offset from `zip64_from` on (write_npz: from
 // 2^32 - 1, where the 32-bit fields end; tests pass 0 to write them for small archives).

@@ -59,7 +59,17 @@ void append_descriptor(std::vector<std::byte>& out, const TensorLayout& tensor) 
   if (tensor.kind == FrameKind::compressed) append_varint(out, tensor.bin_size);
 }
 
-TensorLayout read_descriptor(HeaderReader& reader, std::uint64_t max_elements) {
+std::uint8_t minor_version_for(DType dtype) noexcept { return is_fp8(dtype) ? 1 : 0; }
+
+void check_dtype_version(DType dtype, std::uint8_t major, std::uint8_t minor, const std::string& label) {
+  if (minor_version_for(dtype) <= minor) return;
+  fail_input(label + ": dtype code " + std::to_string(static_cast<unsigned>(dtype)) + " (" +
+             std::string(dtype_name(dtype)) + ") needs format " + std::to_string(major) + "." +
+             std::to_string(minor_version_for(dtype)) + " or later; the stream declares " + std::to_string(major) +
+             "." + std::to_string(minor));
+}
+
+TensorLayout read_descriptor(HeaderReader& reader, std::uint64_t max_elements, std::uint8_t stream_minor) {
   auto fail = [&](const std::string& what) { fail_input(reader.label() + ": " + what); };
   TensorLayout tensor;
   const auto descriptor = reader.take<std::uint8_t>("descriptor");
@@ -70,6 +80,7 @@ TensorLayout read_descriptor(HeaderReader& reader, std::uint64_t max_elements) {
   if (!dtype_from_code(static_cast<std::uint8_t>(dtype))) fail("unknown dtype code " + std::to_string(dtype));
   tensor.kind = static_cast<FrameKind>(kind);
   tensor.dtype = *dtype_from_code(static_cast<std::uint8_t>(dtype));
+  check_dtype_version(tensor.dtype, kFormatMajor, stream_minor, reader.label());
   const std::uint64_t name_length = reader.take_varint("name length");
   if (name_length == 0 || name_length > kMaxNameBytes)
     fail("name length " + std::to_string(name_length) + " is outside 1..4096");
@@ -123,8 +134,10 @@ Layout make_layout(std::vector<TensorLayout> tensors) {
 std::vector<std::byte> layout_file_bytes(const Layout& layout) {
   std::vector<std::byte> out(kStreamMagic.size());
   std::memcpy(out.data(), kStreamMagic.data(), kStreamMagic.size());
+  std::uint8_t minor = 0;
+  for (const TensorLayout& tensor : layout.tensors) minor = std::max(minor, minor_version_for(tensor.dtype));
   out.push_back(std::byte{kFormatMajor});
-  out.push_back(std::byte{kFormatMinor});
+  out.push_back(std::byte{minor});
   append_le<std::uint16_t>(out, 0);
   const std::size_t start = out.size();
   out.push_back(std::byte{kRecordLayout});

@@ -77,8 +77,8 @@ void StreamReader::read_stream_header(const std::array<std::byte, 4>&, std::uint
   const auto minor = static_cast<std::uint8_t>(rest[1]);
   if (major != kFormatMajor && major != kFixedEntriesMajor)
     fail_input(input_.name() + ": stream at byte " + std::to_string(at) + " has format version " +
-               std::to_string(major) + "." + std::to_string(minor) + "; this decoder reads versions 1.0 and " +
-               std::to_string(kFormatMajor) + "." + std::to_string(kFormatMinor));
+               std::to_string(major) + "." + std::to_string(minor) +
+               "; this decoder reads versions 1.0, 1.1, 2.0 and 2.1");
   if (load_le<std::uint16_t>(rest.data() + 2) != 0)
     fail_input(input_.name() + ": stream header at byte " + std::to_string(at) + " has reserved flag bits set");
   major_ = major;
@@ -128,6 +128,8 @@ Frame StreamReader::read_frame(std::uint64_t at) {
     fail("name length " + std::to_string(name_length) + " is outside 1..4096");
   info.kind = static_cast<FrameKind>(kind);
   info.dtype = *dtype_from_code(dtype);
+  info.format_minor = minor_;
+  check_dtype_version(info.dtype, kFixedEntriesMajor, minor_, info.describe(source));
   info.zstd = flags & kFlagZstd;
   info.name = reader.take_string(name_length, "name");
   if (!valid_utf8(info.name)) fail("the tensor name is not valid UTF-8 or contains a NUL byte");

@@ -47,7 +47,7 @@ void StreamReader::read_layout_record(std::uint64_t at) {
       fail("tensor count " + std::to_string(count) + " is outside 1.." + std::to_string(kMaxLayoutTensors));
     std::set<std::string> names;
     for (std::uint64_t i = 0; i < count; ++i) {
-      tensors.push_back(read_descriptor(reader, max_elements_));
+      tensors.push_back(read_descriptor(reader, max_elements_, minor_));
       if (!names.insert(tensors.back().name).second) fail("tensor '" + tensors.back().name + "' appears twice");
     }
     hash = XXH64(header.data() + body_start, header.size() - body_start, 0);
@@ -92,6 +92,7 @@ Frame StreamReader::read_compact_frame(std::uint64_t at, bool zstd) {
   info.index = frames_total_;
   info.offset = at;
   info.format_major = kFormatMajor;
+  info.format_minor = minor_;
   info.zstd = zstd;
   const std::string source = input_.name();
   auto fail = [&](const std::string& what) { fail_input(info.describe(source) + ": " + what); };
@@ -108,11 +109,12 @@ Frame StreamReader::read_compact_frame(std::uint64_t at, bool zstd) {
     last_layout_index_ = first + skip;
     info.layout_index = first + skip;
     tensor = layout_->tensors[first + skip];
+    check_dtype_version(tensor.dtype, kFormatMajor, minor_, info.describe(source));
     if (tensor.element_count > max_elements_)
       fail(std::to_string(tensor.element_count) + " elements exceed this reader's limit of " +
            std::to_string(max_elements_));
   } else {
-    tensor = read_descriptor(reader, max_elements_);
+    tensor = read_descriptor(reader, max_elements_, minor_);
   }
   info.name = tensor.name;
   info.kind = tensor.kind;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 
 #include <xxhash.h>
@@ -60,7 +61,8 @@ std::string layout_mismatch(const FrameInfo& info, const TensorLayout& agreed) {
 
 StreamWriter::StreamWriter(std::vector<std::byte>& out, WriterOptions options) : out_(out), options_(options) {
   const bool coded = options_.entries == EntryLayout::coded;
-  if (!coded && options_.layout) fail_usage("a layout needs coded entries: fixed entries are written as format 1.0");
+  if (!coded && options_.layout) fail_usage("a layout needs coded entries: fixed entries are written as format 1.x");
+  header_at_ = out_.size();
   append_tag(out_, kStreamMagic);
   out_.push_back(std::byte{coded ? kFormatMajor : kFixedEntriesMajor});
   out_.push_back(std::byte{0});
@@ -74,12 +76,19 @@ StreamWriter::StreamWriter(std::vector<std::byte>& out, WriterOptions options) :
   }
 }
 
+void StreamWriter::declare_dtype(DType dtype) noexcept {
+  std::byte& minor = out_[header_at_ + kStreamMagic.size() + 1];
+  minor = std::max(minor, std::byte{minor_version_for(dtype)});
+}
+
 FrameInfo StreamWriter::add_compressed(const std::string& name, DType source_dtype,
                                        const std::vector<std::uint64_t>& shape, const SparseTernary& sparse,
                                        int zstd_level) {
   FrameInfo info;
   info.kind = FrameKind::compressed;
   info.dtype = source_dtype;
+  declare_dtype(source_dtype);
+  info.format_minor = std::to_integer<std::uint8_t>(out_[header_at_ + kStreamMagic.size() + 1]);
   info.name = name;
   info.shape = shape;
   info.element_count = sparse.element_count;
@@ -112,6 +121,8 @@ FrameInfo StreamWriter::add_passthrough(const TensorView& tensor, int zstd_level
   FrameInfo info;
   info.kind = FrameKind::passthrough;
   info.dtype = tensor.dtype;
+  declare_dtype(tensor.dtype);
+  info.format_minor = std::to_integer<std::uint8_t>(out_[header_at_ + kStreamMagic.size() + 1]);
   info.name = tensor.name;
   info.shape = tensor.shape;
   info.element_count = tensor.size();

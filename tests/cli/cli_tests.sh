@@ -55,7 +55,7 @@ for sub in "" encode decode inspect diff verify replay bench layout; do
   check "--help of '$sub' prints usage" grep -q "Usage" out.stdout
 done
 run 0 "" "$ADACOMP" --version
-check "--version names the wire format versions" grep -q "wire formats 1.0 and 2.0" out.stdout
+check "--version names the wire format versions" grep -q "wire formats 1.0, 1.1, 2.0 and 2.1" out.stdout
 run 2 "usage error" "$ADACOMP"
 run 2 "usage error" "$ADACOMP" encode --no-such-option
 run 2 "usage error" "$ADACOMP" frobnicate
@@ -154,6 +154,31 @@ check "raw input with --shape encodes like the .npy" cmp -s graw.adc g.adc
 run 3 "g.raw: raw input holds 16384 bytes but --shape [32,100]" "$ADACOMP" encode g.raw --shape 32,100 -o x.adc
 run 3 "not a .npy, .npz or .safetensors file" "$ADACOMP" encode g.raw -o x.adc
 check "failed encode leaves no output" test ! -e x.adc
+
+# FP8 single tensors: 1-byte 'V1' .npy as ml_dtypes saves them, versions 1.1 and 2.1, written back as V1
+"$PY" -c "
+import numpy as n
+codes = n.random.default_rng(3).integers(0, 256, size=(16, 40)).astype(n.uint8)
+codes[((codes & 0x7f) == 0x7f) | (codes == 0x80)] = 0x11  # no NaN in f8e4m3 or f8e4m3b11
+n.save('g8.npy', codes.view('V1'))"
+run 3 "g8.npy: untyped 1-byte elements ('|V1'); if they are FP8" "$ADACOMP" encode g8.npy -o x.adc
+run 0 "" "$ADACOMP" encode g8.npy --dtype f8e4m3 -o g8.adc
+run 0 "" "$ADACOMP" inspect --json g8.adc
+check "an FP8 stream is format 2.1 and names its dtype" "$PY" -c "
+import json; f = json.load(open('out.stdout'))['frames'][0]; assert f['format'] == '2.1' and f['dtype'] == 'f8e4m3', f"
+run 0 "" "$ADACOMP" encode g8.npy --dtype f8e4m3 --entries fixed --exclude '*' -o g8fixed.adc
+run 0 "" "$ADACOMP" inspect --json g8fixed.adc
+check "fixed entries with an FP8 tensor are format 1.1" "$PY" -c "
+import json; f = json.load(open('out.stdout'))['frames'][0]; assert f['format'] == '1.1', f"
+check "the reference reads the C++ FP8 streams" "$PY" "$ROOT/tools/adacomp_ref.py" check g8.adc
+run 0 "" "$ADACOMP" decode g8fixed.adc -o d8.npy
+check "an FP8 passthrough decodes to the same V1 bytes" "$PY" -c "
+import numpy as n; a, b = n.load('g8.npy'), n.load('d8.npy'); assert b.dtype == a.dtype and a.tobytes() == b.tobytes()"
+run 0 "" "$ADACOMP" decode g8.adc -o d8c.safetensors
+check "FP8 decodes to safetensors as F8_E4M3" grep -q F8_E4M3 d8c.safetensors
+run 0 "" "$ADACOMP" encode g8.npy --dtype f8e4m3b11 -o g8b.adc
+run 2 "is f8e4m3b11, which safetensors has no dtype for" "$ADACOMP" decode g8b.adc -o d8b.safetensors
+check "a refused decode leaves no output" test ! -e d8b.safetensors
 
 # --- output file policy -----------------------------------------------------------------------
 cp s0.adc keep.adc

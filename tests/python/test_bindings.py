@@ -231,6 +231,6 @@ def test_the_gil_is_released_while_coding():
 
 
 def test_package_metadata():
-    assert adacomp.FORMAT_VERSION == (2, 0)
+    assert adacomp.FORMAT_VERSION == (2, 1)
     assert adacomp.__version__.count(".") == 2
     assert issubclass(adacomp.Error, Exception)

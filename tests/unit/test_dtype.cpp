@@ -5,8 +5,10 @@
 #include <random>
 
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "adacomp/dtype.hpp"
+#include "test_support.hpp"
 
 using namespace adacomp;
 
@@ -53,4 +55,75 @@ TEST_CASE("bfloat16 rounds to nearest even and keeps NaN") {
     const float wide = bf16_to_f32(static_cast<std::uint16_t>(bits));
     if (!std::isnan(wide)) REQUIRE(f32_to_bf16(wide) == bits);
   }
+}
+
+namespace {
+
+// fp8-conversions.json: the Python reference's table (exhaustive nearest search, spec section 15).
+nlohmann::json fp8_reference() {
+  const auto bytes = test_support::read_file(std::string(ADACOMP_GOLDEN_DIR) + "/fp8-conversions.json");
+  return nlohmann::json::parse(reinterpret_cast<const char*>(bytes.data()),
+                               reinterpret_cast<const char*>(bytes.data()) + bytes.size());
+}
+
+constexpr DType kFp8Types[] = {DType::f8e5m2, DType::f8e4m3, DType::f8e4m3b11};
+
+}  // namespace
+
+TEST_CASE("every FP8 code widens to the reference's value") {
+  const auto table = fp8_reference();
+  for (DType dtype : kFp8Types) {
+    CAPTURE(dtype_name(dtype));
+    const auto& values = table.at(std::string(dtype_name(dtype))).at("values");
+    REQUIRE(values.size() == 256);
+    std::size_t nans = 0;
+    for (unsigned code = 0; code < 256; ++code) {
+      CAPTURE(code);
+      const float widened = fp8_to_f32(static_cast<std::uint8_t>(code), dtype);
+      if (values[code].is_null()) {
+        CHECK(std::isnan(widened));
+        ++nans;
+      } else {
+        CHECK(std::bit_cast<std::uint32_t>(widened) == values[code].get<std::uint32_t>());
+      }
+    }
+    CHECK(nans == (dtype == DType::f8e5m2 ? 6u : dtype == DType::f8e4m3 ? 2u : 1u));
+  }
+}
+
+TEST_CASE("float32 narrows to the reference's FP8 code: ties, subnormals, overflow, specials") {
+  const auto table = fp8_reference();
+  for (DType dtype : kFp8Types) {
+    CAPTURE(dtype_name(dtype));
+    const auto& rounding = table.at(std::string(dtype_name(dtype))).at("rounding");
+    REQUIRE(rounding.size() > 1000);
+    for (const auto& pair : rounding) {
+      const float input = std::bit_cast<float>(pair[0].get<std::uint32_t>());
+      CAPTURE(input);
+      CHECK(static_cast<unsigned>(f32_to_fp8(input, dtype)) == pair[1].get<unsigned>());
+    }
+  }
+}
+
+TEST_CASE("every finite FP8 code narrows back to itself; whole arrays convert as single values") {
+  for (DType dtype : kFp8Types) {
+    CAPTURE(dtype_name(dtype));
+    CHECK(dtype_size(dtype) == 1);
+    std::vector<std::byte> codes(256), back(256);
+    for (unsigned code = 0; code < 256; ++code) codes[code] = std::byte(code);
+    std::vector<float> widened(256);
+    decode_elements(codes.data(), 256, dtype, widened.data());
+    encode_elements(widened.data(), 256, dtype, back.data());
+    for (unsigned code = 0; code < 256; ++code) {
+      CAPTURE(code);
+      CHECK(widened[code] == fp8_to_f32(static_cast<std::uint8_t>(code), dtype));
+      if (std::isnan(widened[code])) continue;
+      CHECK(std::to_integer<unsigned>(back[code]) == code);
+      CHECK(round_to_dtype(widened[code], dtype) == widened[code]);
+    }
+  }
+  CHECK(dtype_from_name("float8_e4m3fn") == DType::f8e4m3);
+  CHECK(dtype_from_name("float8_e4m3b11fnuz") == DType::f8e4m3b11);
+  CHECK(dtype_from_code(5) == DType::f8e4m3b11);
+  CHECK(!dtype_from_code(6));
 }

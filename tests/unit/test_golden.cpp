@@ -1,6 +1,6 @@
 // Golden vectors in format_spec/golden/, written by the independent Python reference
 // (tools/make_golden_vectors.py): the C++ decoder must read them to the listed values and the C++
-// encoder must reproduce them byte for byte, in formats 1.0 (fixed entries) and 2.0 (coded).
+// encoder must reproduce them byte for byte, in formats 1.x (fixed entries) and 2.x (coded).
 #include <bit>
 #include <filesystem>
 
@@ -56,7 +56,7 @@ Tensor tensor_from(const nlohmann::json& frame, const char* key) {
 
 TEST_CASE("golden streams decode to the reference values") {
   const auto json = manifest();
-  REQUIRE(json["valid"].size() >= 19);
+  REQUIRE(json["valid"].size() >= 21);
   for (const auto& vector : json["valid"]) {
     const std::string file = vector["file"];
     CAPTURE(file);
@@ -101,7 +101,8 @@ TEST_CASE("the C++ encoder reproduces every single-stream golden vector byte for
     std::vector<Tensor> tensors;
     ResidueMap residues;
     EncodeSettings settings;
-    settings.entries = vector["format"] == "1.0" ? wire::EntryLayout::fixed : wire::EntryLayout::coded;
+    settings.entries =
+        vector["format"].get<std::string>().starts_with("1.") ? wire::EntryLayout::fixed : wire::EntryLayout::coded;
     const auto layout = layout_of(vector);
     settings.layout = layout ? &*layout : nullptr;
     for (const auto& frame : vector["frames"]) {
@@ -130,12 +131,12 @@ TEST_CASE("the C++ encoder reproduces every single-stream golden vector byte for
       if (frame["kind"] == "compressed")
         CHECK(same_bits(floats(frame["new_residue"]), residues.at(frame["name"]).values().flat()));
   }
-  CHECK(reproduced >= 16);
+  CHECK(reproduced >= 18);
 }
 
 TEST_CASE("invalid golden streams fail with the documented reason") {
   const auto json = manifest();
-  REQUIRE(json["invalid"].size() >= 60);
+  REQUIRE(json["invalid"].size() >= 64);
   for (const auto& vector : json["invalid"]) {
     const std::string file = vector["file"];
     CAPTURE(file);

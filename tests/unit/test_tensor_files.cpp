@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
@@ -125,6 +126,48 @@ TEST_CASE(".npy / .npz and safetensors round-trip every dtype and keep order") {
   CHECK(parse_npy(one, "one", "x", {}).values == tensors[1].values);
   CHECK_THROWS_AS(serialize_tensor_file(tensors, TensorFormat::npy), Error);
   CHECK(parse_tensor_file(serialize_npz({}), "empty", {}).empty());
+}
+
+TEST_CASE("FP8 tensors: .npy/.npz as 1-byte 'V1' with the dtype given, safetensors as F8_E5M2 / F8_E4M3") {
+  const Tensor e4m3 = tensor("e4m3", DType::f8e4m3, {3, 2}, -1), e5m2 = tensor("e5m2", DType::f8e5m2, {5}, 2),
+               b11 = tensor("b11", DType::f8e4m3b11, {2, 2}, 0);
+  const std::string code_bytes = "\x01\x02\x7e\xfe";
+  CHECK(error_of(npy("{'descr': '|V1', 'fortran_order': False, 'shape': (4,), }", code_bytes))
+            .find("pass --dtype f8e5m2, f8e4m3 or f8e4m3b11") != std::string::npos);
+  CHECK(error_of(npy("{'descr': '|V1', 'fortran_order': False, 'shape': (4,), }", code_bytes), DType::bf16)
+            .find("untyped 1-byte elements") != std::string::npos);
+  const Tensor codes =
+      parse_npy(npy("{'descr': '|V1', 'fortran_order': False, 'shape': (4,), }", code_bytes), "c", "c", DType::f8e4m3);
+  CHECK(codes.dtype == DType::f8e4m3);
+  const std::vector<float> expected{0.001953125f, 0.00390625f, 448.0f, -448.0f};
+  CHECK(std::equal(codes.flat().begin(), codes.flat().end(), expected.begin(), expected.end()));
+  for (const Tensor& t : {e4m3, e5m2, b11}) {
+    CAPTURE(t.name);
+    const auto one = serialize_tensor_file({t}, TensorFormat::npy);
+    const Tensor back = parse_npy(one, "one", "x", t.dtype);
+    CHECK(back.dtype == t.dtype);
+    CHECK(back.values == t.values);
+    TensorReadOptions options;
+    options.dtype = t.dtype;
+    const auto npz = parse_tensor_file(serialize_tensor_file({t}, TensorFormat::npz), "mem", options);
+    CHECK(npz.at(0).values == t.values);
+  }
+  const auto safetensors = serialize_tensor_file({e4m3, e5m2}, TensorFormat::safetensors);
+  const std::string text(reinterpret_cast<const char*>(safetensors.data()), safetensors.size());
+  CHECK(text.find("\"F8_E4M3\"") != std::string::npos);
+  CHECK(text.find("\"F8_E5M2\"") != std::string::npos);
+  const auto back = parse_tensor_file(safetensors, "mem", {});
+  REQUIRE(back.size() == 2);
+  CHECK(back[0].dtype == DType::f8e4m3);
+  CHECK(back[1].dtype == DType::f8e5m2);
+  CHECK(back[1].values == e5m2.values);
+  try {
+    serialize_tensor_file({b11}, TensorFormat::safetensors);
+    FAIL("f8e4m3b11 written to safetensors");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::usage);
+    CHECK(std::string(e.what()).find("safetensors has no dtype for") != std::string::npos);
+  }
 }
 
 TEST_CASE("safetensors: forged headers are rejected") {
