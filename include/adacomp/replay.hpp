@@ -12,6 +12,7 @@
 #include "adacomp/codecs.hpp"
 #include "adacomp/collective.hpp"
 #include "adacomp/encoder.hpp"
+#include "adacomp/precision.hpp"
 #include "adacomp/tensor.hpp"
 
 namespace adacomp {
@@ -26,6 +27,23 @@ struct NetworkSetting {
 // Throws Error(usage) naming the text for what is not BW[,LAT] (BW: a number with Kbit, Mbit,
 // Gbit or Tbit, or KB, MB, GB or TB, per second; LAT: a number with ns, us, ms or s).
 NetworkSetting parse_network(std::string_view text);
+
+// The precision what-if (format_spec/dump_layout.md, "Precision what-if"): formats of the
+// compressed run's residues, reduction and weights. The baseline stays float32 with exact sums.
+// The defaults are the replay without the what-if, bit for bit.
+struct PrecisionOptions {
+  NumberFormat residue;  // each learner's residue, rounded after every step's update
+  Rounding residue_rounding = Rounding::nearest;
+  // The sum of the learners' decoded tensors accumulated in this format, learner by learner in
+  // order; none: the exact (binary64) sum rounded once to float32, as without the what-if.
+  std::optional<NumberFormat> reduce;
+  std::size_t reduce_chunk = 0;  // partial sums of this many learners, then the sum of the partials; 0: one
+  Rounding reduce_rounding = Rounding::nearest;
+  NumberFormat weights;  // the compressed run's weights, rounded after every SGD update
+  Rounding weights_rounding = Rounding::nearest;
+  bool residue_active() const noexcept { return !residue.is_f32(); }
+  bool active() const noexcept { return residue_active() || reduce || !weights.is_f32(); }
+};
 
 struct ReplayOptions {
   std::string dump;                         // the dump directory
@@ -51,6 +69,27 @@ struct ReplayOptions {
   // for each setting, for the dump's learners and for each count of `project_learners`.
   std::vector<NetworkSetting> network;
   std::vector<std::size_t> project_learners;
+  PrecisionOptions precision;  // stochastic roundings draw from `seed`
+  // Simulate this many learners by cycling the dump's (learner l reads the dump's learner
+  // l mod N), each with its own residue; 0: the dump's learners.
+  std::size_t learners_scale = 0;
+};
+
+// One tensor's precision figures of one step (sums over its elements and the learners), from
+// which the report's ratios are formed (format_spec/dump_layout.md, "Precision what-if").
+struct PrecisionStepStats {
+  std::uint64_t elements = 0;                           // of the reduction (the tensor's)
+  double low_sum = 0, low_square_sum = 0;               // of the low-precision sums
+  double exact_sum = 0, exact_square_sum = 0;           // of the exact sums
+  double average_error_square = 0, average_square = 0;  // reduced average - exact average; exact average
+  double residue_error_square = 0, residue_square = 0;  // low-precision residue - float32 shadow; shadow
+  double swamped_mass = 0, gradient_mass = 0;           // sum |g| of swamped updates; of all
+  // Var(low sums) / Var(exact sums) over the elements; NaN when the exact sums do not vary.
+  double variance_retention() const noexcept;
+  double reduce_rel_error() const noexcept;  // ||avg_low - avg_exact|| / ||avg_exact||; NaN without
+  double residue_rel_l2() const noexcept;    // ||r_low - r_shadow|| / ||r_shadow||; NaN without
+  double swamped_share() const noexcept;     // swamped_mass / gradient_mass; NaN without
+  void merge(const PrecisionStepStats& other) noexcept;
 };
 
 struct TensorStepStats {
@@ -66,6 +105,7 @@ struct TensorStepStats {
   double update_rel_l2 = 0.0;         // ||avg_compressed - avg_exact|| / ||avg_exact||
   double update_cosine = 1.0;         // cosine(avg_compressed, avg_exact)
   std::uint64_t update_nonzeros = 0;  // of avg_compressed (counted with --network only)
+  PrecisionStepStats precision;       // with ReplayOptions::precision only
 };
 
 struct StepTimes {
@@ -94,6 +134,9 @@ struct TensorSummary {
   double ratio = 0, mean_density = 0, mean_update_rel_l2 = 0;
   std::optional<double> weight_drift;       // ||w_c - w_b|| / ||w_b||
   std::optional<double> baseline_vs_final;  // ||w_b - w_final|| / ||w_final||
+  // Precision what-if, means over the compressed steps (dump_layout.md, "Precision what-if").
+  std::optional<double> reduce_variance_retention, reduce_rel_error;  // with a reduce format
+  std::optional<double> residue_rel_l2, residue_swamped_share;        // with a residue format
 };
 
 // One codec of ReplayOptions::codecs over the whole replay (format_spec/dump_layout.md, "codecs").
@@ -150,6 +193,7 @@ struct NetworkProjection {
 struct ReplayResult {
   std::string dump;
   std::size_t learners = 0;
+  std::size_t dump_learners = 0;   // the dump's learners replayed (cycled when learners > dump_learners)
   std::vector<RankFigures> ranks;  // in rank order; one for a replay in one process
   double lr = 0, momentum = 0;
   bool has_weights = false, has_final = false;

@@ -9,6 +9,7 @@
 #include "adacomp/byte_io.hpp"
 #include "adacomp/collective.hpp"
 #include "adacomp/error.hpp"
+#include "adacomp/precision.hpp"
 #include "adacomp/replay.hpp"
 #include "adacomp/tensor_file.hpp"
 #include "adacomp/wire.hpp"
@@ -44,8 +45,27 @@ struct ReplayCliOptions {
   bool progress = false, no_progress = false, check_consistency = false;
   std::vector<std::string> network;
   std::vector<std::size_t> project_learners;
+  // the precision what-if
+  std::string residue_dtype = "f32", residue_rounding = "nearest";
+  std::string reduce_dtype, reduce_rounding = "nearest";
+  std::size_t reduce_chunk = 0;
+  std::string weights_dtype = "f32", weights_rounding = "nearest";
+  std::size_t learners_scale = 0;
   Verbosity verbosity;
 };
+
+PrecisionOptions precision_options(const ReplayCliOptions& cli) {
+  PrecisionOptions p;
+  p.residue = parse_number_format(cli.residue_dtype, "f32,f16,bf16", "--residue-dtype");
+  p.residue_rounding = parse_rounding(cli.residue_rounding, "nearest,stochastic", "--residue-rounding");
+  if (!cli.reduce_dtype.empty())
+    p.reduce = parse_number_format(cli.reduce_dtype, "f32,f16,bf16,f8e5m2", "--reduce-dtype");
+  p.reduce_chunk = cli.reduce_chunk;
+  p.reduce_rounding = parse_rounding(cli.reduce_rounding, "nearest,truncate", "--reduce-rounding");
+  p.weights = parse_number_format(cli.weights_dtype, "f32,f16,bf16,fixed", "--weights-dtype");
+  p.weights_rounding = parse_rounding(cli.weights_rounding, "nearest,stochastic", "--weights-rounding");
+  return p;
+}
 
 void parse_steps(const std::string& text, ReplayOptions& options) {
   const auto colon = text.find(':');
@@ -118,6 +138,11 @@ void print_summary(const ReplayResult& result) {
       "update_err: mean over steps of ||avg decoded - avg exact|| / ||avg exact||; drift: ||w - w_baseline|| / "
       "||w_baseline|| after the last step%s\n",
       result.has_weights ? "" : " (no init weights in the dump: no drift)");
+  if (result.learners > result.dump_learners)
+    std::printf(
+        "learners: %zu simulated by cycling the dump's %zu (learner l reads learner l mod %zu's gradients, with a "
+        "residue of its own)\n",
+        result.learners, result.dump_learners, result.dump_learners);
   if (result.has_final && result.final_comparison_skipped.empty())
     std::printf("baseline replay vs final weights of the dump: %s (relative L2)\n",
                 sci(result.total.baseline_vs_final).c_str());
@@ -163,6 +188,29 @@ void print_summary(const ReplayResult& result) {
     if (!c.note.empty()) std::printf("  note, %s: %s\n", c.codec.c_str(), c.note.c_str());
 }
 
+void print_precision(const ReplayResult& result, const PrecisionOptions& precision) {
+  if (!precision.active()) return;
+  std::printf("\nprecision what-if: residue %s (%s), reduce %s (chunks of %zu, %s), weights %s (%s):\n",
+              precision.residue.name().c_str(), std::string(rounding_name(precision.residue_rounding)).c_str(),
+              precision.reduce ? precision.reduce->name().c_str() : "exact",
+              precision.reduce_chunk ? precision.reduce_chunk : result.learners,
+              std::string(rounding_name(precision.reduce_rounding)).c_str(), precision.weights.name().c_str(),
+              std::string(rounding_name(precision.weights_rounding)).c_str());
+  std::printf("  %-28s %10s %10s %10s %11s %10s\n", "tensor", "drift", "VRR", "reduce_err", "residue_err", "swamped");
+  auto row = [](const TensorSummary& s) {
+    std::printf("  %-28s %10s %10s %10s %11s %10s\n", s.name.c_str(), sci(s.weight_drift).c_str(),
+                s.reduce_variance_retention ? fixed(*s.reduce_variance_retention, 6).c_str() : "-",
+                sci(s.reduce_rel_error).c_str(), sci(s.residue_rel_l2).c_str(),
+                s.residue_swamped_share ? fixed(*s.residue_swamped_share, 4).c_str() : "-");
+  };
+  for (const auto& s : result.tensors) row(s);
+  row(result.total);
+  std::printf(
+      "  drift: ||w - w_baseline|| / ||w_baseline||, the baseline float32 with exact sums; VRR: Var(low-precision "
+      "sums) / Var(exact sums); reduce_err: ||avg - avg_exact|| / ||avg_exact||; residue_err: ||r - r_float32 "
+      "shadow|| / ||r_shadow||; swamped: share of |g| below half the residue's spacing; means over steps\n");
+}
+
 void print_network(const ReplayResult& result) {
   if (result.network.empty()) return;
   std::printf(
@@ -200,6 +248,8 @@ int run_replay(ReplayCliOptions& cli) {
   if (!cli.project_learners.empty() && options.network.empty())
     fail_usage("--project-learners projects the exchange of --network: give --network BW[,LAT] too");
   options.project_learners = cli.project_learners;
+  options.precision = precision_options(cli);
+  options.learners_scale = cli.learners_scale;
 
 #ifdef ADACOMP_WITH_MPI
   // Under mpirun every rank runs this; a world of one is a replay in one process.
@@ -303,6 +353,7 @@ int run_replay(ReplayCliOptions& cli) {
   commit_together({layout.file.get(), report.get(), weights.get(), baseline.get(), &*streams});
   if (cli.verbosity.level() >= 1) {
     print_summary(result);
+    print_precision(result, options.precision);
     print_network(result);
     std::fflush(stdout);
     const auto& reproduction = result.total.baseline_vs_final;
@@ -337,7 +388,7 @@ Command add_replay_command(CLI::App& parent) {
   app->add_option("--codec", cli->codecs,
                   "Compare this codec side by side: NAME[:KEY=VALUE,...] (repeatable; 'all': every codec; "
                   "`adacomp codecs` lists them)");
-  app->add_option("--seed", cli->seed, "Seed of the stochastic codecs of --codec (default 0)");
+  app->add_option("--seed", cli->seed, "Seed of the stochastic codecs and roundings (default 0)");
   app->add_option("--report", cli->report,
                   "Write every figure to FILE (.json or .csv), or the codecs side by side as a page (.html)");
   app->add_option("--save-weights", cli->save_weights,
@@ -354,6 +405,25 @@ Command add_replay_command(CLI::App& parent) {
                   "Learner counts to project --network for besides the dump's own (comma-separated)")
       ->delimiter(',')
       ->check(CLI::Range(std::size_t{2}, std::size_t{1} << 24));
+  app->add_option("--residue-dtype", cli->residue_dtype,
+                  "Precision what-if: keep each learner's residue in f32|f16|bf16 (rounded after every step)")
+      ->capture_default_str();
+  app->add_option("--residue-rounding", cli->residue_rounding, "nearest|stochastic (seeded by --seed)")
+      ->capture_default_str();
+  app->add_option("--reduce-dtype", cli->reduce_dtype,
+                  "Accumulate the learners' sum in f32|f16|bf16|f8e5m2, learner by learner (default: exact)");
+  app->add_option("--reduce-chunk", cli->reduce_chunk,
+                  "Partial sums of N learners, then the sum of the partials (default: one chunk)")
+      ->check(integer_from(1));
+  app->add_option("--reduce-rounding", cli->reduce_rounding, "nearest|truncate")->capture_default_str();
+  app->add_option("--weights-dtype", cli->weights_dtype,
+                  "Store the compressed run's weights in f32|f16|bf16|fixed:IL.FL (rounded after every update)")
+      ->capture_default_str();
+  app->add_option("--weights-rounding", cli->weights_rounding, "nearest|stochastic (seeded by --seed)")
+      ->capture_default_str();
+  app->add_option("--learners-scale", cli->learners_scale,
+                  "Simulate M learners by cycling the dump's, each with its own residue")
+      ->check(integer_from(1));
   app->add_flag("--check-consistency", cli->check_consistency,
                 "Under mpirun: compare the ranks' weights after every step (always after the last)");
   add_verbosity_flags(*app, cli->verbosity);

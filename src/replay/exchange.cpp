@@ -7,6 +7,7 @@
 #include "adacomp/error.hpp"
 #include "common/parallel_parts.hpp"
 #include "replay/dump.hpp"
+#include "replay/precision.hpp"
 #include "replay/timing.hpp"
 
 namespace adacomp::replay_detail {
@@ -27,8 +28,8 @@ fs::path stream_file(const ReplayOptions& options, std::uint64_t step, std::size
 namespace {
 
 // Read, check, encode to wire bytes and decode them back: the learner's side of the exchange.
-void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& residues, const ReplayOptions& options,
-                 LearnerOutput& out) {
+void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& residues, ResidueMap& shadow,
+                 const ReplayOptions& options, LearnerOutput& out) {
   const fs::path& file = (*step.learner_files)[learner];
   try {
     auto start = Clock::now();
@@ -39,6 +40,10 @@ void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& resi
     start = Clock::now();
     EncodeSettings settings = options.settings;
     if (!step.compress) settings.exclude = {"*"};
+    // The what-if's figures are not part of the exchange: outside its timed phases.
+    const bool residue_what_if = options.precision.residue_active() && step.compress;
+    if (residue_what_if) add_swamping(out.gradients, residues, options.precision, settings, out.precision);
+    start = Clock::now();
     std::vector<std::byte> stream;
     try {
       out.frames = encode_stream(out.gradients, residues, settings, stream);
@@ -47,6 +52,8 @@ void run_learner(const StepExchange& step, std::size_t learner, ResidueMap& resi
     }
     out.stream_bytes = stream.size();
     out.encode = seconds_since(start);
+    if (residue_what_if)
+      round_residues(out.gradients, out.frames, residues, shadow, options, learner, step.step, out.precision);
     // A report figure, not part of the exchange: computed here so that it runs on the learner's
     // thread, and timed in none of the exchange's phases.
     for (const Tensor& gradient : out.gradients) {
@@ -83,14 +90,15 @@ void decode_stream(std::span<const std::byte> stream, const std::string& name, c
 }
 
 void exchange_learners(const StepExchange& step, std::size_t first, std::size_t last, unsigned threads,
-                       std::vector<ResidueMap>& residues, const ReplayOptions& options,
-                       std::vector<LearnerOutput>& outputs) {
+                       std::vector<ResidueMap>& residues, std::vector<ResidueMap>& shadows,
+                       const ReplayOptions& options, std::vector<LearnerOutput>& outputs) {
   if (first >= last) return;
   const std::size_t parts = std::max<std::size_t>(1, std::min<std::size_t>(threads, last - first));
   // run_learner keeps its failures in the output, so no part throws. Learners share nothing but
   // the options, so which thread runs which learner does not change a bit of the results.
   detail::run_parts(parts, [&](std::size_t part) {
-    for (std::size_t l = first + part; l < last; l += parts) run_learner(step, l, residues[l], options, outputs[l]);
+    for (std::size_t l = first + part; l < last; l += parts)
+      run_learner(step, l, residues[l], shadows[l], options, outputs[l]);
   });
 }
 

@@ -31,7 +31,8 @@ struct LearnerOutput {
   std::vector<Tensor> gradients;
   std::vector<DecodedTensor> decoded;
   std::vector<wire::FrameInfo> frames;
-  std::vector<double> residue_l2;  // per tensor after the step; 0 for a tensor without a residue
+  std::vector<double> residue_l2;             // per tensor after the step; 0 for a tensor without a residue
+  std::vector<PrecisionStepStats> precision;  // per tensor: the residue what-if's figures, when on
   std::uint64_t stream_bytes = 0;
   std::vector<std::byte> stream;  // the wire stream itself, when StepExchange::keep_streams
   double read = 0, encode = 0, decode = 0;
@@ -49,11 +50,11 @@ struct StepExchange {
 };
 
 // Learners [first, last) of a step into outputs[first, last), on up to `threads` of the
-// library's pooled threads (learner l's residues are residues[l]); a learner's failure is left in
-// its output's `error`.
+// library's pooled threads (learner l's residues are residues[l], and with a residue format its
+// float32 shadows shadows[l]); a learner's failure is left in its output's `error`.
 void exchange_learners(const StepExchange& step, std::size_t first, std::size_t last, unsigned threads,
-                       std::vector<ResidueMap>& residues, const ReplayOptions& options,
-                       std::vector<LearnerOutput>& outputs);
+                       std::vector<ResidueMap>& residues, std::vector<ResidueMap>& shadows,
+                       const ReplayOptions& options, std::vector<LearnerOutput>& outputs);
 
 // --save-stream's file of a learner's stream of a step, and its writing (directories made).
 fs::path stream_file(const ReplayOptions& options, std::uint64_t step, std::size_t learner);

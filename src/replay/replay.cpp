@@ -9,6 +9,7 @@
 #include "replay/dump.hpp"
 #include "replay/exchange.hpp"
 #include "replay/network.hpp"
+#include "replay/precision.hpp"
 #include "replay/ranks.hpp"
 #include "replay/summary.hpp"
 #include "replay/timing.hpp"
@@ -37,6 +38,22 @@ ReplayResult replay(const ReplayOptions& options) {
     if (learners < 1 || learners > available)
       fail_usage("--learners " + std::to_string(learners) + ": the dump has " + std::to_string(available) +
                  " learners");
+    result.dump_learners = learners;
+    if (options.learners_scale) {
+      if (options.learners_scale < learners)
+        fail_usage("--learners-scale " + std::to_string(options.learners_scale) + ": must be at least the " +
+                   std::to_string(learners) + " learners replayed (use --learners for fewer)");
+      if (!options.codecs.empty())
+        fail_usage(
+            "--learners-scale cannot be combined with --codec: the comparison codecs replay the dump's learners");
+      learners = options.learners_scale;
+    }
+    if (options.precision.active() && !options.codecs.empty())
+      fail_usage("the precision what-if cannot be combined with --codec: it changes only AdaComp's run");
+    if (ranks > 1 && (options.precision.active() || options.learners_scale))
+      fail_usage("the precision what-if and --learners-scale run in one process (run without mpirun)");
+    if (options.precision.reduce_chunk > 0 && !options.precision.reduce)
+      fail_usage("--reduce-chunk applies to --reduce-dtype: give a reduce format too");
     if (ranks > learners)
       fail_usage(std::to_string(ranks) + " ranks for " + std::to_string(learners) +
                  " learners: every rank replays at least one learner (use at most " + std::to_string(learners) +
@@ -71,7 +88,7 @@ ReplayResult replay(const ReplayOptions& options) {
   for (std::size_t r = 0; r < ranks; ++r) blocks.push_back(learner_block(learners, ranks, r));
   const LearnerBlock own = blocks[rank];
   if (ranks > 1) on_every_rank(world, [&] { check_own_files(dump, local_files, own, rank); });
-  std::vector<ResidueMap> residues(learners);
+  std::vector<ResidueMap> residues(learners), shadows(learners);
   std::vector<Tensor> layout;
   fs::path layout_file;
   SgdRun compressed, baseline;
@@ -87,14 +104,23 @@ ReplayResult replay(const ReplayOptions& options) {
   for (std::size_t s = 0; s < dump.steps.size(); ++s) {
     const DumpStep& dump_step = dump.steps[s];
     const auto step_start = Clock::now();
-    StepExchange step{&dump_step.learner_files, dump_step.number, s >= options.warmup_steps, nullptr, {}, ranks > 1};
+    // --learners-scale: learner l reads the dump's learner l mod dump_learners
+    std::vector<fs::path> cycled;
+    for (std::size_t l = 0; options.learners_scale && l < learners; ++l)
+      cycled.push_back(dump_step.learner_files[l % result.dump_learners]);
+    StepExchange step{options.learners_scale ? &cycled : &dump_step.learner_files,
+                      dump_step.number,
+                      s >= options.warmup_steps,
+                      nullptr,
+                      {},
+                      ranks > 1};
     std::vector<LearnerOutput> outputs(learners);
     // Learner 0 of the first step defines the layout; the others are checked against it.
     std::size_t first = own.first;
     if (layout.empty()) {
       on_every_rank(world, [&] {
         if (rank != 0) return;
-        exchange_learners(step, 0, 1, 1, residues, options, outputs);
+        exchange_learners(step, 0, 1, 1, residues, shadows, options, outputs);
         if (outputs[0].error) std::rethrow_exception(outputs[0].error);
       });
       const auto shared = world.all_gather(rank == 0 ? layout_bytes(outputs[0].gradients) : std::vector<std::byte>{});
@@ -105,6 +131,7 @@ ReplayResult replay(const ReplayOptions& options) {
         if (dump.init) {
           compressed = SgdRun(read_weights(*dump.init, layout));
           baseline = compressed;
+          compressed.store_in(options.precision.weights, options.precision.weights_rounding, options.seed);
         }
         if (!options.codecs.empty())
           codec_runs.emplace(options, layout, learners, dump.init ? &compressed : nullptr, result.momentum);
@@ -114,7 +141,7 @@ ReplayResult replay(const ReplayOptions& options) {
     step.layout = &layout;
     step.layout_file = layout_file;
     on_every_rank(world, [&] {
-      exchange_learners(step, first, own.last, threads, residues, options, outputs);
+      exchange_learners(step, first, own.last, threads, residues, shadows, options, outputs);
       for (std::size_t l = own.first; l < own.last; ++l)
         if (outputs[l].error) std::rethrow_exception(outputs[l].error);
     });
@@ -153,6 +180,10 @@ ReplayResult replay(const ReplayOptions& options) {
     const auto average_start = Clock::now();
     average_learners(outputs, layout, threads, stats, averages, ranks > 1 ? &exact_sum : nullptr);
     stats.times.average = seconds_since(average_start);
+    // The what-if after the timed phases: it is not the exchange's cost.
+    if (options.precision.reduce) reduce_in_format(outputs, layout, options.precision, stats, averages.compressed);
+    for (const auto& out : outputs)
+      for (std::size_t t = 0; t < out.precision.size(); ++t) stats.tensors[t].precision.merge(out.precision[t]);
     if (!options.network.empty())  // what a parameter server would send back
       for (std::size_t t = 0; t < layout.size(); ++t)
         stats.tensors[t].update_nonzeros = static_cast<std::uint64_t>(std::count_if(
@@ -160,7 +191,7 @@ ReplayResult replay(const ReplayOptions& options) {
 
     const auto update_start = Clock::now();
     if (dump.init) {
-      compressed.step(averages.compressed, lr, momentum);
+      compressed.step(averages.compressed, lr, momentum, dump_step.number);
       baseline.step(averages.exact, lr, momentum);
     }
     stats.times.update = seconds_since(update_start);

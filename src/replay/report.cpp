@@ -42,6 +42,10 @@ Json summary_json(const TensorSummary& s, bool per_tensor) {
   out["mean_update_rel_l2"] = number(s.mean_update_rel_l2);
   out["weight_drift"] = optional_number(s.weight_drift);
   out["baseline_vs_final"] = optional_number(s.baseline_vs_final);
+  out["reduce_variance_retention"] = optional_number(s.reduce_variance_retention);
+  out["reduce_rel_error"] = optional_number(s.reduce_rel_error);
+  out["residue_rel_l2"] = optional_number(s.residue_rel_l2);
+  out["residue_swamped_share"] = optional_number(s.residue_swamped_share);
   return out;
 }
 
@@ -79,6 +83,16 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
   report["final_comparison_skipped"] =
       result.final_comparison_skipped.empty() ? Json(nullptr) : Json(result.final_comparison_skipped);
   report["world_size"] = result.ranks.size();
+  const PrecisionOptions& precision = options.precision;
+  report["dump_learners"] = result.dump_learners;
+  report["learners_cycled"] = result.learners > result.dump_learners;
+  report["precision"] = {{"residue_dtype", precision.residue.name()},
+                         {"residue_rounding", std::string(rounding_name(precision.residue_rounding))},
+                         {"reduce_dtype", precision.reduce ? Json(precision.reduce->name()) : Json("exact")},
+                         {"reduce_chunk", precision.reduce_chunk ? precision.reduce_chunk : result.learners},
+                         {"reduce_rounding", std::string(rounding_name(precision.reduce_rounding))},
+                         {"weights_dtype", precision.weights.name()},
+                         {"weights_rounding", std::string(rounding_name(precision.weights_rounding))}};
   Json ranks = Json::array();
   for (const RankFigures& r : result.ranks)
     ranks.push_back({{"learners", r.learners},
@@ -137,7 +151,11 @@ std::string replay_report_json(const ReplayResult& result, const ReplayOptions& 
                          {"residue_l2", number(ts.residue_l2)},
                          {"update_rel_l2", number(ts.update_rel_l2)},
                          {"update_cosine", number(ts.update_cosine)},
-                         {"update_nonzeros", ts.update_nonzeros}});
+                         {"update_nonzeros", ts.update_nonzeros},
+                         {"reduce_variance_retention", number(ts.precision.variance_retention())},
+                         {"reduce_rel_error", number(ts.precision.reduce_rel_error())},
+                         {"residue_rel_l2", number(ts.precision.residue_rel_l2())},
+                         {"residue_swamped_share", number(ts.precision.swamped_share())}});
     }
     s["tensors"] = std::move(tensors);
     steps.push_back(std::move(s));

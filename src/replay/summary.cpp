@@ -1,5 +1,8 @@
 #include "replay/summary.hpp"
 
+#include <cmath>
+#include <optional>
+
 #include "adacomp/frame_stats.hpp"
 #include "adacomp/metrics.hpp"
 
@@ -34,6 +37,45 @@ void add_exchange_figures(const std::vector<LearnerOutput>& outputs, const std::
     for (std::size_t t = 0; t < layout.size(); ++t) stats.tensors[t].residue_l2 += out.residue_l2[t] / learners;
 }
 
+namespace {
+
+// Means over the steps that have them of one step figure (NaN where a step has none).
+class StepMean {
+ public:
+  void add(double value) {
+    if (!std::isfinite(value)) return;
+    sum_ += value;
+    ++count_;
+  }
+  std::optional<double> mean() const { return count_ ? std::optional<double>(sum_ / count_) : std::nullopt; }
+
+ private:
+  double sum_ = 0;
+  std::size_t count_ = 0;
+};
+
+struct PrecisionMeans {
+  StepMean vrr, reduce_error, residue_error, swamped;
+  void add(const PrecisionStepStats& p) {
+    vrr.add(p.variance_retention());
+    reduce_error.add(p.reduce_rel_error());
+    residue_error.add(p.residue_rel_l2());
+    swamped.add(p.swamped_share());
+  }
+  void write(const PrecisionOptions& precision, TensorSummary& summary) const {
+    if (precision.reduce) {
+      summary.reduce_variance_retention = vrr.mean();
+      summary.reduce_rel_error = reduce_error.mean();
+    }
+    if (precision.residue_active()) {
+      summary.residue_rel_l2 = residue_error.mean();
+      summary.residue_swamped_share = swamped.mean();
+    }
+  }
+};
+
+}  // namespace
+
 void summarize(const ReplayOptions& options, const std::vector<Tensor>& layout, const SgdRun* compressed,
                const SgdRun* baseline, const std::vector<Tensor>* final_weights, ReplayResult& result) {
   TensorSummary& total = result.total;
@@ -50,8 +92,10 @@ void summarize(const ReplayOptions& options, const std::vector<Tensor>& layout, 
                            : options.settings.bin_sizes.bin_size_for(summary.name, summary.shape.size());
     std::uint64_t entries = 0, compressed_elements = 0;
     double update_error_sum = 0.0;
+    PrecisionMeans precision;
     for (const auto& step : result.steps) {
       const auto& ts = step.tensors[t];
+      precision.add(ts.precision);
       update_error_sum += ts.update_rel_l2;
       summary.raw_bytes += ts.raw_bytes;
       summary.wire_bytes += ts.wire_bytes;
@@ -67,6 +111,7 @@ void summarize(const ReplayOptions& options, const std::vector<Tensor>& layout, 
     summary.ratio = ratio_or_nan(static_cast<double>(summary.raw_bytes), static_cast<double>(summary.wire_bytes));
     summary.mean_density = ratio_or_nan(static_cast<double>(entries), static_cast<double>(compressed_elements));
     summary.mean_update_rel_l2 = update_error_sum / static_cast<double>(result.steps.size());
+    precision.write(options.precision, summary);
     if (compressed && baseline) {
       ErrorStats drift;
       drift.add(compressed->weights[t].flat(), baseline->weights[t].flat());
@@ -92,6 +137,13 @@ void summarize(const ReplayOptions& options, const std::vector<Tensor>& layout, 
   for (const auto& step : result.steps) total.wire_bytes += step.stream_overhead_bytes;
   total.ratio = ratio_or_nan(static_cast<double>(total.raw_bytes), static_cast<double>(total.wire_bytes));
   total.mean_density = ratio_or_nan(static_cast<double>(total_entries), static_cast<double>(total_compressed_elements));
+  PrecisionMeans total_precision;
+  for (const auto& step : result.steps) {
+    PrecisionStepStats pooled;
+    for (const auto& ts : step.tensors) pooled.merge(ts.precision);
+    total_precision.add(pooled);
+  }
+  total_precision.write(options.precision, total);
   for (const auto& step : result.steps) total.mean_update_rel_l2 += step.update_rel_l2;
   total.mean_update_rel_l2 /= static_cast<double>(result.steps.size());
   if (compressed && baseline) total.weight_drift = total_drift.rel_l2();

@@ -5,6 +5,7 @@
 
 #include "adacomp/metrics.hpp"
 #include "common/parallel_parts.hpp"
+#include "replay/precision.hpp"
 
 namespace adacomp::replay_detail {
 
@@ -158,8 +159,22 @@ SgdRun::SgdRun(std::vector<Tensor> initial) : weights(std::move(initial)) {
   }
 }
 
+void SgdRun::store_in(const NumberFormat& format, Rounding rounding, std::uint64_t seed) {
+  format_ = format;
+  rounding_ = rounding;
+  seed_ = seed;
+  for (Tensor& w : weights) round_values(w.flat(), format_, Rounding::nearest, 0, 0);
+}
+
 void SgdRun::step(const std::vector<std::vector<float>>& update, float lr, float momentum) {
   step(update, lr, std::vector<float>(weights.size(), momentum));
+}
+
+void SgdRun::step(const std::vector<std::vector<float>>& update, float lr, float momentum, std::uint64_t step_number) {
+  step(update, lr, momentum);
+  if (format_.is_f32()) return;
+  for (std::size_t t = 0; t < weights.size(); ++t)
+    round_values(weights[t].flat(), format_, rounding_, seed_, draw_stream(DrawPurpose::weights, 0, t, step_number));
 }
 
 void SgdRun::step(const std::vector<std::vector<float>>& update, float lr, const std::vector<float>& momenta) {

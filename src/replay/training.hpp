@@ -29,10 +29,20 @@ struct SgdRun {
   std::vector<Tensor> weights, velocity;
   explicit SgdRun(std::vector<Tensor> initial);
   SgdRun() = default;
+  // Weights stored in `format` (the precision what-if): rounded to nearest now, and with
+  // `rounding` after every update of step(update, lr, momentum, step_number). Velocity stays float32.
+  void store_in(const NumberFormat& format, Rounding rounding, std::uint64_t seed);
   // PyTorch SGD (no dampening, no Nesterov, no weight decay): v = momentum*v + a; w = w - lr*v
   void step(const std::vector<std::vector<float>>& update, float lr, float momentum);
+  // The same, then the weights rounded into their storage format (stochastic draws by step number).
+  void step(const std::vector<std::vector<float>>& update, float lr, float momentum, std::uint64_t step_number);
   // The same with a momentum per tensor.
   void step(const std::vector<std::vector<float>>& update, float lr, const std::vector<float>& momenta);
+
+ private:
+  NumberFormat format_;
+  Rounding rounding_ = Rounding::nearest;
+  std::uint64_t seed_ = 0;
 };
 
 }  // namespace adacomp::replay_detail

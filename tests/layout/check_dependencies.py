@@ -16,7 +16,7 @@ SRC, INCLUDE, BENCH = (os.path.join(ROOT, d) for d in ("src", "include/adacomp",
 UNITS = ["common", "codec", "entries", "wire", "io", "codecs", "replay", "mpi", "bench", "cli", "python"]  # lowest first
 PUBLIC = {  # include/adacomp/NAME.hpp -> unit
     "error": "common", "dtype": "common", "tensor": "common", "byte_io": "common", "metrics": "common",
-    "version": "common", "collective": "common",
+    "version": "common", "collective": "common", "precision": "common",
     "codec": "codec", "residue": "codec", "bin_size_policy": "codec", "kernels": "codec",
     "coded_entries": "entries",
     "wire": "wire", "encoder": "wire", "frame_stats": "wire", "stream_average": "wire",
