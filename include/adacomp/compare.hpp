@@ -28,9 +28,10 @@ struct DiffInput {
 };
 
 // Reads a wire stream (by its magic) or a .npy/.npz/.safetensors file; the tensor of a .npy is
-// named `single_name`. `layout`: the agreed layout of streams that refer to one.
+// named `single_name`. `layout`: the agreed layout of streams that refer to one. `void_dtype`:
+// what untyped void arrays of a tensor file hold (TensorReadOptions::dtype).
 DiffInput load_diff_input(const std::string& path, const std::string& single_name = "tensor",
-                          const wire::Layout* layout = nullptr);
+                          const wire::Layout* layout = nullptr, DType void_dtype = DType::bf16);
 
 struct IndexOverlap {
   std::uint64_t common = 0, only_a = 0, only_b = 0, sign_disagreements = 0;

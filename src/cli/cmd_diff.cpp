@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "adacomp/compare.hpp"
+#include "adacomp/dtype.hpp"
 #include "adacomp/error.hpp"
 #include "cli_support.hpp"
 #include "commands.hpp"
@@ -19,6 +20,7 @@ struct DiffOptions {
   std::optional<double> tolerance;
   bool json = false;
   std::string layout;
+  std::string dtype = "bf16";
   Verbosity verbosity;
 };
 
@@ -73,8 +75,9 @@ int run_diff(DiffOptions& options) {
   if (options.a == "-" && options.b == "-") fail_usage("only one of A and B can be stdin");
   if (options.a == "-" || options.b == "-") refuse_terminal_input("-");
   const auto layout = load_layout_option(options.layout);
-  const DiffInput a = load_diff_input(options.a, stem_of(options.a), layout ? &*layout : nullptr);
-  const DiffInput b = load_diff_input(options.b, stem_of(options.b), layout ? &*layout : nullptr);
+  const DType void_dtype = *dtype_from_name(options.dtype);
+  const DiffInput a = load_diff_input(options.a, stem_of(options.a), layout ? &*layout : nullptr, void_dtype);
+  const DiffInput b = load_diff_input(options.b, stem_of(options.b), layout ? &*layout : nullptr, void_dtype);
   const DiffResult result = diff_inputs(a, b);
 
   std::size_t differing = 0;
@@ -121,6 +124,10 @@ Command add_diff_command(CLI::App& parent) {
   add_layout_read_option(*app, options->layout);
   app->add_option("--tolerance", options->tolerance, "Count tensors within this relative L2 error as the same")
       ->check(number_from(0, std::numeric_limits<double>::max()));
+  app->add_option("--dtype", options->dtype,
+                  "What untyped void arrays of .npy/.npz files hold: bf16 for 'V2', f8e5m2|f8e4m3|f8e4m3b11 for 'V1'")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"bf16", "f8e5m2", "f8e4m3", "f8e4m3b11"}));
   app->add_flag("--json", options->json, "Print JSON (schema: format_spec/cli_json.md)");
   add_verbosity_flags(*app, options->verbosity);
   return {app, [options] { return run_diff(*options); }};

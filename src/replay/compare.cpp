@@ -43,14 +43,15 @@ std::vector<std::pair<std::uint64_t, std::uint16_t>> selected(const SparseTernar
 
 }  // namespace
 
-DiffInput load_diff_input(const std::string& path, const std::string& single_name, const wire::Layout* layout) {
+DiffInput load_diff_input(const std::string& path, const std::string& single_name, const wire::Layout* layout,
+                          DType void_dtype) {
   DiffInput input;
   input.source = path == "-" ? std::string(FileInput::kStdinName) : path;
   const std::vector<std::byte> bytes = read_all(path);
   input.is_stream = is_stream(bytes);
   if (!input.is_stream) {
     TensorReadOptions options;
-    options.dtype = DType::bf16;
+    options.dtype = void_dtype;
     options.single_name = single_name;
     input.unnamed = sniff_format(bytes) == TensorFormat::npy;
     for (Tensor& tensor : parse_tensor_file(bytes, input.source, options))

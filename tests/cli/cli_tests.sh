@@ -174,6 +174,8 @@ check "the reference reads the C++ FP8 streams" "$PY" "$ROOT/tools/adacomp_ref.p
 run 0 "" "$ADACOMP" decode g8fixed.adc -o d8.npy
 check "an FP8 passthrough decodes to the same V1 bytes" "$PY" -c "
 import numpy as n; a, b = n.load('g8.npy'), n.load('d8.npy'); assert b.dtype == a.dtype and a.tobytes() == b.tobytes()"
+run 0 "" "$ADACOMP" diff g8fixed.adc g8.npy --dtype f8e4m3
+run 3 "g8.npy: untyped 1-byte elements" "$ADACOMP" diff g8fixed.adc g8.npy
 run 0 "" "$ADACOMP" decode g8.adc -o d8c.safetensors
 check "FP8 decodes to safetensors as F8_E4M3" grep -q F8_E4M3 d8c.safetensors
 run 0 "" "$ADACOMP" encode g8.npy --dtype f8e4m3b11 -o g8b.adc
