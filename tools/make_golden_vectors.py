@@ -537,12 +537,28 @@ def main(target):
         json.dump(manifest, f, indent=1, ensure_ascii=False)
         f.write("\n")
     with open(os.path.join(target, "fp8-conversions.json"), "w") as f:
-        json.dump(fp8_conversions(), f, indent=0)
-        f.write("\n")
+        f.write(fp8_conversions_text(fp8_conversions()))
 
 
 def f32_bits(x):
     return struct.unpack("<I", struct.pack("<f", x))[0]
+
+
+def fp8_conversions_text(table):
+    """JSON with a line per format's values and a line per rounding case: small diffs, few lines."""
+    lines = ["{", ' "comment": %s,' % json.dumps(table["comment"])]
+    dtypes = [d for d in table if d != "comment"]
+    for i, dtype in enumerate(dtypes):
+        entry = table[dtype]
+        lines.append(' %s: {' % json.dumps(dtype))
+        lines.append('  "values": %s,' % json.dumps(entry["values"], separators=(",", ":")))
+        lines.append('  "rounding": [')
+        pairs = entry["rounding"]
+        lines += ["   [%d,%d]%s" % (bits, code, "," if k + 1 < len(pairs) else "") for k, (bits, code) in enumerate(pairs)]
+        lines.append("  ]")
+        lines.append(" }" + ("," if i + 1 < len(dtypes) else ""))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
 
 
 def fp8_conversions():
