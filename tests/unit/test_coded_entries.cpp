@@ -114,7 +114,7 @@ TEST_CASE("coded entries round-trip: random, clustered, strided, full, single an
   }
 }
 
-TEST_CASE("frames of few entries use Rice codes where they are smaller; large frames use rANS") {
+TEST_CASE("frames of few entries use Rice codes where they are smaller, large frames use rANS") {
   EntryCoding coding;
   round_trip(sparse_of(1000, 50, {3, 70, 400}, {false, true, false}), 1000, &coding);
   CHECK(coding == EntryCoding::rice);
