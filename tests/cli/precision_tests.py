@@ -313,6 +313,15 @@ def main():
                                                          "stochastic"], {"residue": "bf16",
                                                                          "residue_rounding": "stochastic"})
 
+        mixed = ["--residue-dtype", "bf16", "--residue-rounding", "stochastic", "--reduce-dtype", "bf16",
+                 "--learners-scale", "8", "--weights-dtype", "fixed:4.12", "--weights-rounding", "stochastic",
+                 "--seed", "3"]
+        one, one_weights = run_replay(tmp, "threads 1", mixed)
+        two, two_weights = run_replay(tmp, "threads 2", mixed + ["--threads", "2"])
+        if one and two:
+            check(all(np.array_equal(one_weights[n], two_weights[n]) for n in one_weights) and
+                  one["tensors"] == two["tensors"] and one["total"] == two["total"],
+                  "the what-if's draws and figures do not depend on --threads")
         for args, needle in ((("--reduce-chunk", "2"), "--reduce-chunk applies to --reduce-dtype"),
                              (("--residue-dtype", "f8e5m2"), "--residue-dtype 'f8e5m2': expected f32|f16|bf16"),
                              (("--weights-dtype", "fixed:40.2"), "IL + FL <= 32"),
