@@ -18,6 +18,8 @@ std::string_view dtype_name(DType dtype) noexcept;  // "f32", "f16", "bf16", "f8
 std::optional<DType> dtype_from_name(std::string_view name) noexcept;
 std::optional<DType> dtype_from_code(std::uint8_t code) noexcept;
 bool is_fp8(DType dtype) noexcept;
+// The largest finite value of `dtype` (65504 for f16, 448 for f8e4m3, ...).
+double dtype_largest(DType dtype) noexcept;
 // "f32, f16, bf16, f8e5m2, f8e4m3, f8e4m3b11": for messages that list what is accepted.
 std::string_view dtype_names() noexcept;
 

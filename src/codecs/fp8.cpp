@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "adacomp/dtype.hpp"
-
 #include "adacomp/error.hpp"
 #include "codecs/factories.hpp"
 #include "codecs/payload.hpp"
@@ -21,7 +20,7 @@ class Fp8 final : public DenseCodec {
   Fp8(const CodecSpec& spec, std::string name, std::size_t n)
       : DenseCodec(spec, std::move(name), n),
         format_(spec.values.at("format") == "e4m3" ? DType::f8e4m3 : DType::f8e5m2),
-        max_finite_(format_ == DType::f8e4m3 ? 448.0f : 57344.0f) {}
+        max_finite_(static_cast<float>(dtype_largest(format_))) {}
 
   std::vector<std::byte> payload_of(const std::vector<float>& p, const StepContext&) override {
     float m = 0.0f;

@@ -133,6 +133,22 @@ std::uint8_t encode_fp8(float value, const Fp8Format& f) noexcept {
 
 std::uint8_t f32_to_fp8(float value, DType dtype) noexcept { return encode_fp8(value, fp8_format(dtype)); }
 
+double dtype_largest(DType dtype) noexcept {
+  switch (dtype) {
+    case DType::f32:
+      return std::numeric_limits<float>::max();
+    case DType::f16:
+      return f16_to_f32(0x7bff);
+    case DType::bf16:
+      return bf16_to_f32(0x7f7f);
+    case DType::f8e5m2:
+    case DType::f8e4m3:
+    case DType::f8e4m3b11:
+      return fp8_to_f32(fp8_format(dtype).max_finite_code, dtype);
+  }
+  return 0.0;
+}
+
 float fp8_to_f32(std::uint8_t code, DType dtype) noexcept { return fp8_table(dtype)[code]; }
 
 // Branch structure after F. Giesen's float_to_half_fast3_rtne (public domain): the subnormal

@@ -121,42 +121,30 @@ float round_fixed(float x, const NumberFormat& f, Rounding rounding, std::uint64
   return static_cast<float>(std::ldexp(units, -f.fraction_bits));
 }
 
+// The dtype of a float kind (not fixed).
 DType dtype_of(NumberKind kind) noexcept {
-  return kind == NumberKind::f16 ? DType::f16 : kind == NumberKind::bf16 ? DType::bf16 : DType::f8e5m2;
+  switch (kind) {
+    case NumberKind::f16:
+      return DType::f16;
+    case NumberKind::bf16:
+      return DType::bf16;
+    case NumberKind::f8e5m2:
+      return DType::f8e5m2;
+    default:
+      return DType::f32;
+  }
 }
 
 }  // namespace
 
 std::string NumberFormat::name() const {
-  switch (kind) {
-    case NumberKind::f32:
-      return "f32";
-    case NumberKind::f16:
-      return "f16";
-    case NumberKind::bf16:
-      return "bf16";
-    case NumberKind::f8e5m2:
-      return "f8e5m2";
-    case NumberKind::fixed:
-      return "fixed:" + std::to_string(integer_bits) + "." + std::to_string(fraction_bits);
-  }
-  return "?";
+  if (kind == NumberKind::fixed) return "fixed:" + std::to_string(integer_bits) + "." + std::to_string(fraction_bits);
+  return std::string(dtype_name(dtype_of(kind)));
 }
 
 double NumberFormat::largest() const noexcept {
-  switch (kind) {
-    case NumberKind::f32:
-      return std::numeric_limits<float>::max();
-    case NumberKind::f16:
-      return 65504.0;
-    case NumberKind::bf16:
-      return static_cast<double>(std::bit_cast<float>(0x7f7f0000u));
-    case NumberKind::f8e5m2:
-      return 57344.0;
-    case NumberKind::fixed:
-      return std::ldexp(1.0, integer_bits - 1) - std::ldexp(1.0, -fraction_bits);
-  }
-  return 0.0;
+  if (kind == NumberKind::fixed) return std::ldexp(1.0, integer_bits - 1) - std::ldexp(1.0, -fraction_bits);
+  return dtype_largest(dtype_of(kind));
 }
 
 NumberFormat parse_number_format(std::string_view text, std::string_view allowed, std::string_view option) {
@@ -181,10 +169,8 @@ NumberFormat parse_number_format(std::string_view text, std::string_view allowed
     return format;
   }
   if (!listed(allowed, text)) refuse();
-  if (text == "f32") format.kind = NumberKind::f32;
-  if (text == "f16") format.kind = NumberKind::f16;
-  if (text == "bf16") format.kind = NumberKind::bf16;
-  if (text == "f8e5m2") format.kind = NumberKind::f8e5m2;
+  for (NumberKind kind : {NumberKind::f32, NumberKind::f16, NumberKind::bf16, NumberKind::f8e5m2})
+    if (dtype_name(dtype_of(kind)) == text) format.kind = kind;
   return format;
 }
 
