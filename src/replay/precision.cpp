@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "adacomp/metrics.hpp"
+
 namespace adacomp {
 
 double PrecisionStepStats::variance_retention() const noexcept {
@@ -103,15 +105,10 @@ void round_residues(const std::vector<Tensor>& gradients, const std::vector<wire
     Tensor values = residue.take();
     round_values(values.flat(), options.precision.residue, options.precision.residue_rounding, options.seed,
                  draw_stream(DrawPurpose::residue, learner, t, step));
-    const auto rounded = values.flat();
-    double error = 0, square = 0;
-    for (std::size_t i = 0; i < rounded.size(); ++i) {
-      const double d = static_cast<double>(rounded[i]) - reference[i];
-      error += d * d;
-      square += static_cast<double>(reference[i]) * reference[i];
-    }
-    stats[t].residue_error_square += error;
-    stats[t].residue_square += square;
+    ErrorStats error;
+    error.add(values.flat(), reference);
+    stats[t].residue_error_square += error.diff2;
+    stats[t].residue_square += error.ref2;
     residue = Residue(std::move(values));
   }
 }
