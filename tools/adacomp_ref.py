@@ -572,6 +572,8 @@ def _read_coded_stream(cur, agreed_layout, minor):
                 raise CorruptStream("scale is zero, negative or not finite")
             frame["entry_section"] = len(payload) - pc.pos
             frame["entry_coding"] = "rans" if payload[pc.pos] == coded.MODE_RANS else "rice"
+            if frame["entry_coding"] == "rans" and pc.pos + 1 < len(payload):
+                frame["interleave"] = payload[pc.pos + 1]
             try:
                 positions, negatives = coded.decode_entries(payload[pc.pos:], entry_count, n,
                                                             coded.row_length(shape, n))

@@ -13,7 +13,13 @@ ALPHABET = LITERAL_GAPS + 2 * (63 - 4) + 2  # 135: gaps 1..15, then (exponent 4.
 MAX_INTERLEAVE = 32
 RICE_MAX_ENTRIES = 256
 MODE_RANS, MODE_RICE = 0, 1
-ENCODER_INTERLEAVE = 4
+NARROW_INTERLEAVE = 4
+WIDE_ENTRIES = 1 << 15
+
+
+def encoder_interleave(entries):
+    """W as the encoder chooses it (wire_format.md, section 14.3)."""
+    return NARROW_INTERLEAVE if entries < WIDE_ENTRIES else MAX_INTERLEAVE
 
 
 class CorruptEntries(Exception):
@@ -165,9 +171,12 @@ def _rans_put(state, start, freq, words):
     return ((state // freq) << PROB_BITS) + (state % freq) + start
 
 
-def encode_rans(positions, negatives, row, interleave=ENCODER_INTERLEAVE, initial_state=RANS_LOW):
-    """initial_state other than 2^16 only serves to forge invalid vectors."""
+def encode_rans(positions, negatives, row, interleave=None, initial_state=RANS_LOW):
+    """interleave: the encoder's choice unless given; initial_state other than 2^16 only serves to
+    forge invalid vectors."""
     E = len(positions)
+    if interleave is None:
+        interleave = encoder_interleave(E)
     symbols, extras = [], [BitWriter() for _ in range(interleave)]
     previous = -1
     for i, p in enumerate(positions):

@@ -1,7 +1,10 @@
 #include "adacomp/coded_entries.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
+#include <optional>
 
 #include "adacomp/byte_io.hpp"
 #include "adacomp/error.hpp"
@@ -14,6 +17,8 @@
 #include "entries/frequency_table.hpp"
 #include "entries/gap_symbols.hpp"
 #include "entries/rans.hpp"
+#include "entries/rans_kernel.hpp"
+#include "entries/symbol_kernel.hpp"
 
 namespace adacomp {
 
@@ -49,18 +54,27 @@ struct TableCounts {
 // The entries of one frame as the coder sees them: gap symbols, sign flags with
 // their context, and the counts of the tables.
 struct EntryStream {
+  detail::UninitializedVector<std::uint32_t> positions;
   detail::UninitializedVector<std::uint8_t> symbols;
   detail::UninitializedVector<std::uint8_t> flags;  // bit 0: sign differs from the previous entry's; bit 1: a new row
   TableCounts counts;
 };
 
-// The entries of one chunk whose gaps have extra bits, per lane, in entry order.
-struct LaneEscapes {
-  // extra bits << 6 | their count (positions < 2^32 keep the extra bits below 2^32). Sized for
-  // every entry to be an escape, but written only as far as there are escapes.
-  std::array<detail::UninitializedVector<std::uint64_t>, kEncoderInterleave> entries;
-  std::array<std::size_t, kEncoderInterleave> counts{};
+// The flags byte, and the symbol index, of no entry: the wide coder's identity (rans_kernel.hpp).
+constexpr std::uint8_t kIdentityFlags = 4;
+constexpr std::uint8_t kIdentityGap = kGapAlphabet;
+
+// The entries of one part of a frame whose gaps have extra bits, in entry order.
+struct PartEscapes {
+  // two lists, by the bit of the entry index that chooses the thread of its lane (SymbolJob), each
+  // sized for every entry to be one, and 16 more
+  std::array<detail::UninitializedVector<std::uint32_t>, 2> entries, gaps;
+  std::array<std::size_t, 2> counts{};
 };
+
+// The bit of an entry's index that says which of two threads codes its lane: lanes p, p + 2, ...
+// of the narrow coder, and the halves of the wide one's (as the coders split them).
+unsigned escape_split_bit(unsigned lanes) { return lanes == kNarrowInterleave ? 0 : 4; }
 
 bool is_negative(std::uint16_t entry) { return (entry & 3u) == kCodeNegative; }
 
@@ -70,148 +84,255 @@ std::uint64_t position_before(const SparseTernary& sparse, std::size_t bin, std:
   return static_cast<std::uint64_t>(bin - 1) * sparse.bin_size + (sparse.entries[e] >> 2);
 }
 
-// Symbols and flags of the entries of bins [first_bin, last_bin), entries [first, last), with
-// their counts added to `counts`. Positions are computed from the bins as they are read rather
-// than kept: an array of them would be the coder's largest buffer.
-void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, std::size_t first_bin, std::size_t last_bin,
-                  std::size_t first, std::size_t last, EntryStream& stream, TableCounts& counts, LaneEscapes& escapes) {
-  for (auto& lane : escapes.entries) lane.resize((last - first) / kEncoderInterleave + 1);
-  std::uint64_t previous = first == 0 ? ~std::uint64_t{0} : position_before(sparse, first_bin, first - 1);
-  bool previous_negative = first == 0 ? false : is_negative(sparse.entries[first - 1]);
-  std::uint64_t row_end = first == 0 ? 0 : (previous / row_length + 1) * row_length;
-  // scalar counters stay in registers; a counter array indexed per entry would chain every
-  // increment through memory
-  std::uint64_t same_total = 0, same_zeros = 0, new_total = 0, new_zeros = 0;
-  // one histogram per lane, so that runs of one symbol do not chain their increments
-  std::array<std::array<std::uint32_t, kGapAlphabet>, kEncoderInterleave> histograms{};
-  std::array<std::size_t, kEncoderInterleave> escape_counts{};
-  std::uint8_t* const symbols = stream.symbols.data();
-  std::uint8_t* const flags = stream.flags.data();
+// Positions of the entries of bins [first_bin, last_bin), entries [first, block_end), into
+// positions[first, block_end). Sixteen entries at a time whatever the bin's count, the next bin
+// overwriting what lies past this one's, up to `last` (where another thread's entries start): a
+// loop over each bin's count would mispredict its exit once per bin.
+void fill_positions(const SparseTernary& sparse, std::size_t first_bin, std::size_t last_bin, std::size_t first,
+                    std::size_t last, std::uint32_t* positions) {
   const std::uint16_t* const entries = sparse.entries.data();
   std::size_t e = first;
   for (std::size_t b = first_bin; b < last_bin; ++b) {
-    const std::uint64_t base = static_cast<std::uint64_t>(b) * sparse.bin_size;
-    for (const std::size_t bin_end = e + sparse.bin_counts[b]; e < bin_end; ++e) {
-      const std::size_t lane = e % kEncoderInterleave;
-      const std::uint64_t position = base + (entries[e] >> 2);
-      const bool negative = is_negative(entries[e]);
-      const GapSymbol gap = gap_symbol(position - previous);
-      const std::uint8_t symbol = gap.symbol;
-      const bool new_row = e == 0 || position >= row_end;
-      if (new_row) row_end = (position / row_length + 1) * row_length;
-      const bool flip = negative != previous_negative;
-      symbols[e] = symbol;
-      flags[e] = static_cast<std::uint8_t>(flip | new_row << 1);
-      // listed without a branch: whether a gap has extra bits is as unpredictable as the gap
-      escapes.entries[lane][escape_counts[lane]] = gap.extra << 6 | gap.extra_bits;
-      escape_counts[lane] += symbol >= kLiteralGaps;
-      ++histograms[lane][symbol];
-      new_total += new_row;
-      new_zeros += new_row & !flip;
-      same_total += !new_row;
-      same_zeros += !new_row & !flip;
-      previous = position;
-      previous_negative = negative;
+    const auto base = static_cast<std::uint32_t>(b * sparse.bin_size);
+    const std::size_t bin_end = e + sparse.bin_counts[b];
+    if (bin_end + 16 <= last) [[likely]] {
+      for (; e < bin_end; e += 16)
+        for (std::size_t j = 0; j < 16; ++j) positions[e + j] = base + (entries[e + j] >> 2);
+      e = bin_end;
+    } else {
+      for (; e < bin_end; ++e) positions[e] = base + (entries[e] >> 2);
     }
+  }
+}
+
+// Positions, symbols, flags and escapes of the entries of bins [first_bin, last_bin), entries
+// [first, last), with their counts, for a tensor of rows of `row_length`. In blocks of a few
+// thousand entries, each pass reading what the one before wrote while it is in cache.
+void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigned split_bit, std::size_t first_bin,
+                  std::size_t last_bin, std::size_t first, std::size_t last, EntryStream& stream, TableCounts& counts,
+                  PartEscapes& escapes) {
+  constexpr std::size_t kBlockEntries = 4096;
+  for (auto& list : escapes.entries) list.resize(last - first + 16);
+  for (auto& list : escapes.gaps) list.resize(last - first + 16);
+  escapes.counts = {};
+  std::uint64_t previous = first == 0 ? ~std::uint64_t{0} : position_before(sparse, first_bin, first - 1);
+  bool previous_negative = first != 0 && is_negative(sparse.entries[first - 1]);
+  std::uint64_t row_end = first == 0 ? 0 : (previous / row_length + 1) * row_length;
+  // eight histograms, so that runs of one symbol do not chain their increments
+  std::array<std::array<std::uint32_t, kGapAlphabet>, 8> histograms{};
+  std::size_t flips = 0, new_rows = 0, new_row_zeros = 0;
+  std::uint32_t* const positions = stream.positions.data();
+  std::uint8_t* const symbols = stream.symbols.data();
+  std::uint8_t* const flags = stream.flags.data();
+  for (std::size_t bin = first_bin, e = first; bin < last_bin;) {
+    std::size_t block_bin_end = bin, block_end = e;
+    while (block_bin_end < last_bin && block_end - e < kBlockEntries) block_end += sparse.bin_counts[block_bin_end++];
+    fill_positions(sparse, bin, block_bin_end, e, last, positions);
+    const SymbolJob job{positions,
+                        sparse.entries.data(),
+                        symbols,
+                        flags,
+                        {escapes.entries[0].data() + escapes.counts[0], escapes.entries[1].data() + escapes.counts[1]},
+                        {escapes.gaps[0].data() + escapes.counts[0], escapes.gaps[1].data() + escapes.counts[1]},
+                        split_bit};
+    const SymbolCounts block = entry_symbols(job, e, block_end, previous, previous_negative);
+    escapes.counts[0] += block.escapes[0];
+    escapes.counts[1] += block.escapes[1];
+    flips += block.flips;
+    auto new_row = [&](std::size_t i) {
+      ++new_rows;
+      new_row_zeros += flags[i] == 0;
+      flags[i] |= 2;
+    };
+    if (row_length < sparse.element_count) {
+      for (std::size_t i = e; i < block_end; ++i)
+        if (positions[i] >= row_end) {  // true for entry 0, whose row_end is 0
+          new_row(i);
+          row_end = (positions[i] / row_length + 1) * row_length;
+        }
+    } else if (e == 0 && block_end > 0) {
+      new_row(0);  // one row: only the first entry starts one
+    }
+    std::size_t i = e;
+    for (; i + 8 <= block_end; i += 8)
+      for (std::size_t j = 0; j < 8; ++j) ++histograms[j][symbols[i + j]];
+    for (; i < block_end; ++i) ++histograms[0][symbols[i]];
+    if (block_end > e) {
+      previous = positions[block_end - 1];
+      previous_negative = is_negative(sparse.entries[block_end - 1]);
+    }
+    bin = block_bin_end;
+    e = block_end;
   }
   for (const auto& histogram : histograms)
     for (std::size_t s = 0; s < kGapAlphabet; ++s) counts.symbol_counts[s] += histogram[s];
-  escapes.counts = escape_counts;
-  counts.flag_totals = {same_total, new_total};
-  counts.flag_zeros = {same_zeros, new_zeros};
+  const std::size_t entries = last - first;
+  counts.flag_totals = {entries - new_rows, new_rows};
+  counts.flag_zeros = {entries - flips - new_row_zeros, new_row_zeros};
 }
 
-// Fills `stream` (its buffers reused from call to call).
-void entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigned threads,
-                  std::vector<LaneEscapes>& escapes, EntryStream& stream) {
+// Fills `stream` (its buffers reused from call to call), padded with the identity to whole rounds
+// of `lanes`.
+void entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigned lanes, unsigned threads,
+                  std::vector<PartEscapes>& escapes, EntryStream& stream) {
   const std::size_t count = sparse.entries.size();
+  const std::size_t padded = (count + lanes - 1) / lanes * lanes;
   stream.counts = {};
-  stream.symbols.resize(count);
-  stream.flags.resize(count);
+  stream.symbols.resize(padded);
+  stream.flags.resize(padded);
+  std::fill(stream.symbols.begin() + static_cast<std::ptrdiff_t>(count), stream.symbols.end(), kIdentityGap);
+  std::fill(stream.flags.begin() + static_cast<std::ptrdiff_t>(count), stream.flags.end(), kIdentityFlags);
   const std::size_t bins = sparse.bin_counts.size();
   const std::size_t parts = detail::thread_parts(sparse.element_count, threads);
   std::vector<std::size_t> firsts(parts + 1, count);
   for (std::size_t p = 0; p < parts; ++p) firsts[p] = detail::first_entry_of(sparse, bins * p / parts);
   std::vector<TableCounts> counts(parts);
   escapes.resize(parts);
+  stream.positions.resize(count + 16);
   detail::run_parts(parts, [&](std::size_t p) {
-    fill_symbols(sparse, row_length, bins * p / parts, bins * (p + 1) / parts, firsts[p], firsts[p + 1], stream,
-                 counts[p], escapes[p]);
+    fill_symbols(sparse, row_length, escape_split_bit(lanes), bins * p / parts, bins * (p + 1) / parts, firsts[p],
+                 firsts[p + 1], stream, counts[p], escapes[p]);
   });
   for (const TableCounts& part : counts) stream.counts.add(part);
 }
 
-// One rANS lane: its entries lane, lane + W, ...; words and extra bits of its own.
-struct LaneOutput {
-  // from `first_word` on, in the decoder's order; sized for the most words a lane can emit and
-  // written from the end, as far as the lane's words go
-  detail::UninitializedVector<std::uint16_t> words;
-  std::size_t first_word = 0;
-  std::size_t word_count() const { return words.size() - first_word; }
-  std::vector<std::byte> extra_bits;
-  std::uint32_t state = kRansLow;
+// The coded words of every lane, each lane's from first_words[lane] on in the decoder's order,
+// and their extra bits.
+struct LaneOutputs {
+  unsigned lanes = kNarrowInterleave;
+  std::array<detail::UninitializedVector<std::uint16_t>, kMaxInterleave> words;
+  std::array<std::uint32_t, kMaxInterleave> first_words{}, states{};
+  std::array<std::vector<std::byte>, kMaxInterleave> extra_bits;
+  std::array<detail::UninitializedVector<std::uint32_t>, 2> wide_chunks;  // the wide coder's, per thread
+
+  std::size_t word_count(unsigned lane) const { return words[lane].size() - first_words[lane]; }
 };
 
 struct LaneTables {
   std::array<EncoderSymbol, kGapAlphabet> gaps;
   std::array<EncoderSymbol, 4> flags;  // indexed by the flags byte
+  // the same for the wide coder, each followed by the identity
+  std::array<std::uint32_t, kGapAlphabet + 1> wide_gaps;
+  std::array<std::uint32_t, 16> wide_flags;  // a vector's worth
 };
 
-void lane_extra_bits(const std::vector<LaneEscapes>& escapes, std::size_t lane, LaneOutput& out) {
-  out.extra_bits.clear();
-  BitWriter extras(out.extra_bits);
-  for (const LaneEscapes& chunk : escapes)
-    for (std::size_t k = 0; k < chunk.counts[lane]; ++k) {
-      const std::uint64_t packed = chunk.entries[lane][k];
-      extras.put_wide(packed >> 6, packed & 63u);
+// The extra bits of the lanes of escape list `list` (both lists when `both`), each lane into its
+// own bit stream, from the escapes of every part in entry order.
+void lanes_extra_bits(const std::vector<PartEscapes>& escapes, unsigned lanes, std::size_t list, bool both,
+                      LaneOutputs& out) {
+  std::array<std::optional<BitWriter>, kMaxInterleave> writers;
+  const unsigned split_bit = escape_split_bit(lanes);
+  for (unsigned lane = 0; lane < lanes; ++lane)
+    if (both || (lane >> split_bit & 1) == list) {
+      out.extra_bits[lane].clear();
+      writers[lane].emplace(out.extra_bits[lane]);
     }
-  extras.finish();
+  for (std::size_t l = both ? 0 : list; l <= list; ++l)
+    for (const PartEscapes& part : escapes)
+      for (std::size_t k = 0; k < part.counts[l]; ++k) {
+        const GapSymbol gap = gap_symbol(part.gaps[l][k]);
+        writers[part.entries[l][k] & (lanes - 1)]->put(gap.extra, gap.extra_bits);
+      }
+  for (auto& writer : writers)
+    if (writer) writer->finish();
 }
 
-// Lanes first, first + Step, ... (Lanes of them) in one loop, so that their independent state
-// chains overlap in the core instead of waiting on each other's latency.
+// Lanes first, first + Step, ... (Lanes of them) of the narrow coder in one loop, so that their
+// independent state chains overlap in the core instead of waiting on each other's latency.
 template <std::size_t Lanes, std::size_t Step>
-void encode_lanes(const EntryStream& stream, const std::vector<LaneEscapes>& escapes, std::size_t first,
-                  const LaneTables& tables, std::array<LaneOutput, kEncoderInterleave>& out) {
-  const std::size_t count = stream.symbols.size();
-  const std::size_t rounds = (count + kEncoderInterleave - 1) / kEncoderInterleave;
+void encode_lanes(const EntryStream& stream, std::size_t count, std::size_t first, const LaneTables& tables,
+                  LaneOutputs& out) {
+  const std::size_t rounds = (count + kNarrowInterleave - 1) / kNarrowInterleave;
   std::array<std::uint16_t*, Lanes> next;
   std::array<std::uint32_t, Lanes> states;
   for (std::size_t j = 0; j < Lanes; ++j) {
-    LaneOutput& lane = out[first + j * Step];
-    lane_extra_bits(escapes, first + j * Step, lane);
+    auto& words = out.words[first + j * Step];
     // every symbol emits at most one word; one more in front takes rans_put's unkept store
-    lane.words.resize(2 * rounds + 1);
-    next[j] = lane.words.data() + lane.words.size();
+    words.resize(2 * rounds + 1);
+    next[j] = words.data() + words.size();
     states[j] = kRansLow;
   }
   for (std::size_t k = rounds; k-- > 0;) {
     for (std::size_t j = 0; j < Lanes; ++j) {
-      const std::size_t e = k * kEncoderInterleave + first + j * Step;
+      const std::size_t e = k * kNarrowInterleave + first + j * Step;
       if (e >= count) continue;  // the last round may leave some lanes without an entry
       rans_put(states[j], next[j], tables.flags[stream.flags[e]]);
       rans_put(states[j], next[j], tables.gaps[stream.symbols[e]]);
     }
   }
   for (std::size_t j = 0; j < Lanes; ++j) {
-    LaneOutput& lane = out[first + j * Step];
-    lane.first_word = static_cast<std::size_t>(next[j] - lane.words.data());
-    lane.state = states[j];
+    const std::size_t lane = first + j * Step;
+    out.first_words[lane] = static_cast<std::uint32_t>(next[j] - out.words[lane].data());
+    out.states[lane] = states[j];
   }
 }
 
-// Appends the rANS section of `stream` to `out`.
-void append_rans_section(const EntryStream& stream, const std::vector<LaneEscapes>& escapes,
-                         std::array<LaneOutput, kEncoderInterleave>& lanes, unsigned threads,
-                         std::vector<std::byte>& out) {
+// The wide coder's lanes, half of them on each of `parts` threads, in chunks of rounds: a
+// chunk's words go to a buffer that stays in cache (and whose indices stay below 2^31 for any
+// frame), and from there in front of the chunks coded before it.
+void encode_wide_lanes(const EntryStream& stream, std::size_t count, const LaneTables& tables, std::size_t parts,
+                       LaneOutputs& out) {
+  constexpr std::size_t kChunkRounds = 2048;
+  const std::size_t rounds = (count + kMaxInterleave - 1) / kMaxInterleave;
+  const WideRansJob job{stream.symbols.data(), stream.flags.data(), kMaxInterleave, tables.wide_gaps.data(),
+                        tables.wide_flags.data()};
+  const std::size_t share = kMaxInterleave / parts;
+  detail::run_parts(parts, [&](std::size_t p) {
+    const std::size_t first_lane = p * share;
+    const std::size_t capacity = 2 * std::min(rounds, kChunkRounds) + 1;
+    auto& chunk = out.wide_chunks[p];
+    chunk.resize(share * capacity);
+    std::array<std::uint32_t, kMaxInterleave> states, chunk_first_words;
+    std::array<std::size_t, kMaxInterleave> next;  // per lane: where its words start so far
+    for (std::size_t i = 0; i < share; ++i) {
+      states[i] = kRansLow;
+      out.words[first_lane + i].resize(2 * rounds);  // at most a word per symbol
+      next[i] = 2 * rounds;
+    }
+    for (std::size_t end = rounds; end > 0;) {
+      const std::size_t begin = end > kChunkRounds ? end - kChunkRounds : 0;
+      encode_wide_rans(job, first_lane, share, begin, end - begin, states.data(), chunk.data(), capacity,
+                       chunk_first_words.data());
+      for (std::size_t i = 0; i < share; ++i) {
+        const std::uint32_t* words = chunk.data() + i * capacity + chunk_first_words[i];
+        const std::size_t n = capacity - chunk_first_words[i];
+        next[i] -= n;
+        std::uint16_t* to = out.words[first_lane + i].data() + next[i];
+        for (std::size_t w = 0; w < n; ++w) to[w] = static_cast<std::uint16_t>(words[w]);
+      }
+      end = begin;
+    }
+    for (std::size_t i = 0; i < share; ++i) {
+      out.first_words[first_lane + i] = static_cast<std::uint32_t>(next[i]);
+      out.states[first_lane + i] = states[i];
+    }
+  });
+}
+
+// The words of `lane` in the decoder's order, appended little-endian.
+void append_lane_words(const LaneOutputs& lanes, unsigned lane, std::vector<std::byte>& out) {
+  const std::size_t count = lanes.word_count(lane);
+  const std::size_t size = out.size();
+  out.resize(size + 2 * count);
+  std::memcpy(out.data() + size, lanes.words[lane].data() + lanes.first_words[lane], 2 * count);  // little-endian
+}
+
+// Appends the rANS section of `stream`'s first `count` entries to `out`.
+void append_rans_section(const EntryStream& stream, std::size_t count, const std::vector<PartEscapes>& escapes,
+                         LaneOutputs& lanes, unsigned threads, std::vector<std::byte>& out) {
   const TableCounts& counts = stream.counts;
   std::size_t size = kGapAlphabet;
   while (counts.symbol_counts[size - 1] == 0) --size;
   const std::vector<std::uint32_t> frequencies =
       normalized_frequencies(std::span<const std::uint64_t>(counts.symbol_counts.data(), size));
   LaneTables tables;
+  tables.wide_gaps.fill(kIdentitySymbol);
+  tables.wide_flags.fill(kIdentitySymbol);
   for (std::uint32_t s = 0, start = 0; s < size; start += frequencies[s], ++s)
-    if (frequencies[s]) tables.gaps[s] = EncoderSymbol(start, frequencies[s]);
+    if (frequencies[s]) {
+      tables.gaps[s] = EncoderSymbol(start, frequencies[s]);
+      tables.wide_gaps[s] = start | frequencies[s] << 16;
+    }
   const std::array<std::uint32_t, 2> flag_frequencies = {flag_frequency(counts.flag_zeros[0], counts.flag_totals[0]),
                                                          flag_frequency(counts.flag_zeros[1], counts.flag_totals[1])};
   // indexed by the flags byte: bit 0 the flag, bit 1 the context (new row)
@@ -219,33 +340,44 @@ void append_rans_section(const EntryStream& stream, const std::vector<LaneEscape
     const std::uint32_t zero = flag_frequencies[context];
     tables.flags[2 * context] = EncoderSymbol(0, zero);
     tables.flags[2 * context + 1] = EncoderSymbol(zero, kProbabilityScale - zero);
+    tables.wide_flags[2 * context] = zero << 16;
+    tables.wide_flags[2 * context + 1] = zero | (kProbabilityScale - zero) << 16;
   }
+
   // Lanes share nothing, so they are coded in parallel; the bytes do not depend on the threads.
-  static_assert(kEncoderInterleave == 4);
   // Two threads from 4 Ki entries on (thread_parts' minimum share of elements, over 64): fewer
   // entries take less time than handing them over.
-  const std::size_t parts = detail::thread_parts(stream.symbols.size() * 64, threads) >= 2 ? 2 : 1;
-  detail::run_parts(parts, [&](std::size_t p) {
-    if (parts == 1)
-      encode_lanes<4, 1>(stream, escapes, 0, tables, lanes);
-    else
-      encode_lanes<2, 2>(stream, escapes, p, tables, lanes);
-  });
+  const std::size_t parts = detail::thread_parts(count * 64, threads) >= 2 ? 2 : 1;
+  lanes.lanes = encoder_interleave(count);
+  if (lanes.lanes == kNarrowInterleave) {
+    detail::run_parts(parts, [&](std::size_t p) {
+      if (parts == 1)
+        encode_lanes<4, 1>(stream, count, 0, tables, lanes);
+      else
+        encode_lanes<2, 2>(stream, count, p, tables, lanes);
+    });
+  } else {
+    encode_wide_lanes(stream, count, tables, parts, lanes);
+  }
+  detail::run_parts(
+      parts, [&](std::size_t p) { lanes_extra_bits(escapes, lanes.lanes, parts == 1 ? 1 : p, parts == 1, lanes); });
 
+  std::size_t size_bound = 2 + 10 * (1 + size) + 4 + 24 * lanes.lanes;  // varints of at most 10 bytes
+  for (unsigned lane = 0; lane < lanes.lanes; ++lane)
+    size_bound += 2 * lanes.word_count(lane) + lanes.extra_bits[lane].size();
+  out.reserve(out.size() + size_bound);
   out.push_back(static_cast<std::byte>(EntryCoding::rans));
-  out.push_back(static_cast<std::byte>(kEncoderInterleave));
+  out.push_back(static_cast<std::byte>(lanes.lanes));
   append_varint(out, size);
   for (std::uint32_t f : frequencies) append_varint(out, f);
   append_le<std::uint16_t>(out, static_cast<std::uint16_t>(flag_frequencies[0]));
   append_le<std::uint16_t>(out, static_cast<std::uint16_t>(flag_frequencies[1]));
-  for (const LaneOutput& lane : lanes) append_varint(out, lane.word_count());
-  for (const LaneOutput& lane : lanes) append_varint(out, lane.extra_bits.size());
-  for (const LaneOutput& lane : lanes) append_le<std::uint32_t>(out, lane.state);
-  for (const LaneOutput& lane : lanes) {
-    const auto* bytes = reinterpret_cast<const std::byte*>(lane.words.data() + lane.first_word);  // little-endian
-    out.insert(out.end(), bytes, bytes + 2 * lane.word_count());
-  }
-  for (const LaneOutput& lane : lanes) out.insert(out.end(), lane.extra_bits.begin(), lane.extra_bits.end());
+  for (unsigned lane = 0; lane < lanes.lanes; ++lane) append_varint(out, lanes.word_count(lane));
+  for (unsigned lane = 0; lane < lanes.lanes; ++lane) append_varint(out, lanes.extra_bits[lane].size());
+  for (unsigned lane = 0; lane < lanes.lanes; ++lane) append_le<std::uint32_t>(out, lanes.states[lane]);
+  for (unsigned lane = 0; lane < lanes.lanes; ++lane) append_lane_words(lanes, lane, out);
+  for (unsigned lane = 0; lane < lanes.lanes; ++lane)
+    out.insert(out.end(), lanes.extra_bits[lane].begin(), lanes.extra_bits[lane].end());
 }
 
 // Rice parameter with the fewest bits (the lowest on ties), and those bits.
@@ -290,14 +422,15 @@ EntryCoding append_coded_entries(const SparseTernary& sparse, std::uint64_t row_
   // and fresh buffers would cost a page fault per 4 KiB touched.
   struct Scratch {
     EntryStream stream;
-    std::vector<LaneEscapes> escapes;
-    std::array<LaneOutput, kEncoderInterleave> lanes;
+    std::vector<PartEscapes> escapes;
+    LaneOutputs lanes;
   };
   thread_local Scratch scratch;
   EntryStream& stream = scratch.stream;
-  entry_stream(sparse, row_length, threads, scratch.escapes, stream);
+  const std::size_t count = sparse.entries.size();
+  entry_stream(sparse, row_length, encoder_interleave(count), threads, scratch.escapes, stream);
   const std::size_t start = out.size();
-  append_rans_section(stream, scratch.escapes, scratch.lanes, threads, out);
+  append_rans_section(stream, count, scratch.escapes, scratch.lanes, threads, out);
   if (sparse.entries.size() <= kRiceMaxEntries) {
     std::vector<std::uint64_t> gaps;
     gaps.reserve(sparse.entries.size());

@@ -201,17 +201,18 @@ void decode_rans(std::span<const std::byte> section, std::uint64_t entry_count, 
     sink.add(position, negative);
   };
   std::uint64_t i = 0;
-  if (interleave == 4) {
-    std::uint32_t s0 = states[0], s1 = states[1], s2 = states[2], s3 = states[3];
-    const std::uint8_t *w0 = words[0], *w1 = words[1], *w2 = words[2], *w3 = words[3];
-    for (; i + 4 <= entry_count; i += 4) {
-      entry(i, s0, w0, words_ends[0], extras[0]);
-      entry(i + 1, s1, w1, words_ends[1], extras[1]);
-      entry(i + 2, s2, w2, words_ends[2], extras[2]);
-      entry(i + 3, s3, w3, words_ends[3], extras[3]);
+  if (interleave % 4 == 0) {
+    // four consecutive entries are four consecutive lanes: their states as locals
+    for (unsigned lane = 0; i + 4 <= entry_count; i += 4, lane = (lane + 4) % interleave) {
+      std::uint32_t s0 = states[lane], s1 = states[lane + 1], s2 = states[lane + 2], s3 = states[lane + 3];
+      const std::uint8_t *w0 = words[lane], *w1 = words[lane + 1], *w2 = words[lane + 2], *w3 = words[lane + 3];
+      entry(i, s0, w0, words_ends[lane], extras[lane]);
+      entry(i + 1, s1, w1, words_ends[lane + 1], extras[lane + 1]);
+      entry(i + 2, s2, w2, words_ends[lane + 2], extras[lane + 2]);
+      entry(i + 3, s3, w3, words_ends[lane + 3], extras[lane + 3]);
+      states[lane] = s0, states[lane + 1] = s1, states[lane + 2] = s2, states[lane + 3] = s3;
+      words[lane] = w0, words[lane + 1] = w1, words[lane + 2] = w2, words[lane + 3] = w3;
     }
-    states = {s0, s1, s2, s3};
-    words = {w0, w1, w2, w3};
   }
   for (std::uint64_t lane = i % interleave; i < entry_count; ++i, lane = lane + 1 == interleave ? 0 : lane + 1)
     entry(i, states[lane], words[lane], words_ends[lane], extras[lane]);

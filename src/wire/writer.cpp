@@ -100,7 +100,10 @@ FrameInfo StreamWriter::add_compressed(const std::string& name, DType source_dty
     info.format_major = kFormatMajor;
     info.entry_layout = EntryLayout::coded;
     info.index_width = 0;
-    std::vector<std::byte> payload;
+    // reused from frame to frame, as the coder's own buffers are: a fresh payload would fault in
+    // every page it grows to, and copy itself as it doubles
+    thread_local std::vector<std::byte> payload;
+    payload.clear();
     append_varint(payload, info.entry_count);
     if (info.entry_count > 0) {
       append_le<float>(payload, info.scale);

@@ -73,6 +73,29 @@ def replay_learner(run_dir, tmp, extra_args=(), bin_size_of=None, scale_factor=2
     return residues
 
 
+def check_wide_frames(tmp):
+    """Frames of 2^15 entries or more are coded on 32 rANS lanes by the vector coder: the CLI's
+    stream must be the reference encoder's byte for byte, on one thread and two, for one row and
+    for many (the signs' new-row contexts)."""
+    rng = np.random.default_rng(7)
+    for shape, T in (((400000,), 8), ((600, 500), 4)):
+        g = rng.laplace(0.0, 1e-3, size=shape).astype(np.float32)
+        source = os.path.join(tmp, "wide.npy")
+        np.save(source, g)
+        counts, entries, scale, decoded, _ = ref.compress(g.ravel(), np.zeros(g.size, np.float32), T, 2.0)
+        check(len(entries) >= 1 << 15, "%s: %d entries, enough for 32 lanes" % (shape, len(entries)))
+        label = "wide frame %s, T = %d" % (shape, T)
+        for threads in ("1", "2"):
+            stream = os.path.join(tmp, "wide.adc")
+            run("encode", source, "--bin-size", str(T), "--threads", threads, "-o", stream, "-f")
+            data = open(stream, "rb").read()
+            frame = next(ref.read_stream(data))
+            check(frame.get("interleave") == 32, "%s: 32 rANS lanes (%s)" % (label, frame.get("interleave")))
+            expected = ref.coded_stream([ref.coded_frame(frame["name"], "f32", list(shape), T, counts, entries, scale)])
+            check(data == expected, "%s, %s threads: the reference encoder's bytes" % (label, threads))
+            check(same_bits(frame["values"].ravel(), decoded), "%s: the reference reader's values" % label)
+
+
 def main():
     runs = [os.path.join(ROOT, "samples", "digits-cnn-tiny")]
     shared = T.shared
@@ -83,6 +106,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for run_dir in runs:
             replay_learner(run_dir, tmp)
+        check_wide_frames(tmp)
         sample = runs[0]
         # options: globs (last match wins, globs before the plain N), exclusion, k, zstd
         rules = lambda name, shape: 64 if name.startswith("fc") else 100  # noqa: E731

@@ -7,6 +7,7 @@
 
 #include "adacomp/coded_entries.hpp"
 #include "adacomp/error.hpp"
+#include "adacomp/kernels.hpp"
 #include "entries/frequency_table.hpp"
 #include "entries/gap_symbols.hpp"
 
@@ -109,6 +110,55 @@ TEST_CASE("coded entries round-trip: random, clustered, strided, full, single an
     const std::uint64_t row = 1 + rng() % n;
     CAPTURE(trial);
     const SparseTernary decoded = round_trip(sparse, row);
+    CHECK(decoded.bin_counts == sparse.bin_counts);
+    CHECK(decoded.entries == sparse.entries);
+  }
+}
+
+TEST_CASE("frames of 2^15 entries or more give the same bytes on every kernel and thread count, and round-trip") {
+  // The vector coders (rans_kernel.cpp, symbol_kernel.cpp) on 32 lanes: every instruction set and
+  // the split over two threads must write what one thread of the best one writes.
+  std::mt19937_64 rng(5);
+  struct Case {
+    std::uint64_t n;
+    int shape;
+    std::uint64_t row;
+  };
+  // random 3% with mixed signs; full (one symbol of frequency 4096) with one sign; strided with
+  // alternating signs and short rows; random with a huge gap (a symbol of frequency 1) and
+  // long rows; clustered with rows of 7
+  for (const Case& c : {Case{1'500'000, 0, 1'500'000}, Case{40'000, 1, 40'000}, Case{200'000, 2, 1000},
+                        Case{3'000'000, 3, 3000}, Case{300'000, 4, 7}}) {
+    std::vector<std::uint64_t> positions;
+    std::vector<bool> negative;
+    for (std::uint64_t p = 0; p < c.n; ++p) {
+      const bool take = c.shape == 0   ? rng() % 100 < 3
+                        : c.shape == 1 ? true
+                        : c.shape == 2 ? p % 4 == 1
+                        : c.shape == 3 ? (p < 100'000 || p > 2'900'000) && rng() % 5 == 0
+                                       : (p / 64) % 3 == 0 && rng() % 4 != 0;
+      if (!take) continue;
+      positions.push_back(p);
+      negative.push_back(c.shape == 1 ? false : c.shape == 2 ? positions.size() % 2 == 0 : rng() % 3 == 0);
+    }
+    REQUIRE(positions.size() >= 1u << 15);
+    const SparseTernary sparse = sparse_of(c.n, 50, positions, negative);
+    CAPTURE(c.shape);
+    std::vector<std::byte> expected;
+    append_coded_entries(sparse, c.row, expected);
+    CHECK(static_cast<unsigned>(expected[1]) == 32);  // the interleave count
+    for (const std::string& kernel : available_kernels()) {
+      select_kernel(kernel);
+      for (unsigned threads : {1u, 2u}) {
+        CAPTURE(kernel);
+        CAPTURE(threads);
+        std::vector<std::byte> section;
+        append_coded_entries(sparse, c.row, section, threads);
+        CHECK(section == expected);
+      }
+    }
+    select_kernel("auto");
+    const SparseTernary decoded = round_trip(sparse, c.row);
     CHECK(decoded.bin_counts == sparse.bin_counts);
     CHECK(decoded.entries == sparse.entries);
   }

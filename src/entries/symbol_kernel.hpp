@@ -1,0 +1,35 @@
+#pragma once
+// The coded entries' gap symbols and sign flips in vector registers (library-internal), compiled
+// once per instruction set by Highway and dispatched like the selection kernel. Every target
+// gives the symbols of gap_symbols.hpp.
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace adacomp::entries {
+
+struct SymbolJob {
+  const std::uint32_t* positions;  // per entry, strictly increasing
+  const std::uint16_t* codes;      // per entry: the codec's entry (offset << 2 | sign code)
+  std::uint8_t* symbols;           // out: per entry, its gap symbol
+  std::uint8_t* flags;             // out: per entry, 1 where its sign differs from the previous entry's
+  // out: the entries whose symbols have extra bits, in order, in two lists: escapes[b] those whose
+  // index has bit `split_bit` equal to b (so that two threads can write their lanes' extra bits
+  // without sifting each other's)
+  std::uint32_t* escapes[2];
+  std::uint32_t* escape_gaps[2];  // out: the gap of each of those entries
+  unsigned split_bit;
+};
+
+// Entries [first, last) of `job`, after an entry at position `previous` of sign
+// `previous_negative` (for the first entry of a frame: ~0 and positive, so that its gap is its
+// position + 1). Writes the escapes from job.escapes[b] and job.escape_gaps[b] on, each with room
+// for 16 more than there are. Gaps below 2^32.
+struct SymbolCounts {
+  std::array<std::size_t, 2> escapes{};  // per list
+  std::size_t flips = 0;                 // flags of 1
+};
+SymbolCounts entry_symbols(const SymbolJob& job, std::size_t first, std::size_t last, std::uint64_t previous,
+                           bool previous_negative);
+
+}  // namespace adacomp::entries
