@@ -10,6 +10,7 @@
 #include "adacomp/error.hpp"
 #include "adacomp/tensor.hpp"
 #include "codec/codec_detail.hpp"
+#include "codec/kernels/kernel_registry.hpp"
 #include "common/parallel_parts.hpp"
 #include "common/uninitialized_vector.hpp"
 #include "entries/bit_stream.hpp"
@@ -84,27 +85,6 @@ std::uint64_t position_before(const SparseTernary& sparse, std::size_t bin, std:
   return static_cast<std::uint64_t>(bin - 1) * sparse.bin_size + (sparse.entries[e] >> 2);
 }
 
-// Positions of the entries of bins [first_bin, last_bin), entries [first, block_end), into
-// positions[first, block_end). Sixteen entries at a time whatever the bin's count, the next bin
-// overwriting what lies past this one's, up to `last` (where another thread's entries start): a
-// loop over each bin's count would mispredict its exit once per bin.
-void fill_positions(const SparseTernary& sparse, std::size_t first_bin, std::size_t last_bin, std::size_t first,
-                    std::size_t last, std::uint32_t* positions) {
-  const std::uint16_t* const entries = sparse.entries.data();
-  std::size_t e = first;
-  for (std::size_t b = first_bin; b < last_bin; ++b) {
-    const auto base = static_cast<std::uint32_t>(b * sparse.bin_size);
-    const std::size_t bin_end = e + sparse.bin_counts[b];
-    if (bin_end + 16 <= last) [[likely]] {
-      for (; e < bin_end; e += 16)
-        for (std::size_t j = 0; j < 16; ++j) positions[e + j] = base + (entries[e + j] >> 2);
-      e = bin_end;
-    } else {
-      for (; e < bin_end; ++e) positions[e] = base + (entries[e] >> 2);
-    }
-  }
-}
-
 // Positions, symbols, flags and escapes of the entries of bins [first_bin, last_bin), entries
 // [first, last), with their counts, for a tensor of rows of `row_length`. In blocks of a few
 // thousand entries, each pass reading what the one before wrote while it is in cache.
@@ -127,7 +107,8 @@ void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigne
   for (std::size_t bin = first_bin, e = first; bin < last_bin;) {
     std::size_t block_bin_end = bin, block_end = e;
     while (block_bin_end < last_bin && block_end - e < kBlockEntries) block_end += sparse.bin_counts[block_bin_end++];
-    fill_positions(sparse, bin, block_bin_end, e, last, positions);
+    entry_positions({sparse.bin_counts.data(), sparse.entries.data(), sparse.bin_size, positions}, bin, block_bin_end,
+                    e, last);
     const SymbolJob job{positions,
                         sparse.entries.data(),
                         symbols,
@@ -239,10 +220,12 @@ void lanes_extra_bits(const std::vector<PartEscapes>& escapes, unsigned lanes, s
 
 // Lanes first, first + Step, ... (Lanes of them) of the narrow coder in one loop, so that their
 // independent state chains overlap in the core instead of waiting on each other's latency.
+// `lanes` is W: the narrow coder's 4, or the wide coder's 32 in groups of four lanes (the
+// reference kernel's plain loop, which the vector coder must match).
 template <std::size_t Lanes, std::size_t Step>
-void encode_lanes(const EntryStream& stream, std::size_t count, std::size_t first, const LaneTables& tables,
-                  LaneOutputs& out) {
-  const std::size_t rounds = (count + kNarrowInterleave - 1) / kNarrowInterleave;
+void encode_lanes(const EntryStream& stream, std::size_t count, unsigned lanes, std::size_t first,
+                  const LaneTables& tables, LaneOutputs& out) {
+  const std::size_t rounds = (count + lanes - 1) / lanes;
   std::array<std::uint16_t*, Lanes> next;
   std::array<std::uint32_t, Lanes> states;
   for (std::size_t j = 0; j < Lanes; ++j) {
@@ -254,7 +237,7 @@ void encode_lanes(const EntryStream& stream, std::size_t count, std::size_t firs
   }
   for (std::size_t k = rounds; k-- > 0;) {
     for (std::size_t j = 0; j < Lanes; ++j) {
-      const std::size_t e = k * kNarrowInterleave + first + j * Step;
+      const std::size_t e = k * lanes + first + j * Step;
       if (e >= count) continue;  // the last round may leave some lanes without an entry
       rans_put(states[j], next[j], tables.flags[stream.flags[e]]);
       rans_put(states[j], next[j], tables.gaps[stream.symbols[e]]);
@@ -272,7 +255,7 @@ void encode_lanes(const EntryStream& stream, std::size_t count, std::size_t firs
 // frame), and from there in front of the chunks coded before it.
 void encode_wide_lanes(const EntryStream& stream, std::size_t count, const LaneTables& tables, std::size_t parts,
                        LaneOutputs& out) {
-  constexpr std::size_t kChunkRounds = 2048;
+  constexpr std::size_t kChunkRounds = 1024;
   const std::size_t rounds = (count + kMaxInterleave - 1) / kMaxInterleave;
   const WideRansJob job{stream.symbols.data(), stream.flags.data(), kMaxInterleave, tables.wide_gaps.data(),
                         tables.wide_flags.data()};
@@ -352,9 +335,14 @@ void append_rans_section(const EntryStream& stream, std::size_t count, const std
   if (lanes.lanes == kNarrowInterleave) {
     detail::run_parts(parts, [&](std::size_t p) {
       if (parts == 1)
-        encode_lanes<4, 1>(stream, count, 0, tables, lanes);
+        encode_lanes<4, 1>(stream, count, kNarrowInterleave, 0, tables, lanes);
       else
-        encode_lanes<2, 2>(stream, count, p, tables, lanes);
+        encode_lanes<2, 2>(stream, count, kNarrowInterleave, p, tables, lanes);
+    });
+  } else if (detail::chosen_kernel() == detail::kReferenceKernel) {
+    detail::run_parts(parts, [&](std::size_t p) {
+      for (std::size_t first = 4 * p; first < kMaxInterleave; first += 4 * parts)
+        encode_lanes<4, 1>(stream, count, kMaxInterleave, first, tables, lanes);
     });
   } else {
     encode_wide_lanes(stream, count, tables, parts, lanes);

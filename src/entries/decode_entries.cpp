@@ -1,11 +1,14 @@
 #include <array>
+#include <bit>
 #include <cstring>
 
 #include "adacomp/byte_io.hpp"
 #include "adacomp/coded_entries.hpp"
 #include "adacomp/error.hpp"
+#include "codec/kernels/kernel_registry.hpp"
 #include "entries/bit_stream.hpp"
 #include "entries/coded_entries_detail.hpp"
+#include "entries/decode_kernel.hpp"
 #include "entries/gap_symbols.hpp"
 #include "entries/rans.hpp"
 
@@ -20,6 +23,8 @@ class PositionCheck {
  public:
   PositionCheck(std::uint64_t element_count, const std::string& context)
       : element_count_(element_count), context_(context) {}
+  // Goes on after an entry at `previous`, checked elsewhere.
+  void resume_after(std::uint64_t previous) { previous_ = previous; }
   // The position of entry `index`, `gap` elements after the previous one.
   std::uint64_t position_after(std::uint64_t gap, std::uint64_t index) {
     const std::uint64_t position = previous_ + gap;
@@ -65,7 +70,11 @@ class BinSink {
 class ScatterSink {
  public:
   ScatterSink(std::span<float> out, float scale) : out_(out), scale_(scale) {}
-  void add(std::uint64_t position, bool negative) { out_[position] = negative ? -scale_ : scale_; }
+  // the sign set by an or, not chosen by a branch: signs are coin tosses for many layers
+  void add(std::uint64_t position, bool negative) {
+    out_[position] =
+        std::bit_cast<float>(std::bit_cast<std::uint32_t>(scale_) | static_cast<std::uint32_t>(negative) << 31);
+  }
 
  private:
   std::span<float> out_;
@@ -158,8 +167,10 @@ void decode_rans(std::span<const std::byte> section, std::uint64_t entry_count, 
     pos += 2 * word_counts[lane];
   }
   std::array<BitReader, kMaxInterleave> extras;
+  std::array<std::size_t, kMaxInterleave> extras_begin;
   for (unsigned lane = 0; lane < interleave; ++lane) {
     extras[lane] = BitReader(section.data() + pos, section.data() + pos + extra_sizes[lane]);
+    extras_begin[lane] = pos;
     pos += extra_sizes[lane];
   }
 
@@ -201,9 +212,52 @@ void decode_rans(std::span<const std::byte> section, std::uint64_t entry_count, 
     sink.add(position, negative);
   };
   std::uint64_t i = 0;
+  if (interleave == kWideDecodeLanes && section.size() < (std::size_t{1} << 29) &&
+      entry_count >= 2 * kWideDecodeLanes && detail::chosen_kernel() != detail::kReferenceKernel) {
+    // The vector decoder takes whole rounds for as long as they break no rule; this loop goes on
+    // from where it stops, to the end or to the rule a round breaks (alone for the reference
+    // kernel, which the vector one must match).
+    std::array<std::uint32_t, kProbabilityScale> slot_table;
+    for (std::uint32_t s = 0; s < size; ++s)
+      for (std::uint32_t slot = starts[s]; slot < starts[s] + frequencies[s]; ++slot)
+        slot_table[slot] = s | starts[s] << 8 | (frequencies[s] - 1) << 20;
+    const auto* const base = reinterpret_cast<const std::uint8_t*>(section.data());
+    const WideDecodeJob job{
+        base,          section.size(), slot_table.data(), {zero_frequencies[0], zero_frequencies[1]},
+        element_count, row_length,     entry_count};
+    WideDecodeState wide;
+    for (unsigned lane = 0; lane < interleave; ++lane) {
+      wide.states[lane] = states[lane];
+      wide.word_offsets[lane] = static_cast<std::uint32_t>(words[lane] - base);
+      wide.word_ends[lane] = static_cast<std::uint32_t>(words_ends[lane] - base);
+      wide.extra_offsets[lane] = static_cast<std::uint32_t>(8 * extras_begin[lane]);
+      wide.extra_ends[lane] = static_cast<std::uint32_t>(8 * (extras_begin[lane] + extra_sizes[lane]));
+    }
+    constexpr std::size_t kBatchRounds = 64;
+    std::array<std::uint32_t, kBatchRounds * kWideDecodeLanes> batch_positions;
+    std::array<std::uint32_t, kBatchRounds> batch_signs;
+    for (std::size_t rounds = kBatchRounds; rounds == kBatchRounds;) {
+      rounds = decode_wide_rounds(job, wide, kBatchRounds, batch_positions.data(), batch_signs.data());
+      for (std::size_t k = 0; k < rounds * kWideDecodeLanes; ++k)
+        sink.add(batch_positions[k], (batch_signs[k / kWideDecodeLanes] >> (k % kWideDecodeLanes) & 1) != 0);
+    }
+    for (unsigned lane = 0; lane < interleave; ++lane) {
+      states[lane] = wide.states[lane];
+      words[lane] = base + wide.word_offsets[lane];
+      const std::size_t bit = wide.extra_offsets[lane];
+      extras[lane] = BitReader(section.data() + bit / 8, section.data() + extras_begin[lane] + extra_sizes[lane]);
+      std::uint64_t skipped;
+      extras[lane].get(bit % 8, skipped);  // within the lane's bits: the vector decoder read past them
+    }
+    positions.resume_after(wide.previous_position);
+    negative = wide.negative;
+    row_end = wide.row_end;
+    i = wide.next_entry;
+  }
   if (interleave % 4 == 0) {
     // four consecutive entries are four consecutive lanes: their states as locals
-    for (unsigned lane = 0; i + 4 <= entry_count; i += 4, lane = (lane + 4) % interleave) {
+    for (unsigned lane = static_cast<unsigned>(i % interleave); i + 4 <= entry_count;
+         i += 4, lane = (lane + 4) % interleave) {
       std::uint32_t s0 = states[lane], s1 = states[lane + 1], s2 = states[lane + 2], s3 = states[lane + 3];
       const std::uint8_t *w0 = words[lane], *w1 = words[lane + 1], *w2 = words[lane + 2], *w3 = words[lane + 3];
       entry(i, s0, w0, words_ends[lane], extras[lane]);

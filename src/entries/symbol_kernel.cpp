@@ -1,4 +1,4 @@
-// The gap symbols and sign flips of the coded entries (symbol_kernel.hpp). A gap's class needs
+// The positions, gap symbols and sign flips of the coded entries (symbol_kernel.hpp). A gap's class needs
 // floor(log2 gap): the exponent of the gap as a float, converted exactly by taking the gap's top
 // 24 bits, and the symbols, flips and escapes of a whole vector are stored at once, the escapes
 // compressed: a scalar loop spends a dozen instructions per entry on them.
@@ -84,6 +84,26 @@ SymbolCounts EntrySymbols(const SymbolJob& job, std::size_t first, std::size_t l
   return counts;
 }
 
+void EntryPositions(const PositionJob& job, std::size_t first_bin, std::size_t last_bin, std::size_t first,
+                    std::size_t last) {
+  const hn::CappedTag<std::uint32_t, 16> d;
+  const hn::Rebind<std::uint16_t, decltype(d)> d16;
+  const std::size_t lanes = hn::Lanes(d);
+  std::size_t e = first;
+  for (std::size_t b = first_bin; b < last_bin; ++b) {
+    const auto base = static_cast<std::uint32_t>(b * job.bin_size);
+    const std::size_t bin_end = e + job.bin_counts[b];
+    if (bin_end + lanes <= last) [[likely]] {
+      for (; e < bin_end; e += lanes)
+        hn::StoreU(hn::Add(hn::Set(d, base), hn::ShiftRight<2>(hn::PromoteTo(d, hn::LoadU(d16, job.codes + e)))), d,
+                   job.positions + e);
+      e = bin_end;
+    } else {
+      for (; e < bin_end; ++e) job.positions[e] = base + (job.codes[e] >> 2);
+    }
+  }
+}
+
 }  // namespace adacomp::entries::HWY_NAMESPACE
 HWY_AFTER_NAMESPACE();
 
@@ -93,6 +113,15 @@ HWY_AFTER_NAMESPACE();
 namespace adacomp::entries {
 
 HWY_EXPORT(EntrySymbols);
+HWY_EXPORT(EntryPositions);
+
+void entry_positions(const PositionJob& job, std::size_t first_bin, std::size_t last_bin, std::size_t first,
+                     std::size_t last) {
+  using detail::chosen_kernel;
+  if (const auto entry = detail::dispatch_entry(HWY_DISPATCH_TABLE(EntryPositions), chosen_kernel(), HWY_TARGETS))
+    return entry(job, first_bin, last_bin, first, last);
+  return HWY_DYNAMIC_DISPATCH(EntryPositions)(job, first_bin, last_bin, first, last);
+}
 
 SymbolCounts entry_symbols(const SymbolJob& job, std::size_t first, std::size_t last, std::uint64_t previous,
                            bool previous_negative) {

@@ -1,12 +1,26 @@
 #pragma once
-// The coded entries' gap symbols and sign flips in vector registers (library-internal), compiled
-// once per instruction set by Highway and dispatched like the selection kernel. Every target
-// gives the symbols of gap_symbols.hpp.
+// The coded entries' positions, gap symbols and sign flips in vector registers (library-internal),
+// compiled once per instruction set by Highway and dispatched like the selection kernel. Every
+// target gives the symbols of gap_symbols.hpp.
 #include <array>
 #include <cstddef>
 #include <cstdint>
 
 namespace adacomp::entries {
+
+struct PositionJob {
+  const std::uint16_t* bin_counts;  // the codec's SparseTernary
+  const std::uint16_t* codes;       // its entries
+  std::uint32_t bin_size;
+  std::uint32_t* positions;  // out: per entry, its position
+};
+
+// Positions of the entries of bins [first_bin, last_bin), entries [first, block_end), into
+// job.positions[first, block_end). A vector's worth of entries at a time whatever the bin's count,
+// the next bin overwriting what lies past this one's, up to `last` (where another thread's
+// entries start): a loop over each bin's count would mispredict its exit once per bin.
+void entry_positions(const PositionJob& job, std::size_t first_bin, std::size_t last_bin, std::size_t first,
+                     std::size_t last);
 
 struct SymbolJob {
   const std::uint32_t* positions;  // per entry, strictly increasing

@@ -43,15 +43,19 @@ SparseTernary round_trip(const SparseTernary& sparse, std::uint64_t row, EntryCo
   return decoded;
 }
 
-std::string decode_failure(const std::vector<std::byte>& section, std::uint64_t count, std::uint64_t n) {
+// The decoder's error, or "" with the entries in `decoded` when there is none; rows of `row`
+// elements (0: one row).
+std::string decode_failure(const std::vector<std::byte>& section, std::uint64_t count, std::uint64_t n,
+                           std::uint64_t row = 0, SparseTernary* decoded = nullptr) {
   SparseTernary sparse;
   sparse.element_count = n;
   sparse.bin_size = 50;
   try {
-    decode_coded_entries(section, count, n, sparse, "forged");
+    decode_coded_entries(section, count, row ? row : n, sparse, "forged");
   } catch (const Error& e) {
     return e.kind() == ErrorKind::invalid_input ? e.what() : std::string("wrong kind: ") + e.what();
   }
+  if (decoded) *decoded = std::move(sparse);
   return "";
 }
 
@@ -144,24 +148,75 @@ TEST_CASE("frames of 2^15 entries or more give the same bytes on every kernel an
     REQUIRE(positions.size() >= 1u << 15);
     const SparseTernary sparse = sparse_of(c.n, 50, positions, negative);
     CAPTURE(c.shape);
+    // the reference kernel codes and decodes the 32 lanes with the plain loops
+    select_kernel("reference");
     std::vector<std::byte> expected;
     append_coded_entries(sparse, c.row, expected);
     CHECK(static_cast<unsigned>(expected[1]) == 32);  // the interleave count
     for (const std::string& kernel : available_kernels()) {
       select_kernel(kernel);
+      CAPTURE(kernel);
       for (unsigned threads : {1u, 2u}) {
-        CAPTURE(kernel);
         CAPTURE(threads);
         std::vector<std::byte> section;
         append_coded_entries(sparse, c.row, section, threads);
         CHECK(section == expected);
       }
+      const SparseTernary decoded = round_trip(sparse, c.row);
+      CHECK(decoded.bin_counts == sparse.bin_counts);
+      CHECK(decoded.entries == sparse.entries);
+      std::vector<float> scattered(c.n, 0.0f);
+      scatter_coded_entries(expected, sparse.entries.size(), c.row, sparse.scale, scattered, "test");
+      std::vector<float> dense(c.n, 0.0f);
+      decompress(sparse, dense, "test");
+      CHECK(scattered == dense);
     }
     select_kernel("auto");
-    const SparseTernary decoded = round_trip(sparse, c.row);
-    CHECK(decoded.bin_counts == sparse.bin_counts);
-    CHECK(decoded.entries == sparse.entries);
   }
+}
+
+TEST_CASE("the vector decoder of 32 lanes fails where the plain loop fails, with the same reason") {
+  // Forged wide sections (bytes changed in the states, words and extra bits, or a section cut
+  // short): decoded by each kernel, the outcome, entries or error message, must be the reference's.
+  std::mt19937_64 rng(9);
+  std::vector<std::uint64_t> positions;
+  std::vector<bool> negative;
+  for (std::uint64_t p = 0; p < 1'000'000; ++p)
+    if (rng() % 100 < 4) positions.push_back(p), negative.push_back(rng() % 3 == 0);
+  const std::uint64_t n = 1'000'000, row = 5000;
+  const SparseTernary sparse = sparse_of(n, 50, positions, negative);
+  std::vector<std::byte> valid;
+  append_coded_entries(sparse, row, valid);
+  REQUIRE(static_cast<unsigned>(valid[1]) == 32);
+  auto outcome = [&](const std::vector<std::byte>& section, std::uint64_t entries) {
+    SparseTernary decoded;
+    std::string text = decode_failure(section, entries, n, row, &decoded);
+    for (std::uint16_t entry : decoded.entries) text += std::to_string(entry) + ",";
+    return text;
+  };
+  int failures = 0;
+  for (int trial = 0; trial < 300; ++trial) {
+    std::vector<std::byte> forged = valid;
+    std::uint64_t entries = sparse.entries.size();
+    if (trial % 10 == 9) {
+      entries -= 1 + rng() % 100;  // fewer entries than the lanes hold
+    } else {
+      // past the tables: in the counts, states, words or extra bits
+      const std::size_t at = 300 + rng() % (forged.size() - 300);
+      forged[at] ^= static_cast<std::byte>(1 + rng() % 255);
+    }
+    select_kernel("reference");
+    const std::string expected = outcome(forged, entries);
+    failures += expected.find("forged: ") == 0;
+    for (const std::string& kernel : available_kernels()) {
+      select_kernel(kernel);
+      CAPTURE(trial);
+      CAPTURE(kernel);
+      CHECK(outcome(forged, entries) == expected);
+    }
+  }
+  select_kernel("auto");
+  CHECK(failures > 200);  // most forgeries are caught
 }
 
 TEST_CASE("frames of few entries use Rice codes where they are smaller, large frames use rANS") {
