@@ -55,7 +55,6 @@ struct TableCounts {
 // The entries of one frame as the coder sees them: gap symbols, sign flags with
 // their context, and the counts of the tables.
 struct EntryStream {
-  detail::UninitializedVector<std::uint32_t> positions;
   detail::UninitializedVector<std::uint8_t> symbols;
   detail::UninitializedVector<std::uint8_t> flags;  // bit 0: sign differs from the previous entry's; bit 1: a new row
   TableCounts counts;
@@ -65,12 +64,16 @@ struct EntryStream {
 constexpr std::uint8_t kIdentityFlags = 4;
 constexpr std::uint8_t kIdentityGap = kGapAlphabet;
 
-// The entries of one part of a frame whose gaps have extra bits, in entry order.
-struct PartEscapes {
+// What one thread's part of a frame leaves for the coder: its entries whose gaps have extra bits,
+// in entry order; and its working memory.
+struct PartBuffers {
   // two lists, by the bit of the entry index that chooses the thread of its lane (SymbolJob), each
   // sized for every entry to be one, and 16 more
   std::array<detail::UninitializedVector<std::uint32_t>, 2> entries, gaps;
   std::array<std::size_t, 2> counts{};
+  // the positions of one block of the part's entries: only the symbols need them, so they never
+  // leave the cache
+  detail::UninitializedVector<std::uint32_t> block_positions;
 };
 
 // The bit of an entry's index that says which of two threads codes its lane: lanes p, p + 2, ...
@@ -90,7 +93,7 @@ std::uint64_t position_before(const SparseTernary& sparse, std::size_t bin, std:
 // thousand entries, each pass reading what the one before wrote while it is in cache.
 void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigned split_bit, std::size_t first_bin,
                   std::size_t last_bin, std::size_t first, std::size_t last, EntryStream& stream, TableCounts& counts,
-                  PartEscapes& escapes) {
+                  PartBuffers& escapes) {
   constexpr std::size_t kBlockEntries = 4096;
   for (auto& list : escapes.entries) list.resize(last - first + 16);
   for (auto& list : escapes.gaps) list.resize(last - first + 16);
@@ -101,15 +104,19 @@ void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigne
   // eight histograms, so that runs of one symbol do not chain their increments
   std::array<std::array<std::uint32_t, kGapAlphabet>, 8> histograms{};
   std::size_t flips = 0, new_rows = 0, new_row_zeros = 0;
-  std::uint32_t* const positions = stream.positions.data();
+  // a block ends at the bin that takes it to kBlockEntries or past it
+  escapes.block_positions.resize(kBlockEntries + sparse.bin_size + 16);
+  std::uint32_t* const block_positions = escapes.block_positions.data();
   std::uint8_t* const symbols = stream.symbols.data();
   std::uint8_t* const flags = stream.flags.data();
   for (std::size_t bin = first_bin, e = first; bin < last_bin;) {
     std::size_t block_bin_end = bin, block_end = e;
     while (block_bin_end < last_bin && block_end - e < kBlockEntries) block_end += sparse.bin_counts[block_bin_end++];
-    entry_positions({sparse.bin_counts.data(), sparse.entries.data(), sparse.bin_size, positions}, bin, block_bin_end,
-                    e, last);
-    const SymbolJob job{positions,
+    entry_positions(
+        {sparse.bin_counts.data(), sparse.entries.data(), sparse.entries.size(), sparse.bin_size, block_positions, e},
+        bin, block_bin_end, e, e + escapes.block_positions.size());
+    const SymbolJob job{block_positions,
+                        e,
                         sparse.entries.data(),
                         symbols,
                         flags,
@@ -127,9 +134,9 @@ void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigne
     };
     if (row_length < sparse.element_count) {
       for (std::size_t i = e; i < block_end; ++i)
-        if (positions[i] >= row_end) {  // true for entry 0, whose row_end is 0
+        if (const std::uint64_t position = block_positions[i - e]; position >= row_end) {  // true for entry 0
           new_row(i);
-          row_end = (positions[i] / row_length + 1) * row_length;
+          row_end = (position / row_length + 1) * row_length;
         }
     } else if (e == 0 && block_end > 0) {
       new_row(0);  // one row: only the first entry starts one
@@ -139,7 +146,7 @@ void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigne
       for (std::size_t j = 0; j < 8; ++j) ++histograms[j][symbols[i + j]];
     for (; i < block_end; ++i) ++histograms[0][symbols[i]];
     if (block_end > e) {
-      previous = positions[block_end - 1];
+      previous = block_positions[block_end - 1 - e];
       previous_negative = is_negative(sparse.entries[block_end - 1]);
     }
     bin = block_bin_end;
@@ -155,7 +162,7 @@ void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigne
 // Fills `stream` (its buffers reused from call to call), padded with the identity to whole rounds
 // of `lanes`.
 void entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigned lanes, unsigned threads,
-                  std::vector<PartEscapes>& escapes, EntryStream& stream) {
+                  std::vector<PartBuffers>& escapes, EntryStream& stream) {
   const std::size_t count = sparse.entries.size();
   const std::size_t padded = (count + lanes - 1) / lanes * lanes;
   stream.counts = {};
@@ -169,7 +176,6 @@ void entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigne
   for (std::size_t p = 0; p < parts; ++p) firsts[p] = detail::first_entry_of(sparse, bins * p / parts);
   std::vector<TableCounts> counts(parts);
   escapes.resize(parts);
-  stream.positions.resize(count + 16);
   detail::run_parts(parts, [&](std::size_t p) {
     fill_symbols(sparse, row_length, escape_split_bit(lanes), bins * p / parts, bins * (p + 1) / parts, firsts[p],
                  firsts[p + 1], stream, counts[p], escapes[p]);
@@ -184,7 +190,7 @@ struct LaneOutputs {
   std::array<detail::UninitializedVector<std::uint16_t>, kMaxInterleave> words;
   std::array<std::uint32_t, kMaxInterleave> first_words{}, states{};
   std::array<std::vector<std::byte>, kMaxInterleave> extra_bits;
-  std::array<detail::UninitializedVector<std::uint32_t>, 2> wide_chunks;  // the wide coder's, per thread
+  std::array<detail::UninitializedVector<std::uint64_t>, 2> wide_chunks;  // the wide coder's, per thread
 
   std::size_t word_count(unsigned lane) const { return words[lane].size() - first_words[lane]; }
 };
@@ -193,13 +199,15 @@ struct LaneTables {
   std::array<EncoderSymbol, kGapAlphabet> gaps;
   std::array<EncoderSymbol, 4> flags;  // indexed by the flags byte
   // the same for the wide coder, each followed by the identity
-  std::array<std::uint32_t, kGapAlphabet + 1> wide_gaps;
-  std::array<std::uint32_t, 16> wide_flags;  // a vector's worth
+  std::array<std::uint64_t, kGapAlphabet + 1> wide_gaps;
+  std::array<double, kGapAlphabet + 1> wide_gap_reciprocals;
+  std::array<std::uint64_t, 8> wide_flags;  // a vector's worth
+  std::array<double, 8> wide_flag_reciprocals;
 };
 
 // The extra bits of the lanes of escape list `list` (both lists when `both`), each lane into its
 // own bit stream, from the escapes of every part in entry order.
-void lanes_extra_bits(const std::vector<PartEscapes>& escapes, unsigned lanes, std::size_t list, bool both,
+void lanes_extra_bits(const std::vector<PartBuffers>& escapes, unsigned lanes, std::size_t list, bool both,
                       LaneOutputs& out) {
   std::array<std::optional<BitWriter>, kMaxInterleave> writers;
   const unsigned split_bit = escape_split_bit(lanes);
@@ -209,7 +217,7 @@ void lanes_extra_bits(const std::vector<PartEscapes>& escapes, unsigned lanes, s
       writers[lane].emplace(out.extra_bits[lane]);
     }
   for (std::size_t l = both ? 0 : list; l <= list; ++l)
-    for (const PartEscapes& part : escapes)
+    for (const PartBuffers& part : escapes)
       for (std::size_t k = 0; k < part.counts[l]; ++k) {
         const GapSymbol gap = gap_symbol(part.gaps[l][k]);
         writers[part.entries[l][k] & (lanes - 1)]->put(gap.extra, gap.extra_bits);
@@ -250,17 +258,19 @@ void encode_lanes(const EntryStream& stream, std::size_t count, unsigned lanes, 
   }
 }
 
-// The wide coder's lanes, half of them on each of `parts` threads, in chunks of rounds: a
-// chunk's words go to a buffer that stays in cache (and whose indices stay below 2^31 for any
-// frame), and from there in front of the chunks coded before it.
+// Part p's share of the wide coder's lanes (half of them for each of two parts), in chunks of
+// rounds: a chunk's words go to a buffer that stays in cache (and whose indices stay below 2^31
+// for any frame), and from there in front of the chunks coded before it.
 void encode_wide_lanes(const EntryStream& stream, std::size_t count, const LaneTables& tables, std::size_t parts,
-                       LaneOutputs& out) {
+                       std::size_t p, LaneOutputs& out) {
   constexpr std::size_t kChunkRounds = 1024;
   const std::size_t rounds = (count + kMaxInterleave - 1) / kMaxInterleave;
-  const WideRansJob job{stream.symbols.data(), stream.flags.data(), kMaxInterleave, tables.wide_gaps.data(),
-                        tables.wide_flags.data()};
+  const WideRansJob job{stream.symbols.data(),    stream.flags.data(),
+                        kMaxInterleave,           count,
+                        tables.wide_gaps.data(),  tables.wide_gap_reciprocals.data(),
+                        tables.wide_flags.data(), tables.wide_flag_reciprocals.data()};
   const std::size_t share = kMaxInterleave / parts;
-  detail::run_parts(parts, [&](std::size_t p) {
+  {
     const std::size_t first_lane = p * share;
     const std::size_t capacity = 2 * std::min(rounds, kChunkRounds) + 1;
     auto& chunk = out.wide_chunks[p];
@@ -277,7 +287,7 @@ void encode_wide_lanes(const EntryStream& stream, std::size_t count, const LaneT
       encode_wide_rans(job, first_lane, share, begin, end - begin, states.data(), chunk.data(), capacity,
                        chunk_first_words.data());
       for (std::size_t i = 0; i < share; ++i) {
-        const std::uint32_t* words = chunk.data() + i * capacity + chunk_first_words[i];
+        const std::uint64_t* words = chunk.data() + i * capacity + chunk_first_words[i];
         const std::size_t n = capacity - chunk_first_words[i];
         next[i] -= n;
         std::uint16_t* to = out.words[first_lane + i].data() + next[i];
@@ -289,7 +299,7 @@ void encode_wide_lanes(const EntryStream& stream, std::size_t count, const LaneT
       out.first_words[first_lane + i] = static_cast<std::uint32_t>(next[i]);
       out.states[first_lane + i] = states[i];
     }
-  });
+  }
 }
 
 // The words of `lane` in the decoder's order, appended little-endian.
@@ -301,7 +311,7 @@ void append_lane_words(const LaneOutputs& lanes, unsigned lane, std::vector<std:
 }
 
 // Appends the rANS section of `stream`'s first `count` entries to `out`.
-void append_rans_section(const EntryStream& stream, std::size_t count, const std::vector<PartEscapes>& escapes,
+void append_rans_section(const EntryStream& stream, std::size_t count, const std::vector<PartBuffers>& escapes,
                          LaneOutputs& lanes, unsigned threads, std::vector<std::byte>& out) {
   const TableCounts& counts = stream.counts;
   std::size_t size = kGapAlphabet;
@@ -309,12 +319,17 @@ void append_rans_section(const EntryStream& stream, std::size_t count, const std
   const std::vector<std::uint32_t> frequencies =
       normalized_frequencies(std::span<const std::uint64_t>(counts.symbol_counts.data(), size));
   LaneTables tables;
+  // 1 / f rounded up, as the wide coder's floor needs (rans_kernel.cpp)
+  auto reciprocal = [](std::uint32_t f) { return std::nextafter(1.0 / f, 2.0); };
   tables.wide_gaps.fill(kIdentitySymbol);
+  tables.wide_gap_reciprocals.fill(reciprocal(kProbabilityScale));
   tables.wide_flags.fill(kIdentitySymbol);
+  tables.wide_flag_reciprocals.fill(reciprocal(kProbabilityScale));
   for (std::uint32_t s = 0, start = 0; s < size; start += frequencies[s], ++s)
     if (frequencies[s]) {
       tables.gaps[s] = EncoderSymbol(start, frequencies[s]);
       tables.wide_gaps[s] = start | frequencies[s] << 16;
+      tables.wide_gap_reciprocals[s] = reciprocal(frequencies[s]);
     }
   const std::array<std::uint32_t, 2> flag_frequencies = {flag_frequency(counts.flag_zeros[0], counts.flag_totals[0]),
                                                          flag_frequency(counts.flag_zeros[1], counts.flag_totals[1])};
@@ -325,6 +340,8 @@ void append_rans_section(const EntryStream& stream, std::size_t count, const std
     tables.flags[2 * context + 1] = EncoderSymbol(zero, kProbabilityScale - zero);
     tables.wide_flags[2 * context] = zero << 16;
     tables.wide_flags[2 * context + 1] = zero | (kProbabilityScale - zero) << 16;
+    tables.wide_flag_reciprocals[2 * context] = reciprocal(zero);
+    tables.wide_flag_reciprocals[2 * context + 1] = reciprocal(kProbabilityScale - zero);
   }
 
   // Lanes share nothing, so they are coded in parallel; the bytes do not depend on the threads.
@@ -332,23 +349,22 @@ void append_rans_section(const EntryStream& stream, std::size_t count, const std
   // entries take less time than handing them over.
   const std::size_t parts = detail::thread_parts(count * 64, threads) >= 2 ? 2 : 1;
   lanes.lanes = encoder_interleave(count);
-  if (lanes.lanes == kNarrowInterleave) {
-    detail::run_parts(parts, [&](std::size_t p) {
+  const bool reference = detail::chosen_kernel() == detail::kReferenceKernel;
+  // each part codes its share of the lanes, then writes the extra bits of its list of escapes
+  detail::run_parts(parts, [&](std::size_t p) {
+    if (lanes.lanes == kNarrowInterleave) {
       if (parts == 1)
         encode_lanes<4, 1>(stream, count, kNarrowInterleave, 0, tables, lanes);
       else
         encode_lanes<2, 2>(stream, count, kNarrowInterleave, p, tables, lanes);
-    });
-  } else if (detail::chosen_kernel() == detail::kReferenceKernel) {
-    detail::run_parts(parts, [&](std::size_t p) {
+    } else if (reference) {
       for (std::size_t first = 4 * p; first < kMaxInterleave; first += 4 * parts)
         encode_lanes<4, 1>(stream, count, kMaxInterleave, first, tables, lanes);
-    });
-  } else {
-    encode_wide_lanes(stream, count, tables, parts, lanes);
-  }
-  detail::run_parts(
-      parts, [&](std::size_t p) { lanes_extra_bits(escapes, lanes.lanes, parts == 1 ? 1 : p, parts == 1, lanes); });
+    } else {
+      encode_wide_lanes(stream, count, tables, parts, p, lanes);
+    }
+    lanes_extra_bits(escapes, lanes.lanes, parts == 1 ? 1 : p, parts == 1, lanes);
+  });
 
   std::size_t size_bound = 2 + 10 * (1 + size) + 4 + 24 * lanes.lanes;  // varints of at most 10 bytes
   for (unsigned lane = 0; lane < lanes.lanes; ++lane)
@@ -410,7 +426,7 @@ EntryCoding append_coded_entries(const SparseTernary& sparse, std::uint64_t row_
   // and fresh buffers would cost a page fault per 4 KiB touched.
   struct Scratch {
     EntryStream stream;
-    std::vector<PartEscapes> escapes;
+    std::vector<PartBuffers> escapes;
     LaneOutputs lanes;
   };
   thread_local Scratch scratch;

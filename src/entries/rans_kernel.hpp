@@ -16,17 +16,21 @@ struct WideRansJob {
   const std::uint8_t* symbols;      // per entry, padded to whole rounds of `lanes` with the identity index
   const std::uint8_t* flags;        // per entry (the flags byte), padded the same way
   std::size_t lanes;                // W, a multiple of 16
-  const std::uint32_t* gap_table;   // per gap symbol, then the identity
-  const std::uint32_t* flag_table;  // per flags byte, then the identity: 16 entries, the rest unused
+  std::size_t entries;              // of the frame, before the padding
+  const std::uint64_t* gap_table;   // per gap symbol, then the identity
+  const double* gap_reciprocals;    // 1 / frequency rounded up, per gap symbol and the identity
+  const std::uint64_t* flag_table;  // per flags byte, then the identity: 8 entries, the rest unused
+  const double* flag_reciprocals;   // the same, 8 entries
 };
 
 // Codes rounds [first_round, first_round + round_count) of lanes [first_lane, first_lane +
 // lane_count) of `job` (lane_count 16 or 32, first_lane a multiple of 16), the last round first,
-// from the lanes' `states` on (updated). The words of the call's lane i go to region i of `words`,
+// from the lanes' `states` on (updated). The words of the call's lane i go to region i of `words`
+// (one word per 64-bit slot),
 // [i * capacity, (i + 1) * capacity), written downwards from its end (capacity >= 2 * round_count
 // + 1, lane_count * capacity < 2^31); `first_words[i]` is where they start within the region.
 void encode_wide_rans(const WideRansJob& job, std::size_t first_lane, std::size_t lane_count, std::size_t first_round,
-                      std::size_t round_count, std::uint32_t* states, std::uint32_t* words, std::size_t capacity,
+                      std::size_t round_count, std::uint32_t* states, std::uint64_t* words, std::size_t capacity,
                       std::uint32_t* first_words);
 
 }  // namespace adacomp::entries

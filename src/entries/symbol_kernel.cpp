@@ -8,6 +8,8 @@
 #include <hwy/foreach_target.h>  // IWYU pragma: keep
 #include <hwy/highway.h>
 
+#include <algorithm>
+
 #include "adacomp/codec.hpp"
 #include "entries/gap_symbols.hpp"
 #include "entries/symbol_kernel.hpp"
@@ -20,7 +22,7 @@ namespace hn = hwy::HWY_NAMESPACE;
 // gap_symbols.hpp has it.
 HWY_INLINE void ScalarEntry(const SymbolJob& job, std::size_t e, std::uint64_t previous, bool previous_negative,
                             SymbolCounts& counts) {
-  const std::uint64_t gap = job.positions[e] - previous;
+  const std::uint64_t gap = job.positions[e - job.positions_first] - previous;
   const std::uint8_t symbol = gap_symbol(gap).symbol;
   job.symbols[e] = symbol;
   const bool flip = ((job.codes[e] & 3u) == kCodeNegative) != previous_negative;
@@ -48,8 +50,8 @@ SymbolCounts EntrySymbols(const SymbolJob& job, std::size_t first, std::size_t l
   auto flips = hn::Zero(d);
   const auto three = hn::Set(d, 3u), negative_code = hn::Set(d, kCodeNegative), one = hn::Set(d, 1u);
   for (; e + lanes <= last; e += lanes) {
-    const auto position = hn::LoadU(d, job.positions + e);
-    const auto gap = hn::Sub(position, hn::LoadU(d, job.positions + e - 1));  // >= 1
+    const std::uint32_t* const at = job.positions + (e - job.positions_first);
+    const auto gap = hn::Sub(hn::LoadU(d, at), hn::LoadU(d, at - 1));  // >= 1
     const auto code = hn::PromoteTo(d, hn::LoadU(d16, job.codes + e));
     const auto previous_code = hn::PromoteTo(d, hn::LoadU(d16, job.codes + e - 1));
     const auto flip = hn::And(hn::Xor(hn::VecFromMask(d, hn::Eq(hn::And(code, three), negative_code)),
@@ -79,7 +81,8 @@ SymbolCounts EntrySymbols(const SymbolJob& job, std::size_t first, std::size_t l
     hn::CompressStore(gap, second_list, d, job.escape_gaps[1] + escapes[1]);
     escapes[1] += hn::CompressStore(index, second_list, d, job.escapes[1] + escapes[1]);
   }
-  for (; e < last; ++e) ScalarEntry(job, e, job.positions[e - 1], (job.codes[e - 1] & 3u) == kCodeNegative, counts);
+  for (; e < last; ++e)
+    ScalarEntry(job, e, job.positions[e - 1 - job.positions_first], (job.codes[e - 1] & 3u) == kCodeNegative, counts);
   counts.flips += hn::GetLane(hn::SumOfLanes(d, flips));
   return counts;
 }
@@ -89,17 +92,24 @@ void EntryPositions(const PositionJob& job, std::size_t first_bin, std::size_t l
   const hn::CappedTag<std::uint32_t, 16> d;
   const hn::Rebind<std::uint16_t, decltype(d)> d16;
   const std::size_t lanes = hn::Lanes(d);
+  // locals: the stores could alias the job as far as the compiler knows
+  const std::uint16_t* const bin_counts = job.bin_counts;
+  const std::uint16_t* const codes = job.codes;
+  std::uint32_t* const positions = job.positions;
+  const std::size_t offset = job.positions_first;
+  const std::uint32_t bin_size = job.bin_size;
+  const std::size_t limit = std::min(last, job.code_count);
   std::size_t e = first;
   for (std::size_t b = first_bin; b < last_bin; ++b) {
-    const auto base = static_cast<std::uint32_t>(b * job.bin_size);
-    const std::size_t bin_end = e + job.bin_counts[b];
-    if (bin_end + lanes <= last) [[likely]] {
+    const auto base = static_cast<std::uint32_t>(b * bin_size);
+    const std::size_t bin_end = e + bin_counts[b];
+    if (bin_end + lanes <= limit) [[likely]] {
       for (; e < bin_end; e += lanes)
-        hn::StoreU(hn::Add(hn::Set(d, base), hn::ShiftRight<2>(hn::PromoteTo(d, hn::LoadU(d16, job.codes + e)))), d,
-                   job.positions + e);
+        hn::StoreU(hn::Add(hn::Set(d, base), hn::ShiftRight<2>(hn::PromoteTo(d, hn::LoadU(d16, codes + e)))), d,
+                   positions + (e - offset));
       e = bin_end;
     } else {
-      for (; e < bin_end; ++e) job.positions[e] = base + (job.codes[e] >> 2);
+      for (; e < bin_end; ++e) positions[e - offset] = base + (codes[e] >> 2);
     }
   }
 }
