@@ -38,7 +38,7 @@ HWY_INLINE void StoreWords(D d, V words, M keep, VI index, std::uint64_t* base) 
 // a * b for lanes whose values are below 2^32 and whose product is below 2^64: the 32 x 32-bit
 // multiply of the even halves, which every x86 target has (a 64-bit multiply is AVX-512's only).
 template <class D, class V>
-HWY_INLINE V MulLow32(D d, V a, V b) {
+HWY_INLINE V MulLow32([[maybe_unused]] D d, V a, V b) {
 #if HWY_TARGET == HWY_SCALAR
   return hn::Set(d, hn::GetLane(a) * hn::GetLane(b));
 #else
