@@ -2,8 +2,9 @@
 // symbols, renormalisation words and extra bits in vector registers, their positions and sign
 // contexts in a scalar loop (a position needs the one before it), their sign flags in vector
 // registers again, and their signs as a prefix XOR of the flags' bits. A lane that needs no word
-// or extra bits reads at offset 0, so that only reads the stream needs are checked against the
-// section's end; a round that would break a rule is not decoded at all.
+// or extra bits, or whose read would pass the section's end, reads at offset 0, so that only reads
+// the stream needs are checked against the section's end; a round that would break a rule or
+// read past the end is not decoded at all.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "entries/decode_kernel.cpp"  // found through the src/ include directory
 #define HWY_COMPILE_ALL_ATTAINABLE
@@ -30,7 +31,9 @@ HWY_INLINE Lanes Renormalise(LaneTag d, Lanes y, Lanes& word_offset, Lanes word_
   const auto available = hn::Gt(hn::BitCast(di, word_end), hn::BitCast(di, word_offset));
   const auto inside = hn::Gt(hn::Set(di, static_cast<std::int32_t>(size - 3)), hn::BitCast(di, word_offset));
   bad = hn::Or(bad, hn::AndNot(hn::RebindMask(d, hn::And(available, inside)), need));
-  const auto word = hn::GatherOffset(d, section, hn::BitCast(di, hn::IfThenElseZero(need, word_offset)));
+  // a lane that would read past the section reads at 0 too: its round is not taken
+  const auto read = hn::And(need, hn::RebindMask(d, inside));
+  const auto word = hn::GatherOffset(d, section, hn::BitCast(di, hn::IfThenElseZero(read, word_offset)));
   word_offset = hn::Add(word_offset, hn::IfThenElseZero(need, hn::Set(d, 2u)));
   return hn::IfThenElse(need, hn::Or(hn::ShiftLeft<16>(y), hn::And(word, hn::Set(d, 0xFFFFu))), y);
 }
@@ -89,7 +92,7 @@ std::size_t DecodeWideRounds(const WideDecodeJob& job, WideDecodeState& state, s
       const auto inside = hn::Gt(hn::Set(di, static_cast<std::int32_t>(size - 7)), hn::BitCast(di, byte));
       const auto past_end = hn::Gt(hn::BitCast(di, next_extra[v]), hn::BitCast(di, extra_end[v]));
       bad = hn::Or(bad, hn::Or(hn::AndNot(hn::RebindMask(d, inside), escape), hn::RebindMask(d, past_end)));
-      const auto at = hn::BitCast(di, hn::IfThenElseZero(escape, byte));
+      const auto at = hn::BitCast(di, hn::IfThenElseZero(hn::And(escape, hn::RebindMask(d, inside)), byte));
       const auto low = hn::GatherOffset(d, section, at);
       const auto high = hn::GatherOffset(d, section, hn::Add(at, hn::Set(di, 4)));
       const auto shift = hn::And(extra_offset[v], hn::Set(d, 7u));
