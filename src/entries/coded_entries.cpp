@@ -93,11 +93,11 @@ std::uint64_t position_before(const SparseTernary& sparse, std::size_t bin, std:
 // thousand entries, each pass reading what the one before wrote while it is in cache.
 void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigned split_bit, std::size_t first_bin,
                   std::size_t last_bin, std::size_t first, std::size_t last, EntryStream& stream, TableCounts& counts,
-                  PartBuffers& escapes) {
+                  PartBuffers& part) {
   constexpr std::size_t kBlockEntries = 4096;
-  for (auto& list : escapes.entries) list.resize(last - first + 16);
-  for (auto& list : escapes.gaps) list.resize(last - first + 16);
-  escapes.counts = {};
+  for (auto& list : part.entries) list.resize(last - first + 16);
+  for (auto& list : part.gaps) list.resize(last - first + 16);
+  part.counts = {};
   std::uint64_t previous = first == 0 ? ~std::uint64_t{0} : position_before(sparse, first_bin, first - 1);
   bool previous_negative = first != 0 && is_negative(sparse.entries[first - 1]);
   std::uint64_t row_end = first == 0 ? 0 : (previous / row_length + 1) * row_length;
@@ -105,8 +105,8 @@ void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigne
   std::array<std::array<std::uint32_t, kGapAlphabet>, 8> histograms{};
   std::size_t flips = 0, new_rows = 0, new_row_zeros = 0;
   // a block ends at the bin that takes it to kBlockEntries or past it
-  escapes.block_positions.resize(kBlockEntries + sparse.bin_size + 16);
-  std::uint32_t* const block_positions = escapes.block_positions.data();
+  part.block_positions.resize(kBlockEntries + sparse.bin_size + 16);
+  std::uint32_t* const block_positions = part.block_positions.data();
   std::uint8_t* const symbols = stream.symbols.data();
   std::uint8_t* const flags = stream.flags.data();
   for (std::size_t bin = first_bin, e = first; bin < last_bin;) {
@@ -114,18 +114,18 @@ void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigne
     while (block_bin_end < last_bin && block_end - e < kBlockEntries) block_end += sparse.bin_counts[block_bin_end++];
     entry_positions(
         {sparse.bin_counts.data(), sparse.entries.data(), sparse.entries.size(), sparse.bin_size, block_positions, e},
-        bin, block_bin_end, e, e + escapes.block_positions.size());
+        bin, block_bin_end, e, e + part.block_positions.size());
     const SymbolJob job{block_positions,
                         e,
                         sparse.entries.data(),
                         symbols,
                         flags,
-                        {escapes.entries[0].data() + escapes.counts[0], escapes.entries[1].data() + escapes.counts[1]},
-                        {escapes.gaps[0].data() + escapes.counts[0], escapes.gaps[1].data() + escapes.counts[1]},
+                        {part.entries[0].data() + part.counts[0], part.entries[1].data() + part.counts[1]},
+                        {part.gaps[0].data() + part.counts[0], part.gaps[1].data() + part.counts[1]},
                         split_bit};
     const SymbolCounts block = entry_symbols(job, e, block_end, previous, previous_negative);
-    escapes.counts[0] += block.escapes[0];
-    escapes.counts[1] += block.escapes[1];
+    part.counts[0] += block.escapes[0];
+    part.counts[1] += block.escapes[1];
     flips += block.flips;
     auto new_row = [&](std::size_t i) {
       ++new_rows;
@@ -162,7 +162,7 @@ void fill_symbols(const SparseTernary& sparse, std::uint64_t row_length, unsigne
 // Fills `stream` (its buffers reused from call to call), padded with the identity to whole rounds
 // of `lanes`.
 void entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigned lanes, unsigned threads,
-                  std::vector<PartBuffers>& escapes, EntryStream& stream) {
+                  std::vector<PartBuffers>& parts_buffers, EntryStream& stream) {
   const std::size_t count = sparse.entries.size();
   const std::size_t padded = (count + lanes - 1) / lanes * lanes;
   stream.counts = {};
@@ -175,10 +175,10 @@ void entry_stream(const SparseTernary& sparse, std::uint64_t row_length, unsigne
   std::vector<std::size_t> firsts(parts + 1, count);
   for (std::size_t p = 0; p < parts; ++p) firsts[p] = detail::first_entry_of(sparse, bins * p / parts);
   std::vector<TableCounts> counts(parts);
-  escapes.resize(parts);
+  parts_buffers.resize(parts);
   detail::run_parts(parts, [&](std::size_t p) {
     fill_symbols(sparse, row_length, escape_split_bit(lanes), bins * p / parts, bins * (p + 1) / parts, firsts[p],
-                 firsts[p + 1], stream, counts[p], escapes[p]);
+                 firsts[p + 1], stream, counts[p], parts_buffers[p]);
   });
   for (const TableCounts& part : counts) stream.counts.add(part);
 }
@@ -270,35 +270,33 @@ void encode_wide_lanes(const EntryStream& stream, std::size_t count, const LaneT
                         tables.wide_gaps.data(),  tables.wide_gap_reciprocals.data(),
                         tables.wide_flags.data(), tables.wide_flag_reciprocals.data()};
   const std::size_t share = kMaxInterleave / parts;
-  {
-    const std::size_t first_lane = p * share;
-    const std::size_t capacity = 2 * std::min(rounds, kChunkRounds) + 1;
-    auto& chunk = out.wide_chunks[p];
-    chunk.resize(share * capacity);
-    std::array<std::uint32_t, kMaxInterleave> states, chunk_first_words;
-    std::array<std::size_t, kMaxInterleave> next;  // per lane: where its words start so far
+  const std::size_t first_lane = p * share;
+  const std::size_t capacity = 2 * std::min(rounds, kChunkRounds) + 1;
+  auto& chunk = out.wide_chunks[p];
+  chunk.resize(share * capacity);
+  std::array<std::uint32_t, kMaxInterleave> states, chunk_first_words;
+  std::array<std::size_t, kMaxInterleave> next;  // per lane: where its words start so far
+  for (std::size_t i = 0; i < share; ++i) {
+    states[i] = kRansLow;
+    out.words[first_lane + i].resize(2 * rounds);  // at most a word per symbol
+    next[i] = 2 * rounds;
+  }
+  for (std::size_t end = rounds; end > 0;) {
+    const std::size_t begin = end > kChunkRounds ? end - kChunkRounds : 0;
+    encode_wide_rans(job, first_lane, share, begin, end - begin, states.data(), chunk.data(), capacity,
+                     chunk_first_words.data());
     for (std::size_t i = 0; i < share; ++i) {
-      states[i] = kRansLow;
-      out.words[first_lane + i].resize(2 * rounds);  // at most a word per symbol
-      next[i] = 2 * rounds;
+      const std::uint64_t* words = chunk.data() + i * capacity + chunk_first_words[i];
+      const std::size_t n = capacity - chunk_first_words[i];
+      next[i] -= n;
+      std::uint16_t* to = out.words[first_lane + i].data() + next[i];
+      for (std::size_t w = 0; w < n; ++w) to[w] = static_cast<std::uint16_t>(words[w]);
     }
-    for (std::size_t end = rounds; end > 0;) {
-      const std::size_t begin = end > kChunkRounds ? end - kChunkRounds : 0;
-      encode_wide_rans(job, first_lane, share, begin, end - begin, states.data(), chunk.data(), capacity,
-                       chunk_first_words.data());
-      for (std::size_t i = 0; i < share; ++i) {
-        const std::uint64_t* words = chunk.data() + i * capacity + chunk_first_words[i];
-        const std::size_t n = capacity - chunk_first_words[i];
-        next[i] -= n;
-        std::uint16_t* to = out.words[first_lane + i].data() + next[i];
-        for (std::size_t w = 0; w < n; ++w) to[w] = static_cast<std::uint16_t>(words[w]);
-      }
-      end = begin;
-    }
-    for (std::size_t i = 0; i < share; ++i) {
-      out.first_words[first_lane + i] = static_cast<std::uint32_t>(next[i]);
-      out.states[first_lane + i] = states[i];
-    }
+    end = begin;
+  }
+  for (std::size_t i = 0; i < share; ++i) {
+    out.first_words[first_lane + i] = static_cast<std::uint32_t>(next[i]);
+    out.states[first_lane + i] = states[i];
   }
 }
 

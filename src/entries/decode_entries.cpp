@@ -247,7 +247,7 @@ void decode_rans(std::span<const std::byte> section, std::uint64_t entry_count, 
       const std::size_t bit = wide.extra_offsets[lane];
       extras[lane] = BitReader(section.data() + bit / 8, section.data() + extras_begin[lane] + extra_sizes[lane]);
       std::uint64_t skipped;
-      extras[lane].get(bit % 8, skipped);  // within the lane's bits: the vector decoder read past them
+      extras[lane].get(bit % 8, skipped);  // the bits of that byte the vector decoder consumed
     }
     positions.resume_after(wide.previous_position);
     negative = wide.negative;
@@ -257,7 +257,7 @@ void decode_rans(std::span<const std::byte> section, std::uint64_t entry_count, 
   if (interleave % 4 == 0) {
     // four consecutive entries are four consecutive lanes: their states as locals
     for (unsigned lane = static_cast<unsigned>(i % interleave); i + 4 <= entry_count;
-         i += 4, lane = (lane + 4) % interleave) {
+         i += 4, lane = lane + 4 == interleave ? 0 : lane + 4) {
       std::uint32_t s0 = states[lane], s1 = states[lane + 1], s2 = states[lane + 2], s3 = states[lane + 3];
       const std::uint8_t *w0 = words[lane], *w1 = words[lane + 1], *w2 = words[lane + 2], *w3 = words[lane + 3];
       entry(i, s0, w0, words_ends[lane], extras[lane]);

@@ -2,9 +2,10 @@
 // operations per symbol, so a scalar coder is bound by their latency; here each vector holds
 // that many lanes' chains, in 64-bit lanes. floor(x / f) is the product of x (below 2^32, exact
 // as a double) and 1 / f rounded up, truncated: with t = x / f < 2^20 after renormalisation,
-// the product exceeds t by at most 2^-32 while t's fraction is at most 1 - 2^-12, so neither the
-// excess nor the product's rounding (half an ulp, 2^-33) reaches the next integer, and every
-// integer below 2^53 is a double: the floor is exact on every target.
+// the product exceeds t by less than 2^-31 (1 / f rounded up is within 2^-51 of it, relatively)
+// while t's fraction is at most 1 - 2^-12, so neither the excess nor the product's rounding (half
+// an ulp, 2^-33) reaches the next integer, and every integer below 2^53 is a double: the floor
+// is exact on every target.
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "entries/rans_kernel.cpp"  // found through the src/ include directory
 #define HWY_COMPILE_ALL_ATTAINABLE

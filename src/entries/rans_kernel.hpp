@@ -25,10 +25,10 @@ struct WideRansJob {
 
 // Codes rounds [first_round, first_round + round_count) of lanes [first_lane, first_lane +
 // lane_count) of `job` (lane_count 16 or 32, first_lane a multiple of 16), the last round first,
-// from the lanes' `states` on (updated). The words of the call's lane i go to region i of `words`
-// (one word per 64-bit slot),
-// [i * capacity, (i + 1) * capacity), written downwards from its end (capacity >= 2 * round_count
-// + 1, lane_count * capacity < 2^31); `first_words[i]` is where they start within the region.
+// from the lanes' `states` on (updated). The words of the call's lane i go to region i of `words`,
+// [i * capacity, (i + 1) * capacity), one word per 64-bit slot, written downwards from its end
+// (capacity >= 2 * round_count + 1, lane_count * capacity < 2^31); `first_words[i]` is where
+// they start within the region.
 void encode_wide_rans(const WideRansJob& job, std::size_t first_lane, std::size_t lane_count, std::size_t first_round,
                       std::size_t round_count, std::uint32_t* states, std::uint64_t* words, std::size_t capacity,
                       std::uint32_t* first_words);
