@@ -169,14 +169,12 @@ HWY_AFTER_NAMESPACE();
 
 namespace adacomp::entries {
 
-HWY_EXPORT(DecodeWideRounds);
+ADACOMP_EXPORT(DecodeWideRounds);
 
 std::size_t decode_wide_rounds(const WideDecodeJob& job, WideDecodeState& state, std::size_t max_rounds,
                                std::uint32_t* positions, std::uint32_t* negative_bits) {
-  using detail::chosen_kernel;
-  if (const auto entry = detail::dispatch_entry(HWY_DISPATCH_TABLE(DecodeWideRounds), chosen_kernel(), HWY_TARGETS))
-    return entry(job, state, max_rounds, positions, negative_bits);
-  return HWY_DYNAMIC_DISPATCH(DecodeWideRounds)(job, state, max_rounds, positions, negative_bits);
+  return detail::dispatch(HWY_DISPATCH_TABLE(DecodeWideRounds), HWY_TARGETS)(job, state, max_rounds, positions,
+                                                                             negative_bits);
 }
 
 }  // namespace adacomp::entries

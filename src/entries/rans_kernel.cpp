@@ -147,16 +147,13 @@ HWY_AFTER_NAMESPACE();
 
 namespace adacomp::entries {
 
-HWY_EXPORT(EncodeWideRans);
+ADACOMP_EXPORT(EncodeWideRans);
 
 void encode_wide_rans(const WideRansJob& job, std::size_t first_lane, std::size_t lane_count, std::size_t first_round,
                       std::size_t round_count, std::uint32_t* states, std::uint64_t* words, std::size_t capacity,
                       std::uint32_t* first_words) {
-  using detail::chosen_kernel;
-  if (const auto entry = detail::dispatch_entry(HWY_DISPATCH_TABLE(EncodeWideRans), chosen_kernel(), HWY_TARGETS))
-    return entry(job, first_lane, lane_count, first_round, round_count, states, words, capacity, first_words);
-  return HWY_DYNAMIC_DISPATCH(EncodeWideRans)(job, first_lane, lane_count, first_round, round_count, states, words,
-                                              capacity, first_words);
+  return detail::dispatch(HWY_DISPATCH_TABLE(EncodeWideRans), HWY_TARGETS)(
+      job, first_lane, lane_count, first_round, round_count, states, words, capacity, first_words);
 }
 
 }  // namespace adacomp::entries

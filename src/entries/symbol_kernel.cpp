@@ -122,23 +122,17 @@ HWY_AFTER_NAMESPACE();
 
 namespace adacomp::entries {
 
-HWY_EXPORT(EntrySymbols);
-HWY_EXPORT(EntryPositions);
+ADACOMP_EXPORT(EntrySymbols);
+ADACOMP_EXPORT(EntryPositions);
 
 void entry_positions(const PositionJob& job, std::size_t first_bin, std::size_t last_bin, std::size_t first,
                      std::size_t last) {
-  using detail::chosen_kernel;
-  if (const auto entry = detail::dispatch_entry(HWY_DISPATCH_TABLE(EntryPositions), chosen_kernel(), HWY_TARGETS))
-    return entry(job, first_bin, last_bin, first, last);
-  return HWY_DYNAMIC_DISPATCH(EntryPositions)(job, first_bin, last_bin, first, last);
+  return detail::dispatch(HWY_DISPATCH_TABLE(EntryPositions), HWY_TARGETS)(job, first_bin, last_bin, first, last);
 }
 
 SymbolCounts entry_symbols(const SymbolJob& job, std::size_t first, std::size_t last, std::uint64_t previous,
                            bool previous_negative) {
-  using detail::chosen_kernel;
-  if (const auto entry = detail::dispatch_entry(HWY_DISPATCH_TABLE(EntrySymbols), chosen_kernel(), HWY_TARGETS))
-    return entry(job, first, last, previous, previous_negative);
-  return HWY_DYNAMIC_DISPATCH(EntrySymbols)(job, first, last, previous, previous_negative);
+  return detail::dispatch(HWY_DISPATCH_TABLE(EntrySymbols), HWY_TARGETS)(job, first, last, previous, previous_negative);
 }
 
 }  // namespace adacomp::entries

@@ -12,6 +12,7 @@
 #include "adacomp/codec.hpp"
 #include "adacomp/error.hpp"
 #include "adacomp/kernels.hpp"
+#include "codec/kernels/cpu_targets.hpp"
 #include "test_support.hpp"
 
 using namespace adacomp;
@@ -65,6 +66,19 @@ TEST_CASE("the reference loop and at least one SIMD kernel are available") {
     CHECK(hwy::SupportedTargets() == supported);
   }
   select_kernel("auto");
+}
+
+TEST_CASE("adacomp finds the instruction sets libhwy finds on this CPU") {
+  // The library detects the targets itself (cpu_targets.hpp); only this test links libhwy, to
+  // compare. Targets adacomp compiles: the x86 ones and the fallbacks.
+  constexpr std::int64_t kCompared = HWY_SSSE3 | HWY_SSE4 | HWY_AVX2 | HWY_AVX3 | HWY_AVX3_DL | HWY_SCALAR | HWY_EMU128;
+  CHECK((detail::cpu_targets() & kCompared) == (hwy::SupportedTargets() & kCompared));
+  // and the kernels offered are those, best first
+  std::vector<std::string> expected;
+  for (std::int64_t t : hwy::SupportedAndGeneratedTargets())
+    if (t & kCompared) expected.emplace_back(hwy::TargetName(t));
+  const auto kernels = available_kernels();
+  CHECK(std::vector<std::string>(kernels.begin(), kernels.end() - 1) == expected);
 }
 
 TEST_CASE("every kernel matches the reference loop bit for bit") {

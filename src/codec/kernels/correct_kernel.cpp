@@ -49,12 +49,10 @@ HWY_AFTER_NAMESPACE();
 
 namespace adacomp::detail {
 
-HWY_EXPORT(CorrectResidue);
+ADACOMP_EXPORT(CorrectResidue);
 
 void correct_residue(float* residue, const std::uint64_t* selection, std::size_t count, float scale) {
-  if (const auto entry = dispatch_entry(HWY_DISPATCH_TABLE(CorrectResidue), chosen_kernel(), HWY_TARGETS))
-    return entry(residue, selection, count, scale);
-  HWY_DYNAMIC_DISPATCH(CorrectResidue)(residue, selection, count, scale);
+  dispatch(HWY_DISPATCH_TABLE(CorrectResidue), HWY_TARGETS)(residue, selection, count, scale);
 }
 
 }  // namespace adacomp::detail

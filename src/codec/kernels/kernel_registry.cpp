@@ -7,6 +7,7 @@
 
 #include "adacomp/error.hpp"
 #include "adacomp/kernels.hpp"
+#include "codec/kernels/cpu_targets.hpp"
 
 namespace adacomp {
 
@@ -20,6 +21,11 @@ std::atomic<std::int64_t> g_chosen_kernel{kBestKernel};
 }  // namespace
 
 std::int64_t chosen_kernel() { return g_chosen_kernel.load(std::memory_order_relaxed); }
+
+std::int64_t best_target(std::int64_t compiled) {
+  const std::int64_t runnable = cpu_targets() & compiled;
+  return runnable & -runnable;
+}
 
 }  // namespace detail
 

@@ -62,12 +62,10 @@ HWY_AFTER_NAMESPACE();
 
 namespace adacomp::detail {
 
-HWY_EXPORT(SumOfSquares);
+ADACOMP_EXPORT(SumOfSquares);
 
 double sum_of_squares(const float* residue, const std::uint64_t* pending, std::size_t count, float scale) {
-  if (const auto entry = dispatch_entry(HWY_DISPATCH_TABLE(SumOfSquares), chosen_kernel(), HWY_TARGETS))
-    return entry(residue, pending, count, scale);
-  return HWY_DYNAMIC_DISPATCH(SumOfSquares)(residue, pending, count, scale);
+  return dispatch(HWY_DISPATCH_TABLE(SumOfSquares), HWY_TARGETS)(residue, pending, count, scale);
 }
 
 }  // namespace adacomp::detail
